@@ -1,0 +1,203 @@
+//! `kefu dev`: the embedded platform. The same service libraries as distributed mode, over
+//! SQLite files (one per service, in `--data-dir`) and the in-process bus, seeded with the demo
+//! tenant so a fresh checkout answers its first message with `make run` alone.
+
+use crate::inbox::Inbox;
+use anyhow::Context;
+use kefu_bot::{BotApp, Knowledge};
+use kefu_bus::{Bus, InProcessBus, Topology};
+use kefu_gateway::{GatewayApp, GatewayConfig};
+use kefu_lifecycle::Readiness;
+use kefu_session::{SessionApp, SessionConfig};
+use kefu_store::DbConfig;
+use kefu_store::gateway::ChannelSpec;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub const DEMO_TENANT: &str = "demo";
+pub const DEMO_CHANNEL: &str = "demo-api";
+pub const DEMO_SECRET: &str = "demo-secret-change-me";
+pub const DEMO_ADMIN_TOKEN: &str = "dev-admin-token";
+const DEMO_KB: &str = include_str!("../../demo/faq-kb.jsonl");
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// Where the SQLite files live.
+    #[arg(long, default_value_os_t = crate::default_data_dir())]
+    data_dir: PathBuf,
+    /// Address of the HTTP API (channels, admin, /metrics, the dev inbox); port 0 picks one.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "KEFU_HTTP_ADDR")]
+    http: String,
+    /// Admin API bearer token.
+    #[arg(long, default_value = DEMO_ADMIN_TOKEN, env = "KEFU_ADMIN_TOKEN")]
+    admin_token: String,
+}
+
+pub fn main(args: DevArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let telemetry =
+            kefu_telemetry::init(&kefu_telemetry::TelemetryConfig::from_env("kefu-dev"))?;
+        let result = run(args, kefu_lifecycle::shutdown_on_signals()).await;
+        tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
+        result
+    })
+}
+
+async fn sqlite(
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<kefu_store::sea_orm::DatabaseConnection> {
+    let path = dir.join(format!("{name}.db"));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    Ok(kefu_store::connect(&DbConfig::new(url, None)).await?)
+}
+
+pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
+    let readiness = Readiness::new();
+    let workers_ready = readiness.component("gateway.consumers");
+    let session_ready = readiness.component("session.consumers");
+    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(Topology::new("kefu")));
+
+    // Bot: the demo tenant's knowledge base, gRPC on a loopback port of its own.
+    let knowledge = Knowledge::default();
+    knowledge.set(DEMO_TENANT, kefu_bot::kb::parse_jsonl(DEMO_KB)?);
+    let bot = BotApp::new(knowledge);
+    let (bot_listener, bot_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+
+    // Session, calling the bot over gRPC exactly as in distributed mode.
+    let (session_listener, session_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let session_cfg = SessionConfig {
+        bot_url: format!("http://{bot_addr}"),
+        ..SessionConfig::default()
+    };
+    let session = SessionApp::build(
+        session_cfg,
+        sqlite(&args.data_dir, "session").await?,
+        bus.clone(),
+    )
+    .await?;
+
+    // Gateway.
+    let (http_listener, http_addr) = kefu_lifecycle::bind(&args.http)
+        .await
+        .with_context(|| format!("binding --http {}", args.http))?;
+    let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let gateway_cfg = GatewayConfig {
+        admin_token: kefu_config::Secret::new(args.admin_token.clone()),
+        ..GatewayConfig::default()
+    };
+    let gateway = GatewayApp::build(
+        gateway_cfg,
+        sqlite(&args.data_dir, "gateway").await?,
+        bus.clone(),
+    )
+    .await?;
+    seed(&gateway, http_addr).await?;
+
+    let inbox = Inbox::new(gateway.state.channels.clone());
+    let router = gateway
+        .router()
+        .merge(inbox.router())
+        .merge(kefu_lifecycle::admin_router(readiness.clone()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    // The bot stops after the session's consumers, which call it while they drain.
+    let bot_stop = CancellationToken::new();
+    {
+        let stop = bot_stop.clone();
+        let routes = tonic::service::Routes::new(bot.grpc());
+        tasks.spawn(async move {
+            anyhow::Ok(kefu_lifecycle::serve_grpc(bot_listener, routes, stop).await?)
+        });
+    }
+    {
+        let stop = shutdown.clone();
+        let routes = tonic::service::Routes::new(session.grpc());
+        tasks.spawn(async move {
+            anyhow::Ok(kefu_lifecycle::serve_grpc(session_listener, routes, stop).await?)
+        });
+    }
+    {
+        let stop = shutdown.clone();
+        let routes = tonic::service::Routes::new(gateway.grpc());
+        tasks.spawn(async move {
+            anyhow::Ok(kefu_lifecycle::serve_grpc(gateway_grpc_listener, routes, stop).await?)
+        });
+    }
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            anyhow::Ok(kefu_lifecycle::serve_http(http_listener, router, stop).await?)
+        });
+    }
+    let session = Arc::new(session);
+    {
+        let (stop, session) = (shutdown.clone(), session.clone());
+        let bot_stop = bot_stop.clone();
+        tasks.spawn(async move {
+            let result = session.run_workers(stop, session_ready).await;
+            bot_stop.cancel();
+            anyhow::Ok(result?)
+        });
+    }
+    let gateway = Arc::new(gateway);
+    {
+        let (stop, gateway) = (shutdown.clone(), gateway.clone());
+        tasks.spawn(async move { anyhow::Ok(gateway.run_workers(stop, workers_ready).await?) });
+    }
+    kefu_lifecycle::announce(
+        "dev",
+        &[
+            ("http", http_addr),
+            ("grpc_gateway", gateway_grpc_addr),
+            ("grpc_session", session_addr),
+            ("grpc_bot", bot_addr),
+        ],
+    );
+    eprintln!(
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n",
+        args.admin_token
+    );
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        let outcome = done.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = outcome {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "a component of kefu dev failed; stopping"
+            );
+            shutdown.cancel();
+            bot_stop.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    bus.close().await;
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The demo tenant and its API channel, whose replies land in the dev inbox.
+async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let db = &gateway.state.db;
+    if kefu_store::gateway::get_tenant(db, DEMO_TENANT)
+        .await?
+        .is_none()
+    {
+        kefu_store::gateway::upsert_tenant(db, DEMO_TENANT, "Kefu 演示商城 Demo Mall").await?;
+    }
+    let spec = ChannelSpec {
+        id: DEMO_CHANNEL.into(),
+        tenant_id: DEMO_TENANT.into(),
+        channel_type: "api".into(),
+        secret: Some(DEMO_SECRET.into()),
+        webhook_url: format!("http://{http_addr}/dev/inbox/{DEMO_CHANNEL}"),
+        enabled: true,
+    };
+    kefu_gateway::admin::upsert_channel(&gateway.state, &spec)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo channel: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
+//! in-process bus); `kefu gateway|session|bot` run one service in distributed mode, exactly like
+//! the `kefu-<service>` binaries.
+
+mod dev;
+mod inbox;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "kefu", version, about = "Kefu omnichannel customer service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run gateway, session and bot in one process with SQLite and an in-process bus.
+    Dev(dev::DevArgs),
+    /// Run the gateway service (DATABASE_URL, AMQP_URL, KEFU_* variables).
+    Gateway,
+    /// Run the session service.
+    Session,
+    /// Run the bot service.
+    Bot,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev(args) => dev::main(args),
+        Command::Gateway => kefu_lifecycle::service_main("kefu-gateway", kefu_gateway::run),
+        Command::Session => kefu_lifecycle::service_main("kefu-session", kefu_session::run),
+        Command::Bot => kefu_lifecycle::service_main("kefu-bot", kefu_bot::run),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kefu: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// Default data directory of `kefu dev`.
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".kefu-dev")
+}

@@ -1,0 +1,308 @@
+//! [`InProcessBus`]: the in-memory backend with RabbitMQ's observable semantics
+//! (topic routing, prefetch, redelivery counting, delivery limit, dead-lettering).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use crate::subscription::{Acknowledger, DeliverySource};
+use crate::{Bus, BusError, Delivery, Envelope, QueueSpec, Subscription, Topology, topic_matches};
+
+/// In-process bus for tests and single-binary deployments.
+#[derive(Clone, Debug)]
+pub struct InProcessBus {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    topology: Topology,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    closed: bool,
+    next_subscription: u64,
+    queues: HashMap<String, Queue>,
+}
+
+#[derive(Debug)]
+struct Queue {
+    bindings: Vec<String>,
+    delivery_limit: u32,
+    ready: VecDeque<Stored>,
+    dead: VecDeque<Envelope>,
+    /// Unsettled deliveries per subscription id.
+    in_flight: HashMap<u64, usize>,
+    /// Woken on every publish, settlement and on close.
+    notify: Arc<Notify>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    envelope: Envelope,
+    /// Deliveries so far.
+    deliveries: u32,
+}
+
+impl InProcessBus {
+    /// An empty bus; queues appear on first subscribe.
+    pub fn new(topology: Topology) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                topology,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// The topology this bus was created with.
+    pub fn topology(&self) -> &Topology {
+        &self.inner.topology
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated
+        // in a way that matters more than losing the bus, so recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Settles one delivery of `queue` made to `subscription`.
+    fn settle(&self, queue: &str, subscription: u64, stored: Stored, outcome: Outcome) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        let Some(queue) = state.queues.get_mut(queue) else {
+            return;
+        };
+        if let Some(count) = queue.in_flight.get_mut(&subscription) {
+            *count = count.saturating_sub(1);
+        }
+        match outcome {
+            Outcome::Ack => {}
+            Outcome::Requeue if stored.deliveries < queue.delivery_limit => {
+                queue.ready.push_front(stored);
+            }
+            Outcome::Requeue | Outcome::DeadLetter => queue.dead.push_back(stored.envelope),
+        }
+        queue.notify.notify_waiters();
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for InProcessBus {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
+        self.publish_batch(std::slice::from_ref(envelope)).await
+    }
+
+    async fn publish_batch(&self, envelopes: &[Envelope]) -> Result<(), BusError> {
+        let mut state = self.inner.lock();
+        if state.closed {
+            return Err(BusError::Closed);
+        }
+        for envelope in envelopes {
+            let envelope = envelope.normalized();
+            for queue in state.queues.values_mut() {
+                let bound = queue
+                    .bindings
+                    .iter()
+                    .any(|pattern| topic_matches(pattern, &envelope.event_type));
+                if bound {
+                    queue.ready.push_back(Stored {
+                        envelope: envelope.clone(),
+                        deliveries: 0,
+                    });
+                    queue.notify.notify_waiters();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, spec: QueueSpec) -> Result<Subscription, BusError> {
+        let mut state = self.inner.lock();
+        if state.closed {
+            return Err(BusError::Closed);
+        }
+        state.next_subscription += 1;
+        let id = state.next_subscription;
+        let queue = state
+            .queues
+            .entry(spec.name.clone())
+            .or_insert_with(|| Queue {
+                bindings: Vec::new(),
+                delivery_limit: spec.effective_delivery_limit(),
+                ready: VecDeque::new(),
+                dead: VecDeque::new(),
+                in_flight: HashMap::new(),
+                notify: Arc::new(Notify::new()),
+            });
+        for binding in &spec.bindings {
+            if !queue.bindings.contains(binding) {
+                queue.bindings.push(binding.clone());
+            }
+        }
+        queue.in_flight.insert(id, 0);
+        let source = Source {
+            inner: Arc::clone(&self.inner),
+            queue: spec.name.clone(),
+            id,
+            prefetch: usize::from(spec.effective_prefetch()),
+            notify: Arc::clone(&queue.notify),
+        };
+        Ok(Subscription::new(
+            spec.name,
+            queue.delivery_limit,
+            "in-process",
+            Box::new(source),
+        ))
+    }
+
+    async fn take_dead_letters(&self, queue: &str, max: usize) -> Result<Vec<Envelope>, BusError> {
+        let mut state = self.inner.lock();
+        let queue = state
+            .queues
+            .get_mut(queue)
+            .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
+        let take = max.min(queue.dead.len());
+        Ok(queue.dead.drain(..take).collect())
+    }
+
+    async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
+        let state = self.inner.lock();
+        let queue = state
+            .queues
+            .get(queue)
+            .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
+        Ok(queue.ready.len() as u64)
+    }
+
+    async fn close(&self) {
+        let mut state = self.inner.lock();
+        state.closed = true;
+        for queue in state.queues.values() {
+            queue.notify.notify_waiters();
+        }
+    }
+}
+
+/// The consuming end of one in-process subscription.
+struct Source {
+    inner: Arc<Inner>,
+    queue: String,
+    id: u64,
+    prefetch: usize,
+    notify: Arc<Notify>,
+}
+
+impl Source {
+    /// Takes the next message if the prefetch allows; `Err(())` once closed.
+    fn try_take(&self) -> Result<Option<Delivery>, ()> {
+        let mut state = self.inner.lock();
+        if state.closed {
+            return Err(());
+        }
+        let Some(queue) = state.queues.get_mut(&self.queue) else {
+            return Err(());
+        };
+        let in_flight = queue.in_flight.entry(self.id).or_insert(0);
+        if *in_flight >= self.prefetch {
+            return Ok(None);
+        }
+        let Some(mut stored) = queue.ready.pop_front() else {
+            return Ok(None);
+        };
+        *in_flight += 1;
+        stored.deliveries += 1;
+        let acker = InProcessAcker {
+            inner: Arc::clone(&self.inner),
+            queue: self.queue.clone(),
+            subscription: self.id,
+            stored: Stored {
+                envelope: stored.envelope.clone(),
+                deliveries: stored.deliveries,
+            },
+        };
+        Ok(Some(Delivery::new(
+            stored.envelope,
+            stored.deliveries,
+            stored.deliveries > 1,
+            Box::new(acker),
+        )))
+    }
+}
+
+#[async_trait::async_trait]
+impl DeliverySource for Source {
+    async fn next(&mut self) -> Option<Delivery> {
+        loop {
+            // Register interest before looking, so a wake-up between the look
+            // and the await is not lost.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.try_take() {
+                Err(()) => return None,
+                Ok(Some(delivery)) => return Some(delivery),
+                Ok(None) => notified.await,
+            }
+        }
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        let mut state = self.inner.lock();
+        if let Some(queue) = state.queues.get_mut(&self.queue) {
+            queue.in_flight.remove(&self.id);
+        }
+    }
+}
+
+enum Outcome {
+    Ack,
+    Requeue,
+    DeadLetter,
+}
+
+struct InProcessAcker {
+    inner: Arc<Inner>,
+    queue: String,
+    subscription: u64,
+    stored: Stored,
+}
+
+impl InProcessAcker {
+    fn settle(self, outcome: Outcome) {
+        self.inner
+            .settle(&self.queue, self.subscription, self.stored, outcome);
+    }
+}
+
+#[async_trait::async_trait]
+impl Acknowledger for InProcessAcker {
+    async fn ack(self: Box<Self>) -> Result<(), BusError> {
+        self.settle(Outcome::Ack);
+        Ok(())
+    }
+
+    async fn nack(self: Box<Self>, requeue: bool) -> Result<(), BusError> {
+        self.settle(if requeue {
+            Outcome::Requeue
+        } else {
+            Outcome::DeadLetter
+        });
+        Ok(())
+    }
+
+    fn release(self: Box<Self>) {
+        self.settle(Outcome::Requeue);
+    }
+}

@@ -1,0 +1,25 @@
+//! Compiles `proto/` with protox (pure Rust, no system `protoc`) and generates prost messages
+//! and tonic clients/servers from the resulting descriptor set.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let files = [
+        "kefu/bus/v1/envelope.proto",
+        "kefu/events/v1/events.proto",
+        "kefu/gateway/v1/gateway.proto",
+        "kefu/session/v1/session.proto",
+        "kefu/bot/v1/bot.proto",
+    ];
+    let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
+    for p in &paths {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
+    let fds = protox::compile(&paths, [&root])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Protobuf messages and gRPC stubs for Kefu, generated at build time from `proto/`.
+//!
+//! - [`bus`]: the event envelope.
+//! - [`events`]: the payloads of bus events, one message per event type.
+//! - [`gateway`], [`session`], [`bot`]: each service's gRPC API (client and server).
+//!
+//! [`event_types`] names the routing keys so producers and consumers cannot drift apart.
+
+#![allow(clippy::doc_markdown, clippy::large_enum_variant)]
+
+pub mod bus {
+    tonic::include_proto!("kefu.bus.v1");
+}
+pub mod events {
+    tonic::include_proto!("kefu.events.v1");
+}
+pub mod gateway {
+    tonic::include_proto!("kefu.gateway.v1");
+}
+pub mod session {
+    tonic::include_proto!("kefu.session.v1");
+}
+pub mod bot {
+    tonic::include_proto!("kefu.bot.v1");
+}
+
+/// Routing keys of bus events; the payload type of each is named beside it.
+pub mod event_types {
+    /// [`crate::events::MessageReceived`]
+    pub const MESSAGE_RECEIVED: &str = "message.received";
+    /// [`crate::events::MessageToSend`]
+    pub const MESSAGE_TO_SEND: &str = "message.to_send";
+    /// [`crate::events::ConversationOpened`]
+    pub const CONVERSATION_OPENED: &str = "conversation.opened";
+    /// [`crate::events::ConversationAssigned`]
+    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+    /// [`crate::events::ConversationClosed`]
+    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+}
+
+/// Conversions between `prost_types::Timestamp` and `chrono`.
+pub mod time {
+    use chrono::{DateTime, Utc};
+
+    pub fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: t.timestamp_subsec_nanos() as i32,
+        }
+    }
+
+    pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+    }
+}

@@ -1,0 +1,24 @@
+//! Session: one message of a conversation, either direction, any sender.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: String,
+    #[sea_orm(indexed)]
+    pub conversation_id: Uuid,
+    /// in | out
+    pub direction: String,
+    /// customer | bot | agent | system
+    pub sender_kind: String,
+    pub text: String,
+    pub external_message_id: Option<String>,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,13 @@
+//! sea-orm entities. Each table belongs to one service (see the module docs); no service reads
+//! another's tables. `outbox` and `processed_events` exist once in every service's schema.
+
+pub mod channel;
+pub mod conversation;
+pub mod customer;
+pub mod customer_identity;
+pub mod delivery;
+pub mod inbound_message;
+pub mod message;
+pub mod outbox;
+pub mod processed_event;
+pub mod tenant;

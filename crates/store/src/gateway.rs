@@ -1,0 +1,302 @@
+//! The gateway's repository: tenants, channels, idempotent acceptance of inbound messages, and
+//! webhook delivery bookkeeping.
+
+use crate::StoreError;
+use crate::entities::{channel, delivery, inbound_message, tenant};
+use crate::outbox::{self, encode_trace_context};
+use chrono::{DateTime, Utc};
+use kefu_bus::{Envelope, TraceContext};
+use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    TryInsertResult,
+};
+use uuid::Uuid;
+
+pub use crate::outbox::decode_trace_context;
+
+pub async fn upsert_tenant(
+    db: &DatabaseConnection,
+    id: &str,
+    display_name: &str,
+) -> Result<tenant::Model, StoreError> {
+    let now = Utc::now();
+    let row = tenant::ActiveModel {
+        id: Set(id.to_owned()),
+        display_name: Set(display_name.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    tenant::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(tenant::Column::Id)
+                .update_columns([tenant::Column::DisplayName, tenant::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    tenant::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Conflict(format!("tenant {id} vanished")))
+}
+
+pub async fn get_tenant(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Option<tenant::Model>, StoreError> {
+    Ok(tenant::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+/// What an admin (or `kefu apply`) says a channel should be.
+#[derive(Clone, Debug)]
+pub struct ChannelSpec {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel_type: String,
+    /// Required on creation; `None` keeps the stored secret on update.
+    pub secret: Option<String>,
+    pub webhook_url: String,
+    pub enabled: bool,
+}
+
+/// Creates or updates a channel. A channel id belongs to one tenant forever: another tenant
+/// naming it gets a conflict, not a takeover.
+pub async fn upsert_channel(
+    db: &DatabaseConnection,
+    spec: &ChannelSpec,
+) -> Result<channel::Model, StoreError> {
+    let txn = db.begin().await?;
+    if tenant::Entity::find_by_id(spec.tenant_id.clone())
+        .one(&txn)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Conflict(format!(
+            "tenant {} does not exist",
+            spec.tenant_id
+        )));
+    }
+    let now = Utc::now();
+    let existing = channel::Entity::find_by_id(spec.id.clone())
+        .one(&txn)
+        .await?;
+    let model = match existing {
+        Some(current) if current.tenant_id != spec.tenant_id => {
+            return Err(StoreError::Conflict(format!(
+                "channel id {} is taken",
+                spec.id
+            )));
+        }
+        Some(current) => {
+            let mut row: channel::ActiveModel = current.into();
+            row.channel_type = Set(spec.channel_type.clone());
+            if let Some(secret) = &spec.secret {
+                row.secret = Set(secret.clone());
+            }
+            row.webhook_url = Set(spec.webhook_url.clone());
+            row.enabled = Set(spec.enabled);
+            row.updated_at = Set(now);
+            row.update(&txn).await?
+        }
+        None => {
+            let Some(secret) = &spec.secret else {
+                return Err(StoreError::Conflict(
+                    "secret is required for a new channel".into(),
+                ));
+            };
+            channel::ActiveModel {
+                id: Set(spec.id.clone()),
+                tenant_id: Set(spec.tenant_id.clone()),
+                channel_type: Set(spec.channel_type.clone()),
+                secret: Set(secret.clone()),
+                webhook_url: Set(spec.webhook_url.clone()),
+                enabled: Set(spec.enabled),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn get_channel(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<channel::Model>, StoreError> {
+    Ok(channel::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+pub async fn list_channels(db: &DatabaseConnection) -> Result<Vec<channel::Model>, StoreError> {
+    Ok(channel::Entity::find()
+        .order_by_asc(channel::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The durable record of one accepted inbound message.
+#[derive(Clone, Debug)]
+pub struct InboundRecord {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub channel_id: String,
+    pub external_message_id: String,
+    pub external_user_id: String,
+    pub body_sha256: String,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Stored, and its event is in the outbox.
+    New { message_id: Uuid },
+    /// The same external message id was accepted before; nothing was written.
+    Duplicate { message_id: Uuid, same_body: bool },
+}
+
+/// Stores the inbound message and its event in one transaction, unless the channel already
+/// accepted this external message id.
+pub async fn accept_inbound(
+    db: &DatabaseConnection,
+    record: &InboundRecord,
+    event: &Envelope,
+) -> Result<Acceptance, StoreError> {
+    let txn = db.begin().await?;
+    let row = inbound_message::ActiveModel {
+        id: Set(record.id),
+        tenant_id: Set(record.tenant_id.clone()),
+        channel_id: Set(record.channel_id.clone()),
+        external_message_id: Set(record.external_message_id.clone()),
+        external_user_id: Set(record.external_user_id.clone()),
+        body_sha256: Set(record.body_sha256.clone()),
+        received_at: Set(record.received_at),
+    };
+    let inserted = inbound_message::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                inbound_message::Column::ChannelId,
+                inbound_message::Column::ExternalMessageId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .try_insert()
+        .exec_without_returning(&txn)
+        .await?;
+    if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+        outbox::enqueue(&txn, event).await?;
+        txn.commit().await?;
+        return Ok(Acceptance::New {
+            message_id: record.id,
+        });
+    }
+    let existing = inbound_message::Entity::find()
+        .filter(inbound_message::Column::ChannelId.eq(record.channel_id.as_str()))
+        .filter(inbound_message::Column::ExternalMessageId.eq(record.external_message_id.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("inbound message vanished".into()))?;
+    txn.commit().await?;
+    Ok(Acceptance::Duplicate {
+        message_id: existing.id,
+        same_body: existing.body_sha256 == record.body_sha256,
+    })
+}
+
+pub async fn count_inbound(db: &DatabaseConnection, channel_id: &str) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(inbound_message::Entity::find()
+        .filter(inbound_message::Column::ChannelId.eq(channel_id))
+        .count(db)
+        .await?)
+}
+
+pub const DELIVERY_PENDING: &str = "pending";
+pub const DELIVERY_DELIVERED: &str = "delivered";
+pub const DELIVERY_DEAD: &str = "dead";
+
+/// A delivery that must be retried later.
+#[derive(Clone, Debug)]
+pub struct RetryDelivery {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub channel_id: String,
+    pub payload: Vec<u8>,
+    pub trace_context: TraceContext,
+    pub next_attempt_at: DateTime<Utc>,
+    pub error: String,
+}
+
+/// Records a failed first attempt (attempts = 1); a second call for the same id changes nothing.
+pub async fn schedule_delivery_retry<C: ConnectionTrait>(
+    db: &C,
+    retry: &RetryDelivery,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let row = delivery::ActiveModel {
+        id: Set(retry.id),
+        tenant_id: Set(retry.tenant_id.clone()),
+        channel_id: Set(retry.channel_id.clone()),
+        status: Set(DELIVERY_PENDING.to_owned()),
+        attempts: Set(1),
+        next_attempt_at: Set(retry.next_attempt_at),
+        last_error: Set(Some(retry.error.clone())),
+        payload: Set(retry.payload.clone()),
+        trace_context: Set(encode_trace_context(&retry.trace_context)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    delivery::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` pending deliveries that are due, inside the caller's transaction (rows
+/// stay locked for it on PostgreSQL, skipped by other replicas).
+pub async fn claim_due_deliveries<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, StoreError> {
+    let mut q = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(DELIVERY_PENDING))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .order_by_asc(delivery::Column::NextAttemptAt)
+        .limit(limit);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    Ok(q.all(txn).await?)
+}
+
+/// Stores the outcome of a retry attempt.
+pub async fn update_delivery<C: ConnectionTrait>(
+    db: &C,
+    current: delivery::Model,
+    status: &str,
+    next_attempt_at: DateTime<Utc>,
+    error: Option<String>,
+) -> Result<(), StoreError> {
+    let attempts = current.attempts + 1;
+    let mut row: delivery::ActiveModel = current.into();
+    row.status = Set(status.to_owned());
+    row.attempts = Set(attempts);
+    row.next_attempt_at = Set(next_attempt_at);
+    row.last_error = Set(error);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    Ok(())
+}
+
+pub async fn get_delivery(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<delivery::Model>, StoreError> {
+    Ok(delivery::Entity::find_by_id(id).one(db).await?)
+}

@@ -1,0 +1,38 @@
+//! The gateway's tables: tenants, channels, inbound messages (dedupe), deliveries, outbox,
+//! processed events.
+use super::{create_entity_table, create_index};
+use crate::entities::{channel, delivery, inbound_message, outbox, processed_event, tenant};
+use sea_orm_migration::prelude::*;
+
+pub struct GatewayMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for GatewayMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M0001Initial)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct M0001Initial;
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0001Initial {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_entity_table(manager, tenant::Entity).await?;
+        create_entity_table(manager, channel::Entity).await?;
+        create_entity_table(manager, inbound_message::Entity).await?;
+        create_index(
+            manager,
+            "inbound_messages",
+            "ux_inbound_channel_external",
+            &["channel_id", "external_message_id"],
+            true,
+        )
+        .await?;
+        create_entity_table(manager, delivery::Entity).await?;
+        create_entity_table(manager, outbox::Entity).await?;
+        create_entity_table(manager, processed_event::Entity).await?;
+        Ok(())
+    }
+}

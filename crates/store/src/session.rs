@@ -1,0 +1,187 @@
+//! The session service's repository: customers and their identities, conversations, messages.
+//! Every read takes the tenant id and filters on it: an id from another tenant is not found.
+
+use crate::StoreError;
+use crate::entities::{conversation, customer, customer_identity, message};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub const IDENTITY_EXTERNAL: &str = "external";
+pub const CONVERSATION_OPEN: &str = "open";
+pub const CONVERSATION_CLOSED: &str = "closed";
+
+/// Finds the customer behind a channel's user id, creating customer and identity when new.
+/// Returns the customer and whether it was created.
+pub async fn resolve_channel_customer<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    channel_id: &str,
+    external_user_id: &str,
+) -> Result<(customer::Model, bool), StoreError> {
+    if let Some(found) = find_channel_customer(txn, tenant_id, channel_id, external_user_id).await?
+    {
+        return Ok((found, false));
+    }
+    let now = Utc::now();
+    let created = customer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id.to_owned()),
+        display_name: Set(String::new()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    customer_identity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id.to_owned()),
+        customer_id: Set(created.id),
+        kind: Set(IDENTITY_EXTERNAL.to_owned()),
+        scope: Set(channel_id.to_owned()),
+        value: Set(external_user_id.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok((created, true))
+}
+
+pub async fn find_channel_customer<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    channel_id: &str,
+    external_user_id: &str,
+) -> Result<Option<customer::Model>, StoreError> {
+    let identity = customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
+        .filter(customer_identity::Column::Scope.eq(channel_id))
+        .filter(customer_identity::Column::Value.eq(external_user_id))
+        .one(db)
+        .await?;
+    let Some(identity) = identity else {
+        return Ok(None);
+    };
+    Ok(customer::Entity::find_by_id(identity.customer_id)
+        .filter(customer::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?)
+}
+
+/// Where the customer was when the conversation started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    pub page_type: String,
+    pub url: String,
+    pub product_id: String,
+    pub order_id: String,
+}
+
+/// The customer's open conversation on the channel, or a new one. Returns it and whether it was
+/// created.
+pub async fn open_conversation<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    channel_id: &str,
+    page: &Page,
+    at: DateTime<Utc>,
+) -> Result<(conversation::Model, bool), StoreError> {
+    let open = conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::CustomerId.eq(customer_id))
+        .filter(conversation::Column::ChannelId.eq(channel_id))
+        .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
+        .one(txn)
+        .await?;
+    if let Some(conv) = open {
+        return Ok((conv, false));
+    }
+    let conv = conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id.to_owned()),
+        customer_id: Set(customer_id),
+        channel_id: Set(channel_id.to_owned()),
+        status: Set(CONVERSATION_OPEN.to_owned()),
+        page_type: Set(page.page_type.clone()),
+        page_url: Set(page.url.clone()),
+        product_id: Set(page.product_id.clone()),
+        order_id: Set(page.order_id.clone()),
+        opened_at: Set(at),
+        last_message_at: Set(at),
+        closed_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok((conv, true))
+}
+
+pub async fn get_conversation<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    conversation_id: Uuid,
+) -> Result<Option<conversation::Model>, StoreError> {
+    Ok(conversation::Entity::find_by_id(conversation_id)
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?)
+}
+
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub conversation_id: Uuid,
+    pub direction: &'static str,
+    pub sender_kind: &'static str,
+    pub text: String,
+    pub external_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn append_message<C: ConnectionTrait>(
+    txn: &C,
+    msg: NewMessage,
+) -> Result<message::Model, StoreError> {
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastMessageAt,
+            sea_orm::sea_query::Expr::value(msg.created_at),
+        )
+        .filter(conversation::Column::Id.eq(msg.conversation_id))
+        .filter(conversation::Column::TenantId.eq(msg.tenant_id.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(message::ActiveModel {
+        id: Set(msg.id),
+        tenant_id: Set(msg.tenant_id),
+        conversation_id: Set(msg.conversation_id),
+        direction: Set(msg.direction.to_owned()),
+        sender_kind: Set(msg.sender_kind.to_owned()),
+        text: Set(msg.text),
+        external_message_id: Set(msg.external_message_id),
+        created_at: Set(msg.created_at),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// A conversation's messages, oldest first, at most `limit`.
+pub async fn list_messages<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    conversation_id: Uuid,
+    limit: u64,
+) -> Result<Vec<message::Model>, StoreError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .order_by_asc(message::Column::CreatedAt)
+        .order_by_asc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

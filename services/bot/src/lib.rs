@@ -1,0 +1,135 @@
+//! The bot: answers customers from each tenant's knowledge base over gRPC
+//! (`kefu.bot.v1.Bot`). Stateless; the session service calls it and stores the turns.
+//!
+//! - [`kb`]: the `faq-kb.jsonl` format; [`normalize`] and [`matcher`]: matching.
+//! - [`BotApp`]: the knowledge of every tenant behind the gRPC service, shared by the standalone
+//!   binary ([`run`]) and `kefu dev`.
+
+pub mod config;
+pub mod kb;
+pub mod matcher;
+pub mod normalize;
+mod run;
+
+pub use config::BotConfig;
+pub use run::run;
+
+use kefu_proto::bot::bot_server::{Bot, BotServer};
+use kefu_proto::bot::{AnswerReply, AnswerRequest};
+use matcher::Matcher;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+use tonic::{Request, Response, Status};
+
+pub const MAX_TEXT_CHARS: usize = 5_000;
+
+/// Every tenant's matcher; replaced whole when a knowledge base is (re)loaded.
+#[derive(Clone, Default)]
+pub struct Knowledge {
+    tenants: Arc<RwLock<HashMap<String, Arc<Matcher>>>>,
+}
+
+impl Knowledge {
+    pub fn set(&self, tenant: &str, faqs: Vec<kb::Faq>) {
+        let m = Arc::new(Matcher::new(faqs));
+        self.tenants
+            .write()
+            .expect("knowledge lock")
+            .insert(tenant.to_owned(), m);
+    }
+
+    pub fn get(&self, tenant: &str) -> Option<Arc<Matcher>> {
+        self.tenants
+            .read()
+            .expect("knowledge lock")
+            .get(tenant)
+            .cloned()
+    }
+}
+
+pub struct BotApp {
+    pub knowledge: Knowledge,
+    answers: Counter<u64>,
+    latency_ms: Histogram<f64>,
+}
+
+impl BotApp {
+    pub fn new(knowledge: Knowledge) -> Arc<Self> {
+        let meter = kefu_telemetry::metrics::meter();
+        Arc::new(Self {
+            knowledge,
+            answers: meter
+                .u64_counter("kefu_bot_answers")
+                .with_description(
+                    "Bot answers by kind (faq, suggest, fallback, greeting, thanks, handoff)",
+                )
+                .build(),
+            latency_ms: meter
+                .f64_histogram("kefu_bot_answer_ms")
+                .with_description("Time to answer one message")
+                .build(),
+        })
+    }
+
+    pub fn grpc(self: &Arc<Self>) -> BotServer<BotGrpc> {
+        BotServer::new(BotGrpc { app: self.clone() })
+    }
+
+    /// Answers with the tenant's knowledge base; a tenant without one gets small talk and the
+    /// fallback menu, never another tenant's entries.
+    pub fn answer(&self, tenant: &str, text: &str, merchant: Option<&str>) -> matcher::Answer {
+        let started = Instant::now();
+        let answer = match self.knowledge.get(tenant) {
+            Some(m) => m.answer(text, merchant),
+            None => Matcher::new(Vec::new()).answer(text, merchant),
+        };
+        let kind = if answer.handoff {
+            "handoff"
+        } else if answer.faq_id.is_some() {
+            "faq"
+        } else if !answer.suggestions.is_empty() {
+            "suggest"
+        } else {
+            answer.intent.as_str()
+        };
+        self.answers
+            .add(1, &[KeyValue::new("kind", kind.to_owned())]);
+        self.latency_ms
+            .record(started.elapsed().as_secs_f64() * 1000.0, &[]);
+        answer
+    }
+}
+
+pub struct BotGrpc {
+    app: Arc<BotApp>,
+}
+
+#[tonic::async_trait]
+impl Bot for BotGrpc {
+    async fn answer(&self, req: Request<AnswerRequest>) -> Result<Response<AnswerReply>, Status> {
+        let req = req.into_inner();
+        if req.tenant_id.is_empty() {
+            return Err(Status::invalid_argument("tenant_id: is required"));
+        }
+        if req.text.chars().count() > MAX_TEXT_CHARS {
+            return Err(Status::invalid_argument(format!(
+                "text: at most {MAX_TEXT_CHARS} characters"
+            )));
+        }
+        let merchant = (!req.merchant_id.is_empty()).then_some(req.merchant_id.as_str());
+        let a = self.app.answer(&req.tenant_id, &req.text, merchant);
+        tracing::debug!(faq = ?a.faq_id, confidence = a.confidence, "answered");
+        Ok(Response::new(AnswerReply {
+            faq_id: a.faq_id.unwrap_or_default(),
+            intent: a.intent,
+            confidence: a.confidence,
+            answer: a.answer,
+            handoff: a.handoff,
+            reason: a.reason,
+            suggestions: a.suggestions,
+        }))
+    }
+}

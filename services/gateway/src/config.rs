@@ -1,0 +1,98 @@
+//! Gateway configuration: defaults → file → `KEFU_*` environment → flags (see `kefu-config`).
+
+use kefu_config::{ConfigError, Secret, Validate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayConfig {
+    /// Public HTTP API (channels, admin) plus /metrics, /healthz, /readyz.
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub database_url: String,
+    /// PostgreSQL schema of the gateway's tables.
+    pub database_schema: String,
+    pub amqp_url: String,
+    /// Prefix of every exchange and queue name on the broker.
+    pub bus_prefix: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Bearer token of the admin API; empty disables the admin API.
+    pub admin_token: Secret,
+    pub webhook: WebhookConfig,
+    /// Outbound messages handled at once.
+    pub delivery_concurrency: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhookConfig {
+    pub timeout_ms: u64,
+    /// Attempts before a delivery is marked dead (the first one included).
+    pub max_attempts: u32,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8080".into(),
+            grpc_addr: "127.0.0.1:50051".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            database_schema: "gateway".into(),
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            bus_prefix: "kefu".into(),
+            max_body_bytes: 64 * 1024,
+            admin_token: Secret::default(),
+            webhook: WebhookConfig::default(),
+            delivery_concurrency: 64,
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5_000,
+            max_attempts: 10,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 300_000,
+        }
+    }
+}
+
+impl Validate for GatewayConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, reason: &str| {
+            Err(ConfigError::Invalid {
+                field: field.into(),
+                reason: reason.into(),
+            })
+        };
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return invalid("max_body_bytes", "must be between 1024 and 16777216");
+        }
+        if self.webhook.max_attempts == 0 {
+            return invalid("webhook.max_attempts", "must be at least 1");
+        }
+        if self.webhook.timeout_ms == 0 {
+            return invalid("webhook.timeout_ms", "must be positive");
+        }
+        if self.webhook.backoff_initial_ms == 0
+            || self.webhook.backoff_max_ms < self.webhook.backoff_initial_ms
+        {
+            return invalid(
+                "webhook.backoff_initial_ms",
+                "must be positive and not above webhook.backoff_max_ms",
+            );
+        }
+        if self.delivery_concurrency == 0 {
+            return invalid("delivery_concurrency", "must be at least 1");
+        }
+        if !kefu_store::db::valid_schema_name(&self.database_schema) {
+            return invalid("database_schema", "lowercase letters, digits and _ only");
+        }
+        Ok(())
+    }
+}

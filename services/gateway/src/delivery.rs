@@ -1,0 +1,300 @@
+//! Outbound delivery: the `gateway.outbound` consumer sends each `message.to_send` to the
+//! channel's webhook; a failed first attempt becomes a `deliveries` row that the retry worker
+//! ([`run_retries`]) retries with back-off until it succeeds or is marked dead.
+//!
+//! Idempotency: the consumer records the event id (in the same transaction as the retry row when
+//! there is one), so a redelivered event is not sent again. A crash between a successful POST and
+//! that record can still repeat a POST; receivers dedupe on `X-Kefu-Delivery-Id`.
+
+use crate::AppState;
+use crate::webhook::{self, Outcome};
+use chrono::Utc;
+use kefu_bus::{Envelope, HandlerError, QueueSpec};
+use kefu_proto::events::MessageToSend;
+use kefu_store::gateway::{
+    self as repo, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
+};
+use kefu_store::idempotency;
+use kefu_store::sea_orm::TransactionTrait;
+use opentelemetry::KeyValue;
+use prost::Message as _;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const CONSUMER: &str = "gateway.outbound";
+
+pub fn queue_spec(prefetch: u16) -> QueueSpec {
+    QueueSpec {
+        name: CONSUMER.into(),
+        bindings: vec![kefu_proto::event_types::MESSAGE_TO_SEND.into()],
+        prefetch,
+        delivery_limit: 5,
+    }
+}
+
+fn transient(e: impl std::error::Error + Send + Sync + 'static) -> HandlerError {
+    HandlerError::Transient(Box::new(e))
+}
+
+fn permanent(msg: String) -> HandlerError {
+    HandlerError::Permanent(msg.into())
+}
+
+pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> {
+    let msg = MessageToSend::decode(env.payload.clone())
+        .map_err(|e| permanent(format!("undecodable message.to_send: {e}")))?;
+    if idempotency::seen(&state.db, CONSUMER, env.event_id)
+        .await
+        .map_err(transient)?
+    {
+        return Ok(());
+    }
+    let channel = state
+        .channels
+        .get(&msg.channel_id)
+        .await
+        .map_err(transient)?
+        .ok_or_else(|| permanent(format!("unknown channel {}", msg.channel_id)))?;
+    if channel.tenant_id != env.tenant_id {
+        return Err(permanent(format!(
+            "channel {} does not belong to tenant {}",
+            msg.channel_id, env.tenant_id
+        )));
+    }
+    let outcome = webhook::send(&state.http, &channel.webhook_url, &channel.secret, &msg, 1).await;
+    let txn = state.db.begin().await.map_err(transient)?;
+    if !idempotency::record(&txn, CONSUMER, env.event_id)
+        .await
+        .map_err(transient)?
+    {
+        return Ok(());
+    }
+    let label = match &outcome {
+        Outcome::Delivered => {
+            observe_latency(&state, &msg);
+            "delivered"
+        }
+        Outcome::Retry(error) => {
+            let cfg = &state.config.webhook;
+            let delay = webhook::backoff(
+                1,
+                Duration::from_millis(cfg.backoff_initial_ms),
+                Duration::from_millis(cfg.backoff_max_ms),
+            );
+            let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
+            let (status, next) = if cfg.max_attempts <= 1 {
+                (DELIVERY_DEAD, Utc::now())
+            } else {
+                (DELIVERY_PENDING, Utc::now() + delay)
+            };
+            repo::schedule_delivery_retry(
+                &txn,
+                &RetryDelivery {
+                    id,
+                    tenant_id: env.tenant_id.clone(),
+                    channel_id: msg.channel_id.clone(),
+                    payload: env.payload.to_vec(),
+                    trace_context: env.trace_context.clone(),
+                    next_attempt_at: next,
+                    error: error.clone(),
+                },
+            )
+            .await
+            .map_err(transient)?;
+            if status == DELIVERY_DEAD {
+                mark_dead_now(&txn, id, error).await.map_err(transient)?;
+            }
+            tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
+            "retry_scheduled"
+        }
+        Outcome::Reject(error) => {
+            let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
+            repo::schedule_delivery_retry(
+                &txn,
+                &RetryDelivery {
+                    id,
+                    tenant_id: env.tenant_id.clone(),
+                    channel_id: msg.channel_id.clone(),
+                    payload: env.payload.to_vec(),
+                    trace_context: env.trace_context.clone(),
+                    next_attempt_at: Utc::now(),
+                    error: error.clone(),
+                },
+            )
+            .await
+            .map_err(transient)?;
+            mark_dead_now(&txn, id, error).await.map_err(transient)?;
+            tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
+            "dead"
+        }
+    };
+    txn.commit().await.map_err(transient)?;
+    state
+        .metrics
+        .deliveries
+        .add(1, &[KeyValue::new("outcome", label)]);
+    Ok(())
+}
+
+async fn mark_dead_now(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    id: Uuid,
+    error: &str,
+) -> Result<(), kefu_store::StoreError> {
+    use kefu_store::entities::delivery;
+    use kefu_store::sea_orm::EntityTrait;
+    if let Some(row) = delivery::Entity::find_by_id(id).one(txn).await? {
+        let mut row: delivery::ActiveModel = row.into();
+        row.status = kefu_store::sea_orm::ActiveValue::Set(DELIVERY_DEAD.to_owned());
+        row.last_error = kefu_store::sea_orm::ActiveValue::Set(Some(error.to_owned()));
+        kefu_store::sea_orm::ActiveModelTrait::update(row, txn).await?;
+    }
+    Ok(())
+}
+
+fn observe_latency(state: &AppState, msg: &MessageToSend) {
+    if let Some(at) = msg
+        .inbound_received_at
+        .as_ref()
+        .and_then(kefu_proto::time::from_timestamp)
+    {
+        let ms = (Utc::now() - at).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+        state.metrics.e2e_latency_ms.record(ms.max(0.0), &[]);
+    }
+}
+
+/// Retries due deliveries until `shutdown`. Rows are leased (their next attempt pushed past the
+/// webhook timeout) in a short transaction before the POST, so no transaction is held open
+/// across the network and two replicas never send the same row at once.
+pub async fn run_retries(state: AppState, shutdown: CancellationToken) {
+    let cfg = state.config.webhook.clone();
+    let lease = chrono::Duration::milliseconds(cfg.timeout_ms as i64 * 2 + 1_000);
+    loop {
+        let claimed = claim(&state, lease).await;
+        let worked = match claimed {
+            Ok(rows) => {
+                let n = rows.len();
+                for row in rows {
+                    retry_one(&state, row).await;
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed");
+                0
+            }
+        };
+        if worked == 0 {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        } else if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+async fn claim(
+    state: &AppState,
+    lease: chrono::Duration,
+) -> Result<Vec<kefu_store::entities::delivery::Model>, kefu_store::StoreError> {
+    use kefu_store::entities::delivery;
+    use kefu_store::sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let txn = state.db.begin().await?;
+    let now = Utc::now();
+    let rows = repo::claim_due_deliveries(&txn, now, 32).await?;
+    let mut leased = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut active: delivery::ActiveModel = row.clone().into();
+        active.next_attempt_at = Set(now + lease);
+        active.update(&txn).await?;
+        leased.push(row);
+    }
+    txn.commit().await?;
+    Ok(leased)
+}
+
+async fn retry_one(state: &AppState, row: kefu_store::entities::delivery::Model) {
+    let attempt = row.attempts as u32 + 1;
+    let trace = repo::decode_trace_context(&row.trace_context);
+    let span =
+        tracing::info_span!("webhook retry", delivery.attempt = attempt, message_id = %row.id);
+    kefu_telemetry::set_parent(&span, &trace);
+    tracing::Instrument::instrument(retry_attempt(state, row, attempt), span).await
+}
+
+async fn retry_attempt(state: &AppState, row: kefu_store::entities::delivery::Model, attempt: u32) {
+    let cfg = &state.config.webhook;
+    let msg = match MessageToSend::decode(row.payload.as_slice()) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = repo::update_delivery(
+                &state.db,
+                row,
+                DELIVERY_DEAD,
+                Utc::now(),
+                Some(format!("undecodable: {e}")),
+            )
+            .await;
+            return;
+        }
+    };
+    let channel = match state.channels.get(&row.channel_id).await {
+        Ok(Some(c)) if c.tenant_id == row.tenant_id => c,
+        Ok(_) => {
+            let _ = repo::update_delivery(
+                &state.db,
+                row,
+                DELIVERY_DEAD,
+                Utc::now(),
+                Some("channel no longer exists".into()),
+            )
+            .await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "channel lookup failed; the lease will expire and the row be retried");
+            return;
+        }
+    };
+    let outcome = webhook::send(
+        &state.http,
+        &channel.webhook_url,
+        &channel.secret,
+        &msg,
+        attempt,
+    )
+    .await;
+    let (status, next, error, label) = match outcome {
+        Outcome::Delivered => {
+            observe_latency(state, &msg);
+            (DELIVERY_DELIVERED, Utc::now(), None, "delivered")
+        }
+        Outcome::Retry(e) if attempt < cfg.max_attempts => {
+            let delay = webhook::backoff(
+                attempt,
+                Duration::from_millis(cfg.backoff_initial_ms),
+                Duration::from_millis(cfg.backoff_max_ms),
+            );
+            (
+                DELIVERY_PENDING,
+                Utc::now() + delay,
+                Some(e),
+                "retry_scheduled",
+            )
+        }
+        Outcome::Retry(e) | Outcome::Reject(e) => {
+            tracing::error!(message_id = %row.id, attempts = attempt, error = %e, "delivery is dead");
+            (DELIVERY_DEAD, Utc::now(), Some(e), "dead")
+        }
+    };
+    if let Err(e) = repo::update_delivery(&state.db, row, status, next, error).await {
+        tracing::warn!(error = %e, "recording a delivery attempt failed");
+    }
+    state
+        .metrics
+        .deliveries
+        .add(1, &[KeyValue::new("outcome", label)]);
+}

@@ -1,0 +1,128 @@
+//! The gateway's HTTP error table: every error is a status plus a JSON body
+//! `{"error": <code>, "message": <text>, "field": <name, when one field is at fault>}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("could not read the request body: {0}")]
+    BadBody(String),
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error("unknown channel {0}")]
+    UnknownChannel(String),
+    #[error("channel {0} is disabled")]
+    ChannelDisabled(String),
+    #[error("{0}")]
+    BadSignature(crate::signature::SignatureError),
+    #[error("external_message_id {0} was already used for a different message")]
+    ReusedMessageId(String),
+    #[error("missing or invalid admin token")]
+    Unauthorized,
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
+        use ApiError::*;
+        match self {
+            PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body", None),
+            MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json", None),
+            InvalidField { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                Some(field.clone()),
+            ),
+            UnknownChannel(_) => (
+                StatusCode::NOT_FOUND,
+                "unknown_channel",
+                Some("channel_id".into()),
+            ),
+            ChannelDisabled(_) => (
+                StatusCode::FORBIDDEN,
+                "channel_disabled",
+                Some("channel_id".into()),
+            ),
+            BadSignature(_) => (
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                Some("X-Kefu-Signature".into()),
+            ),
+            ReusedMessageId(_) => (
+                StatusCode::CONFLICT,
+                "external_message_id_reused",
+                Some("external_message_id".into()),
+            ),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+}
+
+impl From<kefu_store::StoreError> for ApiError {
+    fn from(err: kefu_store::StoreError) -> Self {
+        match err {
+            kefu_store::StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            other => ApiError::Internal(error_chain(&other)),
+        }
+    }
+}
+
+/// An error and its causes on one line, for logs and 5xx bodies.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(cause) = cur {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        cur = cause.source();
+    }
+    out
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(error = %self, code, "request rejected");
+        }
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+            field,
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,390 @@
+//! `POST /v1/channels/{channel_id}/messages`: the API channel's inbound endpoint.
+//!
+//! Checks run cheapest first and nothing is written unless all pass: body size, channel, signature
+//! (over the raw bytes), JSON, fields. An accepted message and its `message.received` event are
+//! committed together; a re-send of the same external message id returns the first answer.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::signature;
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::Utc;
+use kefu_bus::Envelope;
+use kefu_proto::events::{MessageReceived, PageContext};
+use kefu_store::gateway::{Acceptance, InboundRecord};
+use prost::Message as _;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub const MAX_ID_LEN: usize = 128;
+pub const MAX_TEXT_CHARS: usize = 5_000;
+pub const MAX_URL_LEN: usize = 2_048;
+pub const PAGE_TYPES: &[&str] = &[
+    "home", "list", "product", "cart", "checkout", "order", "other",
+];
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Accepted {
+    pub message_id: Uuid,
+    pub status: &'static str,
+}
+
+/// The validated body.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InboundBody {
+    pub external_message_id: String,
+    pub external_user_id: String,
+    pub text: String,
+    pub page: Option<PageContext>,
+}
+
+impl InboundBody {
+    /// Parses and validates; errors name the offending field.
+    pub fn parse(raw: &[u8]) -> Result<Self, ApiError> {
+        let value: Value =
+            serde_json::from_slice(raw).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ApiError::MalformedJson("the body must be a JSON object".into()))?;
+        let external_message_id = required_id(obj, "external_message_id")?;
+        let external_user_id = required_id(obj, "external_user_id")?;
+        let text = required_str(obj, "text")?;
+        if text.trim().is_empty() {
+            return Err(ApiError::field("text", "must not be blank"));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(ApiError::field(
+                "text",
+                format!("must be at most {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        let page = match obj.get("page") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(p)) => Some(parse_page(p)?),
+            Some(_) => return Err(ApiError::field("page", "must be an object")),
+        };
+        Ok(Self {
+            external_message_id,
+            external_user_id,
+            text,
+            page,
+        })
+    }
+
+    /// Hash of the meaningful content, to tell a re-send from a reused id.
+    fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [&self.external_user_id, &self.text] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        if let Some(p) = &self.page {
+            for part in [&p.url, &p.page_type, &p.product_id, &p.order_id] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+fn required_str(obj: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    match obj.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Err(ApiError::field(field, "is required")),
+        Some(_) => Err(ApiError::field(field, "must be a string")),
+    }
+}
+
+fn required_id(obj: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    let s = required_str(obj, field)?;
+    if s.is_empty() {
+        return Err(ApiError::field(field, "must not be empty"));
+    }
+    if s.len() > MAX_ID_LEN {
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_ID_LEN} bytes"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(s)
+}
+
+fn optional_str(
+    obj: &serde_json::Map<String, Value>,
+    field: &str,
+    path: &str,
+    max: usize,
+) -> Result<String, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) if s.len() <= max => Ok(s.clone()),
+        Some(Value::String(_)) => Err(ApiError::field(
+            path,
+            format!("must be at most {max} bytes"),
+        )),
+        Some(_) => Err(ApiError::field(path, "must be a string")),
+    }
+}
+
+fn parse_page(p: &serde_json::Map<String, Value>) -> Result<PageContext, ApiError> {
+    let page_type = optional_str(p, "page_type", "page.page_type", 16)?;
+    if !page_type.is_empty() && !PAGE_TYPES.contains(&page_type.as_str()) {
+        return Err(ApiError::field(
+            "page.page_type",
+            format!("must be one of {}", PAGE_TYPES.join(", ")),
+        ));
+    }
+    Ok(PageContext {
+        url: optional_str(p, "url", "page.url", MAX_URL_LEN)?,
+        page_type,
+        product_id: optional_str(p, "product_id", "page.product_id", MAX_ID_LEN)?,
+        order_id: optional_str(p, "order_id", "page.order_id", MAX_ID_LEN)?,
+    })
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = kefu_telemetry::http_trace::server_span(
+        &axum::http::Method::POST,
+        "/v1/channels/{channel_id}/messages",
+        &headers,
+    );
+    tracing::Instrument::instrument(receive_inner(state, channel_id, headers, body), span).await
+}
+
+async fn receive_inner(
+    state: AppState,
+    channel_id: String,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let result = accept(&state, &channel_id, &headers, body).await;
+    let outcome = match &result {
+        Ok((_, true)) => "duplicate",
+        Ok((_, false)) => "accepted",
+        Err(e) => error_label(e),
+    };
+    state
+        .metrics
+        .inbound
+        .add(1, &[opentelemetry::KeyValue::new("outcome", outcome)]);
+    let (accepted, duplicate) = result?;
+    let mut resp = (StatusCode::ACCEPTED, Json(accepted)).into_response();
+    if duplicate {
+        resp.headers_mut()
+            .insert("kefu-duplicate", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+fn error_label(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::PayloadTooLarge { .. } => "too_large",
+        ApiError::UnknownChannel(_) | ApiError::ChannelDisabled(_) => "unknown_channel",
+        ApiError::BadSignature(_) => "bad_signature",
+        ApiError::MalformedJson(_) | ApiError::InvalidField { .. } | ApiError::BadBody(_) => {
+            "invalid"
+        }
+        _ => "error",
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    channel_id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Accepted, bool), ApiError> {
+    let body = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: state.config.max_body_bytes,
+            }
+        } else {
+            ApiError::BadBody(rej.body_text())
+        }
+    })?;
+    if channel_id.is_empty() || channel_id.len() > MAX_ID_LEN {
+        return Err(ApiError::UnknownChannel(
+            channel_id.chars().take(64).collect(),
+        ));
+    }
+    let channel = state
+        .channels
+        .get(channel_id)
+        .await?
+        .ok_or_else(|| ApiError::UnknownChannel(channel_id.to_owned()))?;
+    if !channel.enabled {
+        return Err(ApiError::ChannelDisabled(channel_id.to_owned()));
+    }
+    let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    signature::verify(channel.secret.as_bytes(), &body, sig).map_err(ApiError::BadSignature)?;
+    let parsed = InboundBody::parse(&body)?;
+
+    let message_id = Uuid::now_v7();
+    let received_at = Utc::now();
+    let event = MessageReceived {
+        message_id: message_id.to_string(),
+        channel_id: channel.id.clone(),
+        channel_type: channel.channel_type.clone(),
+        external_message_id: parsed.external_message_id.clone(),
+        external_user_id: parsed.external_user_id.clone(),
+        text: parsed.text.clone(),
+        page: parsed.page.clone(),
+        received_at: Some(kefu_proto::time::to_timestamp(received_at)),
+    };
+    let envelope = Envelope::new(
+        channel.tenant_id.clone(),
+        kefu_proto::event_types::MESSAGE_RECEIVED,
+        event.encode_to_vec(),
+    );
+    let record = InboundRecord {
+        id: message_id,
+        tenant_id: channel.tenant_id.clone(),
+        channel_id: channel.id.clone(),
+        external_message_id: parsed.external_message_id.clone(),
+        external_user_id: parsed.external_user_id.clone(),
+        body_sha256: parsed.fingerprint(),
+        received_at,
+    };
+    match kefu_store::gateway::accept_inbound(&state.db, &record, &envelope).await? {
+        Acceptance::New { message_id } => {
+            state.outbox.wake();
+            tracing::info!(%message_id, channel = %channel.id, "message accepted");
+            Ok((accepted(message_id), false))
+        }
+        Acceptance::Duplicate {
+            message_id,
+            same_body: true,
+        } => Ok((accepted(message_id), true)),
+        Acceptance::Duplicate {
+            same_body: false, ..
+        } => Err(ApiError::ReusedMessageId(parsed.external_message_id)),
+    }
+}
+
+fn accepted(message_id: Uuid) -> Accepted {
+    Accepted {
+        message_id,
+        status: "accepted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::InvalidField { field, .. } => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_body() {
+        let b = InboundBody::parse(
+            br#"{"external_message_id":"m1","external_user_id":"u1","text":"hi",
+                "page":{"page_type":"product","product_id":"p9","url":"https://shop/p9"}}"#,
+        )
+        .unwrap();
+        assert_eq!(b.external_message_id, "m1");
+        let page = b.page.unwrap();
+        assert_eq!(page.page_type, "product");
+        assert_eq!(page.product_id, "p9");
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"external_user_id":"u","text":"x"}"#,
+                "external_message_id",
+            ),
+            (
+                r#"{"external_message_id":"m","text":"x"}"#,
+                "external_user_id",
+            ),
+            (
+                r#"{"external_message_id":"m","external_user_id":"u"}"#,
+                "text",
+            ),
+            (
+                r#"{"external_message_id":"m","external_user_id":"u","text":"  "}"#,
+                "text",
+            ),
+            (
+                r#"{"external_message_id":5,"external_user_id":"u","text":"x"}"#,
+                "external_message_id",
+            ),
+            (
+                r#"{"external_message_id":"m","external_user_id":"u","text":"x","page":{"page_type":"moon"}}"#,
+                "page.page_type",
+            ),
+            (
+                r#"{"external_message_id":"m","external_user_id":"u","text":"x","page":"cart"}"#,
+                "page",
+            ),
+        ];
+        for (body, field) in cases {
+            assert_eq!(
+                field_of(InboundBody::parse(body.as_bytes()).unwrap_err()),
+                *field,
+                "{body}"
+            );
+        }
+        let long = format!(
+            r#"{{"external_message_id":"{}","external_user_id":"u","text":"x"}}"#,
+            "a".repeat(129)
+        );
+        assert_eq!(
+            field_of(InboundBody::parse(long.as_bytes()).unwrap_err()),
+            "external_message_id"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_not_a_field_error() {
+        assert!(matches!(
+            InboundBody::parse(b"{nope"),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            InboundBody::parse(b"[1]"),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn fingerprint_ignores_message_id_but_not_text() {
+        let a =
+            InboundBody::parse(br#"{"external_message_id":"m","external_user_id":"u","text":"x"}"#)
+                .unwrap();
+        let b =
+            InboundBody::parse(br#"{"text":"x","external_user_id":"u","external_message_id":"m"}"#)
+                .unwrap();
+        let c =
+            InboundBody::parse(br#"{"external_message_id":"m","external_user_id":"u","text":"y"}"#)
+                .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+}

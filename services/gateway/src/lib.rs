@@ -1,0 +1,154 @@
+//! The gateway: Kefu's only service reachable from outside.
+//!
+//! - [`inbound`]: the API channel's signed inbound endpoint → `message.received` (via the outbox).
+//! - [`delivery`] and [`webhook`]: `message.to_send` → signed POST to the channel's webhook, with
+//!   retries and dead-marking.
+//! - [`admin`] (REST) and [`grpc`]: tenant and channel configuration.
+//! - [`channels`]: the channel cache; [`signature`]: HMAC-SHA256; [`error`]: the error table.
+//! - [`GatewayApp`]: everything wired over a database and a bus, used alike by the standalone
+//!   binary ([`run`]) and by `kefu dev`.
+
+pub mod admin;
+pub mod channels;
+pub mod config;
+pub mod delivery;
+pub mod error;
+pub mod grpc;
+pub mod inbound;
+mod run;
+pub mod signature;
+pub mod webhook;
+
+pub use config::GatewayConfig;
+pub use run::run;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use kefu_bus::Bus;
+use kefu_store::sea_orm::DatabaseConnection;
+use kefu_store::{MigratorTrait, Outbox};
+use opentelemetry::metrics::{Counter, Histogram};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct Metrics {
+    pub inbound: Counter<u64>,
+    pub deliveries: Counter<u64>,
+    pub e2e_latency_ms: Histogram<f64>,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let meter = kefu_telemetry::metrics::meter();
+        Self {
+            inbound: meter
+                .u64_counter("kefu_gateway_inbound_messages")
+                .with_description("Inbound channel messages by outcome")
+                .build(),
+            deliveries: meter
+                .u64_counter("kefu_gateway_deliveries")
+                .with_description("Outbound webhook delivery attempts by outcome")
+                .build(),
+            e2e_latency_ms: meter
+                .f64_histogram("kefu_gateway_e2e_latency_ms")
+                .with_description("Inbound accepted to reply delivered")
+                .build(),
+        }
+    }
+}
+
+/// Shared by every handler and consumer of one gateway.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<GatewayConfig>,
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub channels: channels::ChannelCache,
+    pub http: reqwest::Client,
+    pub metrics: Arc<Metrics>,
+}
+
+pub struct GatewayApp {
+    pub state: AppState,
+    bus: Arc<dyn Bus>,
+}
+
+impl GatewayApp {
+    /// Migrates the gateway's tables and wires the app; starts nothing.
+    pub async fn build(
+        config: GatewayConfig,
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+    ) -> Result<Self, kefu_store::StoreError> {
+        kefu_store::migration::GatewayMigrator::up(&db, None)
+            .await
+            .map_err(kefu_store::StoreError::Migration)?;
+        let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));
+        let state = AppState {
+            outbox: Outbox::new(db.clone()),
+            channels: channels::ChannelCache::new(db.clone()),
+            config: Arc::new(config),
+            db,
+            http,
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self { state, bus })
+    }
+
+    /// Public routes: the channel endpoint and the admin API.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/channels/{channel_id}/messages", post(inbound::receive))
+            .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
+            .route(
+                "/v1/admin/channels/{channel_id}",
+                put(admin::put_channel).get(admin::get_channel),
+            )
+            .route(
+                "/v1/admin/deliveries/{message_id}",
+                get(admin::get_delivery),
+            )
+            .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
+            .with_state(self.state.clone())
+    }
+
+    pub fn grpc(&self) -> kefu_proto::gateway::gateway_server::GatewayServer<grpc::GatewayGrpc> {
+        kefu_proto::gateway::gateway_server::GatewayServer::new(grpc::GatewayGrpc {
+            state: self.state.clone(),
+        })
+    }
+
+    /// Runs the outbox relay, the outbound consumer and the retry worker until `shutdown`, then
+    /// drains them. Returns once all three have stopped.
+    pub async fn run_workers(
+        &self,
+        shutdown: CancellationToken,
+        ready: kefu_lifecycle::ReadyHandle,
+    ) -> Result<(), kefu_bus::BusError> {
+        let prefetch = (self.state.config.delivery_concurrency * 2).min(u16::MAX as usize) as u16;
+        let sub = self.bus.subscribe(delivery::queue_spec(prefetch)).await?;
+        ready.set_ready(true);
+        let relay = {
+            let (outbox, bus, stop) = (
+                self.state.outbox.clone(),
+                self.bus.clone(),
+                shutdown.clone(),
+            );
+            tokio::spawn(async move { outbox.run_relay(bus, stop).await })
+        };
+        let retries = tokio::spawn(delivery::run_retries(self.state.clone(), shutdown.clone()));
+        let state = self.state.clone();
+        kefu_bus::run_consumer(
+            sub,
+            self.state.config.delivery_concurrency,
+            shutdown.clone(),
+            move |env| delivery::handle(state.clone(), env),
+        )
+        .await;
+        let _ = retries.await;
+        let _ = relay.await;
+        Ok(())
+    }
+}

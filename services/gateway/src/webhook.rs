@@ -1,0 +1,131 @@
+//! Sending an outbound message to its channel's webhook: a signed JSON POST carrying the message
+//! id as an idempotency key (`X-Kefu-Delivery-Id`) and the trace context (`traceparent`).
+
+use crate::signature;
+use kefu_proto::events::MessageToSend;
+use serde::Serialize;
+use std::time::Duration;
+
+/// The JSON a channel's webhook receives.
+#[derive(Debug, Serialize)]
+pub struct WebhookBody<'a> {
+    pub message_id: &'a str,
+    pub conversation_id: &'a str,
+    pub channel_id: &'a str,
+    pub external_user_id: &'a str,
+    pub reply_to: &'a str,
+    pub sender: &'a str,
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotPart<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BotPart<'a> {
+    pub faq_id: &'a str,
+    pub intent: &'a str,
+    pub confidence: f64,
+    pub suggestions: &'a [String],
+    pub handoff: bool,
+}
+
+impl<'a> WebhookBody<'a> {
+    pub fn from_event(m: &'a MessageToSend) -> Self {
+        Self {
+            message_id: &m.message_id,
+            conversation_id: &m.conversation_id,
+            channel_id: &m.channel_id,
+            external_user_id: &m.external_user_id,
+            reply_to: &m.reply_to_external_message_id,
+            sender: &m.sender_kind,
+            text: &m.text,
+            bot: m.bot.as_ref().map(|b| BotPart {
+                faq_id: &b.faq_id,
+                intent: &b.intent,
+                confidence: b.confidence,
+                suggestions: &b.suggestions,
+                handoff: b.handoff,
+            }),
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Delivered,
+    /// Worth another attempt later (timeouts, connection errors, 408, 429, 5xx).
+    Retry(String),
+    /// The receiver refused it for good (other 4xx) or the URL is unusable.
+    Reject(String),
+}
+
+pub fn client(timeout: Duration) -> reqwest::Client {
+    // One process-wide rustls crypto provider (ring); ignoring the error means one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("kefu-gateway/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client configuration is static")
+}
+
+pub async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    message: &MessageToSend,
+    attempt: u32,
+) -> Outcome {
+    let body = match serde_json::to_vec(&WebhookBody::from_event(message)) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Reject(format!("encoding: {e}")),
+    };
+    let mut headers = http::HeaderMap::new();
+    kefu_telemetry::http_trace::inject_headers(&mut headers);
+    let request = http
+        .post(url)
+        .headers(headers)
+        .header("content-type", "application/json")
+        .header(signature::HEADER, signature::sign(secret.as_bytes(), &body))
+        .header("x-kefu-delivery-id", message.message_id.as_str())
+        .header("x-kefu-attempt", attempt.to_string())
+        .body(body);
+    match request.send().await {
+        Ok(resp) if resp.status().is_success() => Outcome::Delivered,
+        Ok(resp) => {
+            let status = resp.status();
+            let msg = format!("webhook answered {status}");
+            if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+                Outcome::Retry(msg)
+            } else {
+                Outcome::Reject(msg)
+            }
+        }
+        Err(e) if e.is_builder() => Outcome::Reject(format!("bad webhook URL: {e}")),
+        Err(e) => Outcome::Retry(format!("webhook unreachable: {e}")),
+    }
+}
+
+/// Delay before attempt `attempt + 1`: exponential from `initial`, capped at `max`.
+pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+    initial.saturating_mul(factor).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let (i, m) = (Duration::from_secs(1), Duration::from_secs(10));
+        assert_eq!(backoff(1, i, m), Duration::from_secs(1));
+        assert_eq!(backoff(2, i, m), Duration::from_secs(2));
+        assert_eq!(backoff(4, i, m), Duration::from_secs(8));
+        assert_eq!(backoff(5, i, m), Duration::from_secs(10));
+        assert_eq!(backoff(500, i, m), Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,109 @@
+//! The session service: customers, conversations and their messages (routing joins it in a
+//! later stage).
+//!
+//! - [`inbound`]: the `session.inbound` consumer (customer message → history → bot → reply).
+//! - [`grpc`]: `kefu.session.v1.Session`, tenant-scoped reads.
+//! - [`SessionApp`]: wiring over a database, a bus and the bot's gRPC endpoint, shared by the
+//!   standalone binary ([`run`]) and `kefu dev`.
+
+pub mod config;
+pub mod grpc;
+pub mod inbound;
+mod run;
+
+pub use config::SessionConfig;
+pub use run::run;
+
+use kefu_bus::Bus;
+use kefu_proto::bot::bot_client::BotClient;
+use kefu_store::sea_orm::DatabaseConnection;
+use kefu_store::{MigratorTrait, Outbox};
+use kefu_telemetry::grpc::TraceInterceptor;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+pub type Bot = BotClient<InterceptedService<Channel, TraceInterceptor>>;
+
+#[derive(Clone)]
+pub struct SessionState {
+    pub config: Arc<SessionConfig>,
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub bot: Bot,
+}
+
+pub struct SessionApp {
+    pub state: SessionState,
+    bus: Arc<dyn Bus>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Store(#[from] kefu_store::StoreError),
+    #[error("bot_url {0:?} is not a valid endpoint")]
+    BotUrl(String),
+}
+
+impl SessionApp {
+    pub async fn build(
+        config: SessionConfig,
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+    ) -> Result<Self, BuildError> {
+        kefu_store::migration::SessionMigrator::up(&db, None)
+            .await
+            .map_err(kefu_store::StoreError::Migration)?;
+        let endpoint = Endpoint::from_shared(config.bot_url.clone())
+            .map_err(|_| BuildError::BotUrl(config.bot_url.clone()))?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        // Lazy: the bot may start after us; calls fail (and fall back) until it is up.
+        let bot = BotClient::with_interceptor(endpoint.connect_lazy(), TraceInterceptor);
+        let state = SessionState {
+            outbox: Outbox::new(db.clone()),
+            config: Arc::new(config),
+            db,
+            bot,
+        };
+        Ok(Self { state, bus })
+    }
+
+    pub fn grpc(&self) -> kefu_proto::session::session_server::SessionServer<grpc::SessionGrpc> {
+        kefu_proto::session::session_server::SessionServer::new(grpc::SessionGrpc {
+            state: self.state.clone(),
+        })
+    }
+
+    /// Runs the outbox relay and the inbound consumer until `shutdown`, then drains them.
+    pub async fn run_workers(
+        &self,
+        shutdown: CancellationToken,
+        ready: kefu_lifecycle::ReadyHandle,
+    ) -> Result<(), kefu_bus::BusError> {
+        let prefetch = (self.state.config.concurrency * 2).min(u16::MAX as usize) as u16;
+        let sub = self.bus.subscribe(inbound::queue_spec(prefetch)).await?;
+        ready.set_ready(true);
+        let relay = {
+            let (outbox, bus, stop) = (
+                self.state.outbox.clone(),
+                self.bus.clone(),
+                shutdown.clone(),
+            );
+            tokio::spawn(async move { outbox.run_relay(bus, stop).await })
+        };
+        let state = self.state.clone();
+        kefu_bus::run_consumer(
+            sub,
+            self.state.config.concurrency,
+            shutdown.clone(),
+            move |env| inbound::handle(state.clone(), env),
+        )
+        .await;
+        let _ = relay.await;
+        Ok(())
+    }
+}

@@ -1,1 +1,37 @@
-//! kefu-tests
+//! Test harness for Kefu's end-to-end tests and benchmarks: start the real binaries as separate
+//! processes ([`process`]), play a channel (signed requests in [`client`], a webhook receiver in
+//! [`webhook`]), collect OpenTelemetry spans ([`otlp`]), and isolate each run on the shared
+//! PostgreSQL and RabbitMQ ([`env`]).
+
+pub mod client;
+pub mod env;
+pub mod otlp;
+pub mod process;
+pub mod webhook;
+
+pub use client::{GatewayClient, sign};
+pub use env::Isolation;
+pub use otlp::OtlpReceiver;
+pub use process::{Service, bin_path};
+pub use webhook::WebhookReceiver;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Polls `check` until it returns `Some` or `timeout` passes; panics with `what` on timeout.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

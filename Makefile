@@ -1,0 +1,35 @@
+# Kefu — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+# Builds live outside the clone so CI and repeated clones reuse them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
+
+.PHONY: run test lint unit e2e bench build fmt services
+
+## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
+run:
+	$(CARGO) run -p kefu -- dev
+
+## test: formatting, lints, then every test (PostgreSQL and RabbitMQ must be running)
+test: lint build
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The end-to-end tests start these binaries as separate processes.
+build:
+	$(CARGO) build --workspace --bins
+
+## bench: end-to-end throughput and latency on RabbitMQ + PostgreSQL, next to the raw broker rate
+bench:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p kefu-tests --bin kefu-bench -- $(BENCH_ARGS)
+
+fmt:
+	$(CARGO) fmt --all
+
+## services: start the local PostgreSQL and RabbitMQ if they are installed but not running
+services:
+	bash scripts/ensure-services.sh

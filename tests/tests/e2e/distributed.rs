@@ -1,0 +1,123 @@
+//! Distributed mode: gateway, session and bot as separate OS processes on real PostgreSQL and
+//! RabbitMQ, each test isolated by its own schemas and broker prefix.
+
+use crate::platform::{ADMIN_TOKEN, KB, Platform};
+use crate::scenario;
+use kefu_bus::{Bus, Envelope, RabbitBus, Topology};
+use kefu_tests::env::{amqp_url, database_url};
+use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, Service, eventually};
+use std::time::Duration;
+
+const QUEUES: &[&str] = &["session.inbound", "gateway.outbound"];
+
+async fn start(iso: &Isolation) -> Platform {
+    iso.require_servers().await;
+    let otlp = OtlpReceiver::start().await;
+    let common = |service: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("KEFU_HTTP_ADDR", "127.0.0.1:0".into()),
+            ("KEFU_GRPC_ADDR", "127.0.0.1:0".into()),
+            ("DATABASE_URL", database_url()),
+            ("AMQP_URL", amqp_url()),
+            ("KEFU_DATABASE_SCHEMA", iso.schema(service)),
+            ("KEFU_BUS_PREFIX", iso.bus_prefix()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.clone()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+            ("RUST_LOG", "info".into()),
+        ]
+    };
+    let mut bot_env = common("bot");
+    bot_env.push(("KEFU_KB__DEMO", KB.into()));
+    let bot = Service::start("kefu-bot", &[], &bot_env).await;
+    let mut session_env = common("session");
+    session_env.push(("KEFU_BOT_URL", format!("http://{}", bot.addr("grpc"))));
+    let session = Service::start("kefu-session", &[], &session_env).await;
+    let mut gateway_env = common("gateway");
+    gateway_env.push(("KEFU_ADMIN_TOKEN", ADMIN_TOKEN.into()));
+    gateway_env.push(("KEFU_WEBHOOK__BACKOFF_INITIAL_MS", "200".into()));
+    let gateway = Service::start("kefu-gateway", &[], &gateway_env).await;
+    Platform {
+        gateway: GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN),
+        otlp,
+        expected_spans: vec![
+            ("kefu-gateway", "POST /v1/channels"),
+            ("kefu-session", "session.inbound process"),
+            ("kefu-bot", "Bot/Answer"),
+            ("kefu-gateway", "gateway.outbound process"),
+        ],
+        services: vec![bot, session, gateway],
+    }
+}
+
+async fn with_platform<F, Fut>(f: F)
+where
+    F: FnOnce(Platform, Isolation) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let iso = Isolation::new();
+    let id = iso.id.clone();
+    let platform = start(&iso).await;
+    f(platform, iso).await;
+    Isolation { id }
+        .cleanup(&["gateway", "session"], QUEUES)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_first_message_crosses_every_hop() {
+    with_platform(|p, _| async move { scenario::first_message(&p).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_bad_input_is_refused_and_nothing_is_stored() {
+    with_platform(|p, _| async move { scenario::bad_input(&p).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_webhook_failures_are_retried() {
+    with_platform(|p, _| async move { scenario::webhook_retry(&p).await }).await;
+}
+
+/// A poison event (one no consumer can decode) is dead-lettered, visible in the queue's DLQ,
+/// and does not stop the messages behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_poison_event_is_dead_lettered() {
+    with_platform(|p, iso| async move {
+        let bus = RabbitBus::connect(&amqp_url(), Topology::new(iso.bus_prefix()))
+            .await
+            .expect("broker");
+        let poison = Envelope::new(
+            "demo",
+            "message.received",
+            b"\xff\xfe not protobuf".to_vec(),
+        );
+        bus.publish(&poison).await.expect("publish");
+        let dead = eventually(
+            "the poison event in session.inbound's DLQ",
+            Duration::from_secs(20),
+            || async {
+                let got = bus.take_dead_letters("session.inbound", 10).await.ok()?;
+                got.into_iter().find(|e| e.event_id == poison.event_id)
+            },
+        )
+        .await;
+        assert_eq!(dead.payload, poison.payload);
+        // The queue still flows.
+        scenario::first_message(&p).await;
+        bus.close().await;
+    })
+    .await;
+}
+
+/// SIGTERM stops a service gracefully (exit code 0) after it drained its work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_services_stop_gracefully_on_sigterm() {
+    with_platform(|mut p, _| async move {
+        scenario::first_message(&p).await;
+        for s in p.services.iter_mut().rev() {
+            let code = s.stop(Duration::from_secs(15)).await;
+            assert_eq!(code, Some(0), "{} exit code; log:\n{}", s.name, s.log());
+        }
+    })
+    .await;
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: Kefu's real binaries, started as processes, against real PostgreSQL and
+//! RabbitMQ (distributed mode) or on their own (`kefu dev`), driven through the public API the
+//! way a channel drives it. The same scenarios run against both modes.
+
+mod dev;
+mod distributed;
+mod platform;
+mod scenario;

@@ -1,0 +1,42 @@
+//! A running Kefu, whichever mode started it, plus the test's own channel.
+
+use kefu_tests::{GatewayClient, OtlpReceiver, Service, WebhookReceiver};
+
+pub const TENANT: &str = "demo";
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl");
+
+pub struct Platform {
+    pub gateway: GatewayClient,
+    pub otlp: OtlpReceiver,
+    /// `service.name` of the spans expected in one message's trace, with a span name each
+    /// must contain.
+    pub expected_spans: Vec<(&'static str, &'static str)>,
+    pub services: Vec<Service>,
+}
+
+/// A channel of the test's own, replying to a webhook receiver of its own.
+pub struct TestChannel {
+    pub id: String,
+    pub secret: String,
+    pub webhook: WebhookReceiver,
+}
+
+impl Platform {
+    pub async fn channel(&self, id: &str) -> TestChannel {
+        let secret = format!("secret-{}", uuid::Uuid::new_v4().simple());
+        let webhook = WebhookReceiver::start(&secret).await;
+        let t = self.gateway.upsert_tenant(TENANT, "E2E 商城").await;
+        assert_eq!(t.status, 200, "upsert tenant: {:?}", t.body);
+        let c = self
+            .gateway
+            .upsert_channel(id, TENANT, &secret, &webhook.url)
+            .await;
+        assert_eq!(c.status, 200, "upsert channel: {:?}", c.body);
+        TestChannel {
+            id: id.to_owned(),
+            secret,
+            webhook,
+        }
+    }
+}

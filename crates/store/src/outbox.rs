@@ -121,7 +121,12 @@ impl Outbox {
         if let Some(first) = envelopes.first() {
             kefu_telemetry::set_parent(&span, &first.trace_context);
         }
-        bus.publish_batch(&envelopes).instrument(span).await?;
+        if let Err(err) = bus.publish_batch(&envelopes).instrument(span).await {
+            // Release the row locks now, not whenever the dropped transaction gets to it, so
+            // the next attempt (here or on another replica) sees the rows again.
+            txn.rollback().await?;
+            return Err(err.into());
+        }
         let ids: Vec<_> = envelopes.iter().map(|e| e.event_id).collect();
         outbox::Entity::delete_many()
             .filter(outbox::Column::Id.is_in(ids))

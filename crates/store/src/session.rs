@@ -142,10 +142,21 @@ pub struct NewMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// Appends a message to one of the tenant's conversations (another tenant's conversation id is
+/// a conflict and writes nothing) and moves `last_message_at` forward, never back.
 pub async fn append_message<C: ConnectionTrait>(
     txn: &C,
     msg: NewMessage,
 ) -> Result<message::Model, StoreError> {
+    if get_conversation(txn, &msg.tenant_id, msg.conversation_id)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Conflict(format!(
+            "conversation {} not found",
+            msg.conversation_id
+        )));
+    }
     conversation::Entity::update_many()
         .col_expr(
             conversation::Column::LastMessageAt,
@@ -153,6 +164,7 @@ pub async fn append_message<C: ConnectionTrait>(
         )
         .filter(conversation::Column::Id.eq(msg.conversation_id))
         .filter(conversation::Column::TenantId.eq(msg.tenant_id.as_str()))
+        .filter(conversation::Column::LastMessageAt.lt(msg.created_at))
         .exec(txn)
         .await?;
     Ok(message::ActiveModel {
@@ -169,19 +181,21 @@ pub async fn append_message<C: ConnectionTrait>(
     .await?)
 }
 
-/// A conversation's messages, oldest first, at most `limit`.
+/// The latest `limit` messages of a conversation, oldest first.
 pub async fn list_messages<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
     conversation_id: Uuid,
     limit: u64,
 ) -> Result<Vec<message::Model>, StoreError> {
-    Ok(message::Entity::find()
+    let mut rows = message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant_id))
         .filter(message::Column::ConversationId.eq(conversation_id))
-        .order_by_asc(message::Column::CreatedAt)
-        .order_by_asc(message::Column::Id)
+        .order_by_desc(message::Column::CreatedAt)
+        .order_by_desc(message::Column::Id)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?;
+    rows.reverse();
+    Ok(rows)
 }

@@ -26,6 +26,7 @@ async fn start(data: &std::path::Path) -> Platform {
     .await;
     Platform {
         gateway: GatewayClient::new(format!("http://{}", dev.addr("http")), ADMIN_TOKEN),
+        session_grpc: format!("http://{}", dev.addr("grpc_session")),
         otlp,
         expected_spans: vec![
             ("kefu-dev", "POST /v1/channels"),

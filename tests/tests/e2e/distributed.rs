@@ -38,6 +38,7 @@ async fn start(iso: &Isolation) -> Platform {
     let gateway = Service::start("kefu-gateway", &[], &gateway_env).await;
     Platform {
         gateway: GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN),
+        session_grpc: format!("http://{}", session.addr("grpc")),
         otlp,
         expected_spans: vec![
             ("kefu-gateway", "POST /v1/channels"),

@@ -8,6 +8,8 @@ pub const KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl"
 
 pub struct Platform {
     pub gateway: GatewayClient,
+    /// The session service's gRPC endpoint (`http://host:port`).
+    pub session_grpc: String,
     pub otlp: OtlpReceiver,
     /// `service.name` of the spans expected in one message's trace, with a span name each
     /// must contain.

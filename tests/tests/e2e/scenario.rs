@@ -1,6 +1,8 @@
 //! The scenarios, written once and run against every mode.
 
-use crate::platform::{Platform, TestChannel};
+use crate::platform::{Platform, TENANT, TestChannel};
+use kefu_proto::session::session_client::SessionClient;
+use kefu_proto::session::{GetConversationRequest, ListMessagesRequest};
 use kefu_tests::eventually;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -128,6 +130,51 @@ pub async fn first_message(p: &Platform) {
     );
     assert_eq!(ch.webhook.received().len(), 2);
     assert_ne!(message_id, second.body["message_id"].as_str().unwrap());
+
+    // The session holds the whole conversation, bot turns included, for this tenant only.
+    let mut session = SessionClient::connect(p.session_grpc.clone())
+        .await
+        .expect("session gRPC");
+    let conversation_id = reply["conversation_id"].as_str().unwrap().to_owned();
+    let history = session
+        .list_messages(ListMessagesRequest {
+            tenant_id: TENANT.into(),
+            conversation_id: conversation_id.clone(),
+            limit: 0,
+        })
+        .await
+        .expect("history")
+        .into_inner()
+        .messages;
+    let turns: Vec<(&str, &str)> = history
+        .iter()
+        .map(|m| (m.sender_kind.as_str(), m.text.as_str()))
+        .collect();
+    assert_eq!(turns.len(), 4, "{turns:?}");
+    assert_eq!(turns[0], ("customer", "我的快递到哪了"));
+    assert_eq!(turns[1].0, "bot");
+    assert_eq!(turns[2], ("customer", "怎麼還不發貨"));
+    assert_eq!(turns[3].0, "bot");
+    let conv = session
+        .get_conversation(GetConversationRequest {
+            tenant_id: TENANT.into(),
+            conversation_id: conversation_id.clone(),
+        })
+        .await
+        .expect("conversation")
+        .into_inner();
+    assert_eq!(
+        (conv.channel_id.as_str(), conv.status.as_str()),
+        (ch.id.as_str(), "open")
+    );
+    let foreign = session
+        .get_conversation(GetConversationRequest {
+            tenant_id: "another-tenant".into(),
+            conversation_id,
+        })
+        .await
+        .expect_err("another tenant must not see it");
+    assert_eq!(foreign.code(), tonic::Code::NotFound);
 
     // One trace across the hops.
     let spans = eventually("spans of every hop", WAIT, || async {

@@ -1,0 +1,185 @@
+//! Processed-event records and the outbox relay.
+
+use crate::support::{
+    FailingBus, all_queue, assert_nothing_arrives, envelope, migrate_gateway, receive,
+};
+use kefu_bus::{Bus, InProcessBus, Topology};
+use kefu_store::outbox::{self, POLL_INTERVAL};
+use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
+use kefu_store::{Outbox, StoreError, idempotency};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub async fn idempotency_records_once_per_consumer(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let event = Uuid::now_v7();
+    assert!(!idempotency::seen(db, "delivery", event).await.unwrap());
+    assert!(idempotency::record(db, "delivery", event).await.unwrap());
+    assert!(idempotency::seen(db, "delivery", event).await.unwrap());
+    assert!(
+        !idempotency::record(db, "delivery", event).await.unwrap(),
+        "second record of the same event"
+    );
+    assert!(idempotency::seen(db, "delivery", event).await.unwrap());
+
+    assert!(!idempotency::seen(db, "audit", event).await.unwrap());
+    assert!(
+        idempotency::record(db, "audit", event).await.unwrap(),
+        "another consumer records independently"
+    );
+    assert!(idempotency::seen(db, "audit", event).await.unwrap());
+    let other = Uuid::now_v7();
+    assert!(!idempotency::seen(db, "delivery", other).await.unwrap());
+}
+
+pub async fn idempotency_record_rolls_back_with_transaction(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let event = Uuid::now_v7();
+    let txn = db.begin().await.unwrap();
+    assert!(idempotency::record(&txn, "delivery", event).await.unwrap());
+    assert!(idempotency::seen(&txn, "delivery", event).await.unwrap());
+    txn.rollback().await.unwrap();
+    assert!(!idempotency::seen(db, "delivery", event).await.unwrap());
+    // And it can be recorded for real afterwards.
+    assert!(idempotency::record(db, "delivery", event).await.unwrap());
+}
+
+/// Relays until the outbox is empty; returns how many events were published.
+async fn relay_all(outbox: &Outbox, bus: &dyn Bus) -> usize {
+    let mut total = 0;
+    for _ in 0..100 {
+        let n = outbox.relay_once(bus).await.unwrap();
+        if n == 0 {
+            return total;
+        }
+        total += n;
+    }
+    panic!("relay_once never returned 0");
+}
+
+pub async fn relay_publishes_everything_in_order(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let bus = InProcessBus::new(Topology::new("t"));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+
+    let sent: Vec<_> = (0..300)
+        .map(|n| envelope(&format!("t{}", n % 3), n))
+        .collect();
+    let txn = db.begin().await.unwrap();
+    for env in &sent {
+        outbox::enqueue(&txn, env).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 300);
+
+    assert_eq!(relay_all(&outbox, &bus).await, 300);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    for (i, expected) in sent.iter().enumerate() {
+        let got = receive(&mut sub).await;
+        assert_eq!(&got, expected, "event #{i} differs or is out of order");
+    }
+    assert_nothing_arrives(&mut sub).await;
+}
+
+pub async fn relay_ignores_rolled_back_events(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let bus = InProcessBus::new(Topology::new("t"));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+
+    let txn = db.begin().await.unwrap();
+    for n in 0..3 {
+        outbox::enqueue(&txn, &envelope("t1", n)).await.unwrap();
+    }
+    txn.rollback().await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(outbox.relay_once(&bus).await.unwrap(), 0);
+    assert_nothing_arrives(&mut sub).await;
+}
+
+pub async fn relay_keeps_rows_when_bus_fails(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let outbox = Outbox::new(db.clone());
+    let sent: Vec<_> = (0..5).map(|n| envelope("t1", n)).collect();
+    let txn = db.begin().await.unwrap();
+    for env in &sent {
+        outbox::enqueue(&txn, env).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+
+    for _ in 0..2 {
+        let err = outbox.relay_once(&FailingBus).await.unwrap_err();
+        assert!(matches!(err, StoreError::Bus(_)), "got {err:?}");
+        assert_eq!(outbox.pending().await.unwrap(), 5, "rows stay for a retry");
+    }
+
+    // Once the broker is back, the same events go out.
+    let bus = InProcessBus::new(Topology::new("t"));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    assert_eq!(relay_all(&outbox, &bus).await, 5);
+    for expected in &sent {
+        assert_eq!(&receive(&mut sub).await, expected);
+    }
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+}
+
+/// Commits one event and wakes the relay.
+async fn commit_and_wake(db: &DatabaseConnection, outbox: &Outbox, n: usize) -> kefu_bus::Envelope {
+    let env = envelope("t1", n);
+    let txn = db.begin().await.unwrap();
+    outbox::enqueue(&txn, &env).await.unwrap();
+    txn.commit().await.unwrap();
+    outbox.wake();
+    env
+}
+
+pub async fn run_relay_wakes_and_stops(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let bus = Arc::new(InProcessBus::new(Topology::new("t")));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn({
+        let outbox = outbox.clone();
+        let bus: Arc<dyn Bus> = bus.clone();
+        let shutdown = shutdown.clone();
+        async move { outbox.run_relay(bus, shutdown).await }
+    });
+
+    // The first event syncs us with the relay: right after publishing it, the relay goes idle
+    // with a full poll interval ahead of it. The short pause lets it consume any wake-up
+    // permit left over from the first event, so only the next wake can make it publish early.
+    let first = commit_and_wake(db, &outbox, 1).await;
+    assert_eq!(receive(&mut sub).await, first);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Without the wake-up this would only arrive on the next poll, POLL_INTERVAL later.
+    let started = Instant::now();
+    let second = commit_and_wake(db, &outbox, 2).await;
+    let got = tokio::time::timeout(Duration::from_secs(2), receive(&mut sub))
+        .await
+        .expect("woken relay did not publish within 2 s");
+    let waited = started.elapsed();
+    assert_eq!(got, second);
+    assert!(
+        waited < POLL_INTERVAL * 3 / 5,
+        "woken event took {waited:?}; the relay waited for its poll ({POLL_INTERVAL:?})"
+    );
+
+    // Committed without a wake-up, then shut down: the final drain publishes it.
+    let third = envelope("t1", 3);
+    let txn = db.begin().await.unwrap();
+    outbox::enqueue(&txn, &third).await.unwrap();
+    txn.commit().await.unwrap();
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), relay)
+        .await
+        .expect("run_relay did not return after cancel")
+        .expect("run_relay panicked");
+    assert_eq!(receive(&mut sub).await, third);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_nothing_arrives(&mut sub).await;
+}

@@ -1,0 +1,109 @@
+//! Fixtures shared by the contract bodies.
+
+use chrono::{DateTime, Utc};
+use kefu_bus::{Bus, BusError, Envelope, QueueSpec, Subscription, TraceContext};
+use kefu_store::MigratorTrait;
+use kefu_store::migration::{GatewayMigrator, SessionMigrator};
+use kefu_store::sea_orm::DatabaseConnection;
+use std::time::Duration;
+
+pub async fn migrate_gateway(db: &DatabaseConnection) {
+    GatewayMigrator::up(db, None)
+        .await
+        .expect("gateway migrations");
+}
+
+pub async fn migrate_session(db: &DatabaseConnection) {
+    SessionMigrator::up(db, None)
+        .await
+        .expect("session migrations");
+}
+
+/// Now, truncated to milliseconds so it survives every backend's timestamp precision.
+pub fn now_ms() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("valid time")
+}
+
+/// A W3C trace context as the bus carries it (only these keys survive the bus).
+pub fn trace_context(n: usize) -> TraceContext {
+    TraceContext::from([
+        (
+            "traceparent".to_owned(),
+            format!("00-{:032x}-{:016x}-01", n + 1, n + 7),
+        ),
+        ("tracestate".to_owned(), format!("kefu=t{n}")),
+    ])
+}
+
+/// A distinct envelope: the payload and trace context encode `n`.
+pub fn envelope(tenant: &str, n: usize) -> Envelope {
+    let mut env = Envelope::new(
+        tenant,
+        "message.received",
+        format!("payload-{n}").into_bytes(),
+    );
+    env.trace_context = trace_context(n);
+    env
+}
+
+pub fn all_queue() -> QueueSpec {
+    QueueSpec {
+        name: "q".into(),
+        bindings: vec!["#".into()],
+        prefetch: 100,
+        delivery_limit: 5,
+    }
+}
+
+/// The next envelope on `sub`, acknowledged; panics after 5 s.
+pub async fn receive(sub: &mut Subscription) -> Envelope {
+    let delivery = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("no delivery within 5 s")
+        .expect("subscription closed");
+    let envelope = delivery.envelope.clone();
+    delivery.ack().await.expect("ack");
+    envelope
+}
+
+/// Asserts nothing arrives on `sub` for a short while.
+pub async fn assert_nothing_arrives(sub: &mut Subscription) {
+    if let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+        panic!("unexpected delivery: {:?}", d.envelope);
+    }
+}
+
+/// A bus whose broker is down: every publish fails. Fault injection at the bus edge.
+pub struct FailingBus;
+
+fn down() -> BusError {
+    BusError::Connection {
+        url: "amqp://test-broker-down".into(),
+        reason: "injected failure".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for FailingBus {
+    async fn publish(&self, _: &Envelope) -> Result<(), BusError> {
+        Err(down())
+    }
+
+    async fn publish_batch(&self, _: &[Envelope]) -> Result<(), BusError> {
+        Err(down())
+    }
+
+    async fn subscribe(&self, _: QueueSpec) -> Result<Subscription, BusError> {
+        Err(down())
+    }
+
+    async fn take_dead_letters(&self, _: &str, _: usize) -> Result<Vec<Envelope>, BusError> {
+        Err(down())
+    }
+
+    async fn queue_depth(&self, _: &str) -> Result<u64, BusError> {
+        Err(down())
+    }
+
+    async fn close(&self) {}
+}

@@ -4,6 +4,7 @@
 //! PostgreSQL and RabbitMQ ([`env`]).
 
 pub mod client;
+pub mod distributed;
 pub mod env;
 pub mod otlp;
 pub mod process;

@@ -8,11 +8,13 @@
 mod grpc;
 mod main_fn;
 mod readiness;
+mod servers;
 mod signals;
 mod web;
 
 pub use grpc::{announce, serve_grpc};
 pub use main_fn::service_main;
 pub use readiness::{Readiness, ReadyHandle};
+pub use servers::Servers;
 pub use signals::{EXIT_CODE_FORCED, shutdown_on_signals};
 pub use web::{METRICS_CONTENT_TYPE, admin_router, bind, serve_http};

@@ -180,3 +180,29 @@ impl Outbox {
         }
     }
 }
+
+/// A service's event loop: subscribes `spec`, calls `ready`, then relays `outbox` and consumes
+/// with `handler` (up to `concurrency` at once) until `shutdown`; returns after both drained.
+pub async fn consume_and_relay<H, Fut>(
+    bus: Arc<dyn Bus>,
+    outbox: Outbox,
+    spec: kefu_bus::QueueSpec,
+    concurrency: usize,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(),
+    handler: H,
+) -> Result<(), kefu_bus::BusError>
+where
+    H: Fn(Envelope) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), kefu_bus::HandlerError>> + Send + 'static,
+{
+    let sub = bus.subscribe(spec).await?;
+    ready();
+    let relay = {
+        let (bus, stop) = (bus.clone(), shutdown.clone());
+        tokio::spawn(async move { outbox.run_relay(bus, stop).await })
+    };
+    kefu_bus::run_consumer(sub, concurrency, shutdown, handler).await;
+    let _ = relay.await;
+    Ok(())
+}

@@ -70,65 +70,41 @@ pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> 
     {
         return Ok(());
     }
-    let label = match &outcome {
+    let cfg = &state.config.webhook;
+    let (label, failure) = match &outcome {
         Outcome::Delivered => {
             observe_latency(&state, &msg);
-            "delivered"
+            ("delivered", None)
         }
-        Outcome::Retry(error) => {
-            let cfg = &state.config.webhook;
-            let delay = webhook::backoff(
-                1,
-                Duration::from_millis(cfg.backoff_initial_ms),
-                Duration::from_millis(cfg.backoff_max_ms),
-            );
-            let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
-            let (status, next) = if cfg.max_attempts <= 1 {
-                (DELIVERY_DEAD, Utc::now())
-            } else {
-                (DELIVERY_PENDING, Utc::now() + delay)
-            };
-            repo::schedule_delivery_retry(
-                &txn,
-                &RetryDelivery {
-                    id,
-                    tenant_id: env.tenant_id.clone(),
-                    channel_id: msg.channel_id.clone(),
-                    payload: env.payload.to_vec(),
-                    trace_context: env.trace_context.clone(),
-                    next_attempt_at: next,
-                    error: error.clone(),
-                },
-            )
+        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", Some((error, false))),
+        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", Some((error, true))),
+    };
+    if let Some((error, dead)) = failure {
+        let delay = webhook::backoff(
+            1,
+            Duration::from_millis(cfg.backoff_initial_ms),
+            Duration::from_millis(cfg.backoff_max_ms),
+        );
+        let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
+        let retry = RetryDelivery {
+            id,
+            tenant_id: env.tenant_id.clone(),
+            channel_id: msg.channel_id.clone(),
+            payload: env.payload.to_vec(),
+            trace_context: env.trace_context.clone(),
+            next_attempt_at: if dead { Utc::now() } else { Utc::now() + delay },
+            error: error.clone(),
+        };
+        repo::schedule_delivery_retry(&txn, &retry)
             .await
             .map_err(transient)?;
-            if status == DELIVERY_DEAD {
-                mark_dead_now(&txn, id, error).await.map_err(transient)?;
-            }
-            tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
-            "retry_scheduled"
-        }
-        Outcome::Reject(error) => {
-            let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
-            repo::schedule_delivery_retry(
-                &txn,
-                &RetryDelivery {
-                    id,
-                    tenant_id: env.tenant_id.clone(),
-                    channel_id: msg.channel_id.clone(),
-                    payload: env.payload.to_vec(),
-                    trace_context: env.trace_context.clone(),
-                    next_attempt_at: Utc::now(),
-                    error: error.clone(),
-                },
-            )
-            .await
-            .map_err(transient)?;
+        if dead {
             mark_dead_now(&txn, id, error).await.map_err(transient)?;
             tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
-            "dead"
+        } else {
+            tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
         }
-    };
+    }
     txn.commit().await.map_err(transient)?;
     state
         .metrics

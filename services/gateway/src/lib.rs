@@ -127,28 +127,24 @@ impl GatewayApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let prefetch = (self.state.config.delivery_concurrency * 2).min(u16::MAX as usize) as u16;
-        let sub = self.bus.subscribe(delivery::queue_spec(prefetch)).await?;
-        ready.set_ready(true);
-        let relay = {
-            let (outbox, bus, stop) = (
-                self.state.outbox.clone(),
-                self.bus.clone(),
-                shutdown.clone(),
-            );
-            tokio::spawn(async move { outbox.run_relay(bus, stop).await })
-        };
-        let retries = tokio::spawn(delivery::run_retries(self.state.clone(), shutdown.clone()));
+        let concurrency = self.state.config.delivery_concurrency;
+        let prefetch = (concurrency * 2).min(u16::MAX as usize) as u16;
+        // The retry worker stops with the consumer, also when the consumer fails to start.
+        let stop = shutdown.child_token();
+        let retries = tokio::spawn(delivery::run_retries(self.state.clone(), stop.clone()));
         let state = self.state.clone();
-        kefu_bus::run_consumer(
-            sub,
-            self.state.config.delivery_concurrency,
-            shutdown.clone(),
+        let result = kefu_store::outbox::consume_and_relay(
+            self.bus.clone(),
+            self.state.outbox.clone(),
+            delivery::queue_spec(prefetch),
+            concurrency,
+            stop.clone(),
+            || ready.set_ready(true),
             move |env| delivery::handle(state.clone(), env),
         )
         .await;
+        stop.cancel();
         let _ = retries.await;
-        let _ = relay.await;
-        Ok(())
+        result
     }
 }

@@ -84,26 +84,18 @@ impl SessionApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let prefetch = (self.state.config.concurrency * 2).min(u16::MAX as usize) as u16;
-        let sub = self.bus.subscribe(inbound::queue_spec(prefetch)).await?;
-        ready.set_ready(true);
-        let relay = {
-            let (outbox, bus, stop) = (
-                self.state.outbox.clone(),
-                self.bus.clone(),
-                shutdown.clone(),
-            );
-            tokio::spawn(async move { outbox.run_relay(bus, stop).await })
-        };
+        let concurrency = self.state.config.concurrency;
+        let prefetch = (concurrency * 2).min(u16::MAX as usize) as u16;
         let state = self.state.clone();
-        kefu_bus::run_consumer(
-            sub,
-            self.state.config.concurrency,
-            shutdown.clone(),
+        kefu_store::outbox::consume_and_relay(
+            self.bus.clone(),
+            self.state.outbox.clone(),
+            inbound::queue_spec(prefetch),
+            concurrency,
+            shutdown,
+            || ready.set_ready(true),
             move |env| inbound::handle(state.clone(), env),
         )
-        .await;
-        let _ = relay.await;
-        Ok(())
+        .await
     }
 }

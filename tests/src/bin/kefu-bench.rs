@@ -11,8 +11,9 @@
 
 use clap::Parser;
 use futures::StreamExt;
-use kefu_tests::env::{amqp_url, database_url};
-use kefu_tests::{GatewayClient, Isolation, Service, WebhookReceiver};
+use kefu_tests::distributed::Distributed;
+use kefu_tests::env::amqp_url;
+use kefu_tests::{GatewayClient, Isolation, WebhookReceiver};
 use lapin::options::*;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -39,7 +40,6 @@ struct Args {
 
 const ADMIN: &str = "bench-admin-token";
 const SECRET: &str = "bench-secret-0123456789";
-const KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl");
 const QUESTIONS: &[&str] = &[
     "我的快递到哪了",
     "怎么还不发货",
@@ -149,26 +149,11 @@ async fn broker_rate(iso: &Isolation, n: usize) -> anyhow::Result<f64> {
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Instant>>>>;
 
 async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usize)> {
-    let common = |service: &str| -> Vec<(&'static str, String)> {
-        vec![
-            ("KEFU_HTTP_ADDR", "127.0.0.1:0".into()),
-            ("KEFU_GRPC_ADDR", "127.0.0.1:0".into()),
-            ("DATABASE_URL", database_url()),
-            ("AMQP_URL", amqp_url()),
-            ("KEFU_DATABASE_SCHEMA", iso.schema(service)),
-            ("KEFU_BUS_PREFIX", iso.bus_prefix()),
-            ("RUST_LOG", "warn".into()),
-        ]
-    };
-    let mut env = common("bot");
-    env.push(("KEFU_KB__DEMO", KB.into()));
-    let bot = Service::start("kefu-bot", &[], &env).await;
-    let mut env = common("session");
-    env.push(("KEFU_BOT_URL", format!("http://{}", bot.addr("grpc"))));
-    let session = Service::start("kefu-session", &[], &env).await;
-    let mut env = common("gateway");
-    env.push(("KEFU_ADMIN_TOKEN", ADMIN.into()));
-    let gateway = Service::start("kefu-gateway", &[], &env).await;
+    let Distributed {
+        bot,
+        session,
+        gateway,
+    } = kefu_tests::distributed::start(iso, ADMIN, &[("RUST_LOG", "warn".into())]).await;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let hook = WebhookReceiver::start_with(SECRET, Some(tx)).await;

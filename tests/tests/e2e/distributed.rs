@@ -1,11 +1,12 @@
 //! Distributed mode: gateway, session and bot as separate OS processes on real PostgreSQL and
 //! RabbitMQ, each test isolated by its own schemas and broker prefix.
 
-use crate::platform::{ADMIN_TOKEN, KB, Platform};
+use crate::platform::{ADMIN_TOKEN, Platform};
 use crate::scenario;
 use kefu_bus::{Bus, Envelope, RabbitBus, Topology};
-use kefu_tests::env::{amqp_url, database_url};
-use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, Service, eventually};
+use kefu_tests::distributed::Distributed;
+use kefu_tests::env::amqp_url;
+use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, eventually};
 use std::time::Duration;
 
 const QUEUES: &[&str] = &["session.inbound", "gateway.outbound"];
@@ -13,29 +14,17 @@ const QUEUES: &[&str] = &["session.inbound", "gateway.outbound"];
 async fn start(iso: &Isolation) -> Platform {
     iso.require_servers().await;
     let otlp = OtlpReceiver::start().await;
-    let common = |service: &str| -> Vec<(&'static str, String)> {
-        vec![
-            ("KEFU_HTTP_ADDR", "127.0.0.1:0".into()),
-            ("KEFU_GRPC_ADDR", "127.0.0.1:0".into()),
-            ("DATABASE_URL", database_url()),
-            ("AMQP_URL", amqp_url()),
-            ("KEFU_DATABASE_SCHEMA", iso.schema(service)),
-            ("KEFU_BUS_PREFIX", iso.bus_prefix()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.clone()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
-            ("RUST_LOG", "info".into()),
-        ]
-    };
-    let mut bot_env = common("bot");
-    bot_env.push(("KEFU_KB__DEMO", KB.into()));
-    let bot = Service::start("kefu-bot", &[], &bot_env).await;
-    let mut session_env = common("session");
-    session_env.push(("KEFU_BOT_URL", format!("http://{}", bot.addr("grpc"))));
-    let session = Service::start("kefu-session", &[], &session_env).await;
-    let mut gateway_env = common("gateway");
-    gateway_env.push(("KEFU_ADMIN_TOKEN", ADMIN_TOKEN.into()));
-    gateway_env.push(("KEFU_WEBHOOK__BACKOFF_INITIAL_MS", "200".into()));
-    let gateway = Service::start("kefu-gateway", &[], &gateway_env).await;
+    let extra = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.clone()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ("RUST_LOG", "info".into()),
+        ("KEFU_WEBHOOK__BACKOFF_INITIAL_MS", "200".into()),
+    ];
+    let Distributed {
+        bot,
+        session,
+        gateway,
+    } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
         gateway: GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN),
         session_grpc: format!("http://{}", session.addr("grpc")),

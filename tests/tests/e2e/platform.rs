@@ -4,7 +4,6 @@ use kefu_tests::{GatewayClient, OtlpReceiver, Service, WebhookReceiver};
 
 pub const TENANT: &str = "demo";
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
-pub const KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl");
 
 pub struct Platform {
     pub gateway: GatewayClient,

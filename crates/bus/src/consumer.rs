@@ -13,6 +13,38 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{Delivery, Envelope, Subscription};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram};
+
+/// Per-consumer instruments: outcomes and handling time, labelled by queue.
+#[derive(Clone)]
+struct Metrics {
+    outcomes: Counter<u64>,
+    handle_ms: Histogram<f64>,
+    queue: KeyValue,
+}
+
+impl Metrics {
+    fn new(queue: &str) -> Self {
+        let meter = opentelemetry::global::meter("kefu");
+        Self {
+            outcomes: meter
+                .u64_counter("kefu_bus_messages")
+                .with_description("Consumed messages by outcome (acked, requeued, dead_lettered)")
+                .build(),
+            handle_ms: meter
+                .f64_histogram("kefu_bus_handle_ms")
+                .with_description("Time a consumer's handler took for one message")
+                .build(),
+            queue: KeyValue::new("queue", queue.to_owned()),
+        }
+    }
+
+    fn outcome(&self, outcome: &'static str) {
+        self.outcomes
+            .add(1, &[self.queue.clone(), KeyValue::new("outcome", outcome)]);
+    }
+}
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -90,6 +122,7 @@ pub async fn run_consumer<H, Fut>(
     let queue: Arc<str> = Arc::from(sub.queue());
     let system = sub.messaging_system();
     let limit = sub.delivery_limit();
+    let metrics = Metrics::new(sub.queue());
     let mut in_flight = JoinSet::new();
     loop {
         let permit = tokio::select! {
@@ -112,8 +145,18 @@ pub async fn run_consumer<H, Fut>(
         let handler = Arc::clone(&handler);
         let queue = Arc::clone(&queue);
         let shutdown = shutdown.clone();
+        let metrics = metrics.clone();
         in_flight.spawn(async move {
-            process(delivery, &queue, system, limit, &shutdown, handler.as_ref()).await;
+            process(
+                delivery,
+                &queue,
+                system,
+                limit,
+                &shutdown,
+                &metrics,
+                handler.as_ref(),
+            )
+            .await;
             drop(permit);
         });
     }
@@ -127,6 +170,7 @@ async fn process<H, Fut>(
     system: &'static str,
     limit: u32,
     shutdown: &CancellationToken,
+    metrics: &Metrics,
     handler: &H,
 ) where
     H: Fn(Envelope) -> Fut,
@@ -147,20 +191,31 @@ async fn process<H, Fut>(
     );
     // Without an OpenTelemetry layer there is nothing to attach the parent to.
     let _ = span.set_parent(envelope.parent_context());
+    let started = std::time::Instant::now();
     let outcome = handler(envelope.clone()).instrument(span.clone()).await;
+    metrics.handle_ms.record(
+        started.elapsed().as_secs_f64() * 1000.0,
+        std::slice::from_ref(&metrics.queue),
+    );
     let count = delivery.delivery_count;
     let settled = async {
         match outcome {
-            Ok(()) => delivery.ack().await,
+            Ok(()) => {
+                metrics.outcome("acked");
+                delivery.ack().await
+            }
             Err(HandlerError::Permanent(error)) => {
+                metrics.outcome("dead_lettered");
                 tracing::warn!(%error, "permanent failure, dead-lettering");
                 delivery.nack(false).await
             }
             Err(HandlerError::Transient(error)) if count >= limit => {
+                metrics.outcome("dead_lettered");
                 tracing::warn!(%error, count, limit, "delivery limit reached, dead-lettering");
                 delivery.nack(false).await
             }
             Err(HandlerError::Transient(error)) => {
+                metrics.outcome("requeued");
                 tracing::info!(%error, count, "transient failure, requeueing");
                 tokio::select! {
                     () = tokio::time::sleep(retry_backoff(count)) => {}

@@ -196,13 +196,38 @@ where
     H: Fn(Envelope) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), kefu_bus::HandlerError>> + Send + 'static,
 {
+    let queue = spec.name.clone();
     let sub = bus.subscribe(spec).await?;
     ready();
+    let depth = tokio::spawn(report_queue_depth(bus.clone(), queue, shutdown.clone()));
     let relay = {
         let (bus, stop) = (bus.clone(), shutdown.clone());
         tokio::spawn(async move { outbox.run_relay(bus, stop).await })
     };
     kefu_bus::run_consumer(sub, concurrency, shutdown, handler).await;
     let _ = relay.await;
+    let _ = depth.await;
     Ok(())
+}
+
+/// How often a consumer samples its queue's depth for `kefu_bus_queue_depth`.
+pub const DEPTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Publishes the queue's depth (messages waiting) as a gauge until `shutdown`: what autoscaling
+/// and operators watch.
+async fn report_queue_depth(bus: Arc<dyn Bus>, queue: String, shutdown: CancellationToken) {
+    let gauge = kefu_telemetry::metrics::meter()
+        .u64_gauge("kefu_bus_queue_depth")
+        .with_description("Messages waiting in a consumer's queue")
+        .build();
+    let label = [opentelemetry::KeyValue::new("queue", queue.clone())];
+    loop {
+        if let Ok(depth) = bus.queue_depth(&queue).await {
+            gauge.record(depth, &label);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(DEPTH_INTERVAL) => {}
+        }
+    }
 }

@@ -176,6 +176,20 @@ pub async fn first_message(p: &Platform) {
         .expect_err("another tenant must not see it");
     assert_eq!(foreign.code(), tonic::Code::NotFound);
 
+    // Operators see it: the gateway is ready and counts what it accepted and delivered.
+    let ready = p.gateway.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    let metrics = p.gateway.get("/metrics").await;
+    let text = metrics.body.as_str().unwrap_or_default();
+    for needle in [
+        "kefu_gateway_inbound_messages",
+        "outcome=\"accepted\"",
+        "kefu_gateway_deliveries",
+        "kefu_bus_messages",
+    ] {
+        assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
+    }
+
     // One trace across the hops.
     let spans = eventually("spans of every hop", WAIT, || async {
         let spans = p.otlp.spans(&trace_id);

@@ -15,16 +15,15 @@ pub const CONVERSATION_OPEN: &str = "open";
 pub const CONVERSATION_CLOSED: &str = "closed";
 
 /// Finds the customer behind a channel's user id, creating customer and identity when new.
-/// Returns the customer and whether it was created.
+/// Returns the customer's id and whether it was created.
 pub async fn resolve_channel_customer<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     channel_id: &str,
     external_user_id: &str,
-) -> Result<(customer::Model, bool), StoreError> {
-    if let Some(found) = find_channel_customer(txn, tenant_id, channel_id, external_user_id).await?
-    {
-        return Ok((found, false));
+) -> Result<(Uuid, bool), StoreError> {
+    if let Some(identity) = find_identity(txn, tenant_id, channel_id, external_user_id).await? {
+        return Ok((identity.customer_id, false));
     }
     let now = Utc::now();
     let created = customer::ActiveModel {
@@ -46,7 +45,22 @@ pub async fn resolve_channel_customer<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
-    Ok((created, true))
+    Ok((created.id, true))
+}
+
+async fn find_identity<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    channel_id: &str,
+    external_user_id: &str,
+) -> Result<Option<customer_identity::Model>, StoreError> {
+    Ok(customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
+        .filter(customer_identity::Column::Scope.eq(channel_id))
+        .filter(customer_identity::Column::Value.eq(external_user_id))
+        .one(db)
+        .await?)
 }
 
 pub async fn find_channel_customer<C: ConnectionTrait>(
@@ -55,14 +69,7 @@ pub async fn find_channel_customer<C: ConnectionTrait>(
     channel_id: &str,
     external_user_id: &str,
 ) -> Result<Option<customer::Model>, StoreError> {
-    let identity = customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
-        .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
-        .filter(customer_identity::Column::Scope.eq(channel_id))
-        .filter(customer_identity::Column::Value.eq(external_user_id))
-        .one(db)
-        .await?;
-    let Some(identity) = identity else {
+    let Some(identity) = find_identity(db, tenant_id, channel_id, external_user_id).await? else {
         return Ok(None);
     };
     Ok(customer::Entity::find_by_id(identity.customer_id)
@@ -148,37 +155,61 @@ pub async fn append_message<C: ConnectionTrait>(
     txn: &C,
     msg: NewMessage,
 ) -> Result<message::Model, StoreError> {
-    if get_conversation(txn, &msg.tenant_id, msg.conversation_id)
-        .await?
-        .is_none()
-    {
+    let Some(conversation) = get_conversation(txn, &msg.tenant_id, msg.conversation_id).await?
+    else {
         return Err(StoreError::Conflict(format!(
             "conversation {} not found",
             msg.conversation_id
         )));
+    };
+    let mut stored = append_to(txn, &conversation, vec![msg]).await?;
+    Ok(stored.remove(0))
+}
+
+/// Appends messages to `conversation` (a row the caller read for its tenant) in one insert, and
+/// moves its `last_message_at` forward to the newest of them.
+pub async fn append_to<C: ConnectionTrait>(
+    txn: &C,
+    conversation: &conversation::Model,
+    messages: Vec<NewMessage>,
+) -> Result<Vec<message::Model>, StoreError> {
+    let Some(newest) = messages.iter().map(|m| m.created_at).max() else {
+        return Ok(Vec::new());
+    };
+    if newest > conversation.last_message_at {
+        conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::LastMessageAt,
+                sea_orm::sea_query::Expr::value(newest),
+            )
+            .filter(conversation::Column::Id.eq(conversation.id))
+            .filter(conversation::Column::TenantId.eq(conversation.tenant_id.as_str()))
+            .filter(conversation::Column::LastMessageAt.lt(newest))
+            .exec(txn)
+            .await?;
     }
-    conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastMessageAt,
-            sea_orm::sea_query::Expr::value(msg.created_at),
-        )
-        .filter(conversation::Column::Id.eq(msg.conversation_id))
-        .filter(conversation::Column::TenantId.eq(msg.tenant_id.as_str()))
-        .filter(conversation::Column::LastMessageAt.lt(msg.created_at))
-        .exec(txn)
-        .await?;
-    Ok(message::ActiveModel {
-        id: Set(msg.id),
-        tenant_id: Set(msg.tenant_id),
-        conversation_id: Set(msg.conversation_id),
-        direction: Set(msg.direction.to_owned()),
-        sender_kind: Set(msg.sender_kind.to_owned()),
-        text: Set(msg.text),
-        external_message_id: Set(msg.external_message_id),
-        created_at: Set(msg.created_at),
-    }
-    .insert(txn)
-    .await?)
+    let models: Vec<message::Model> = messages
+        .into_iter()
+        .map(|msg| message::Model {
+            id: msg.id,
+            tenant_id: conversation.tenant_id.clone(),
+            conversation_id: conversation.id,
+            direction: msg.direction.to_owned(),
+            sender_kind: msg.sender_kind.to_owned(),
+            text: msg.text,
+            external_message_id: msg.external_message_id,
+            created_at: msg.created_at,
+        })
+        .collect();
+    message::Entity::insert_many(
+        models
+            .iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(models)
 }
 
 /// The latest `limit` messages of a conversation, oldest first.

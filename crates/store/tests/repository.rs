@@ -59,6 +59,8 @@ contract_suite! {
     outbox::relay_ignores_rolled_back_events,
     outbox::relay_keeps_rows_when_bus_fails,
     outbox::run_relay_wakes_and_stops,
+    outbox::dispatch_publishes_at_once_and_deletes,
+    outbox::sweep_publishes_rows_a_crash_left_behind,
     session::session_migrations_are_idempotent,
     session::customer_resolution_is_per_channel_and_tenant,
     session::reads_are_tenant_scoped,

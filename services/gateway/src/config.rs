@@ -12,6 +12,8 @@ pub struct GatewayConfig {
     pub database_url: String,
     /// PostgreSQL schema of the gateway's tables.
     pub database_schema: String,
+    /// Connections in the PostgreSQL pool (SQLite always uses one).
+    pub database_max_connections: u32,
     pub amqp_url: String,
     /// Prefix of every exchange and queue name on the broker.
     pub bus_prefix: String,
@@ -41,6 +43,7 @@ impl Default for GatewayConfig {
             grpc_addr: "127.0.0.1:50051".into(),
             database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
             database_schema: "gateway".into(),
+            database_max_connections: 8,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             bus_prefix: "kefu".into(),
             max_body_bytes: 64 * 1024,

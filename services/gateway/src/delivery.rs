@@ -63,6 +63,18 @@ pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> 
         )));
     }
     let outcome = webhook::send(&state.http, &channel.webhook_url, &channel.secret, &msg, 1).await;
+    if let Outcome::Delivered = outcome {
+        // The common case needs one statement, not a transaction.
+        idempotency::record(&state.db, CONSUMER, env.event_id)
+            .await
+            .map_err(transient)?;
+        observe_latency(&state, &msg);
+        state
+            .metrics
+            .deliveries
+            .add(1, &[KeyValue::new("outcome", "delivered")]);
+        return Ok(());
+    }
     let txn = state.db.begin().await.map_err(transient)?;
     if !idempotency::record(&txn, CONSUMER, env.event_id)
         .await
@@ -71,15 +83,12 @@ pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> 
         return Ok(());
     }
     let cfg = &state.config.webhook;
-    let (label, failure) = match &outcome {
-        Outcome::Delivered => {
-            observe_latency(&state, &msg);
-            ("delivered", None)
-        }
-        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", Some((error, false))),
-        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", Some((error, true))),
+    let (label, error, dead) = match &outcome {
+        Outcome::Delivered => unreachable!("handled above"),
+        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error, false),
+        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error, true),
     };
-    if let Some((error, dead)) = failure {
+    {
         let delay = webhook::backoff(
             1,
             Duration::from_millis(cfg.backoff_initial_ms),

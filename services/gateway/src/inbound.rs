@@ -267,7 +267,7 @@ async fn accept(
     };
     match kefu_store::gateway::accept_inbound(&state.db, &record, &envelope).await? {
         Acceptance::New { message_id } => {
-            state.outbox.wake();
+            state.outbox.dispatch([envelope]);
             tracing::info!(%message_id, channel = %channel.id, "message accepted");
             Ok((accepted(message_id), false))
         }

@@ -11,6 +11,8 @@ pub struct SessionConfig {
     pub grpc_addr: String,
     pub database_url: String,
     pub database_schema: String,
+    /// Connections in the PostgreSQL pool (SQLite always uses one).
+    pub database_max_connections: u32,
     pub amqp_url: String,
     pub bus_prefix: String,
     /// The bot service's gRPC endpoint, e.g. http://127.0.0.1:50053.
@@ -28,6 +30,7 @@ impl Default for SessionConfig {
             grpc_addr: "127.0.0.1:50052".into(),
             database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
             database_schema: "session".into(),
+            database_max_connections: 8,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             bus_prefix: "kefu".into(),
             bot_url: "http://127.0.0.1:50053".into(),

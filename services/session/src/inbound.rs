@@ -43,12 +43,6 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
             "message.received without channel or user".into(),
         ));
     }
-    if idempotency::seen(&state.db, CONSUMER, env.event_id)
-        .await
-        .map_err(transient)?
-    {
-        return Ok(());
-    }
     let tenant = env.tenant_id.as_str();
     let received_at = msg
         .received_at
@@ -56,7 +50,8 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
         .and_then(kefu_proto::time::from_timestamp)
         .unwrap_or_else(Utc::now);
 
-    // Ask the bot before opening the transaction: no locks held across the network.
+    // Ask the bot before opening the transaction: no locks held across the network. (A
+    // redelivered event asks again; the processed-event record below then discards it.)
     let answer = ask_bot(&state, tenant, &msg).await;
 
     let txn = state.db.begin().await.map_err(transient)?;
@@ -66,7 +61,7 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
     {
         return Ok(());
     }
-    let (customer, _) =
+    let (customer_id, _) =
         repo::resolve_channel_customer(&txn, tenant, &msg.channel_id, &msg.external_user_id)
             .await
             .map_err(transient)?;
@@ -83,42 +78,37 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
     let (conversation, opened) = repo::open_conversation(
         &txn,
         tenant,
-        customer.id,
+        customer_id,
         &msg.channel_id,
         &page,
         received_at,
     )
     .await
     .map_err(transient)?;
+    let mut events = Vec::with_capacity(2);
     if opened {
         let event = ConversationOpened {
             conversation_id: conversation.id.to_string(),
-            customer_id: customer.id.to_string(),
+            customer_id: customer_id.to_string(),
             channel_id: msg.channel_id.clone(),
             page: msg.page.clone(),
         };
-        let env = Envelope::new(
+        events.push(Envelope::new(
             tenant,
             event_types::CONVERSATION_OPENED,
             event.encode_to_vec(),
-        );
-        outbox::enqueue(&txn, &env).await.map_err(transient)?;
+        ));
     }
-    repo::append_message(
-        &txn,
-        NewMessage {
-            id: Uuid::parse_str(&msg.message_id).unwrap_or_else(|_| Uuid::now_v7()),
-            tenant_id: tenant.to_owned(),
-            conversation_id: conversation.id,
-            direction: "in",
-            sender_kind: "customer",
-            text: msg.text.clone(),
-            external_message_id: Some(msg.external_message_id.clone()),
-            created_at: received_at,
-        },
-    )
-    .await
-    .map_err(transient)?;
+    let inbound = NewMessage {
+        id: Uuid::parse_str(&msg.message_id).unwrap_or_else(|_| Uuid::now_v7()),
+        tenant_id: tenant.to_owned(),
+        conversation_id: conversation.id,
+        direction: "in",
+        sender_kind: "customer",
+        text: msg.text.clone(),
+        external_message_id: Some(msg.external_message_id.clone()),
+        created_at: received_at,
+    };
 
     let reply_id = Uuid::now_v7();
     let (text, bot) = match &answer {
@@ -135,21 +125,19 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
         ),
         None => (BOT_UNAVAILABLE.to_owned(), None),
     };
-    repo::append_message(
-        &txn,
-        NewMessage {
-            id: reply_id,
-            tenant_id: tenant.to_owned(),
-            conversation_id: conversation.id,
-            direction: "out",
-            sender_kind: if bot.is_some() { "bot" } else { "system" },
-            text: text.clone(),
-            external_message_id: None,
-            created_at: Utc::now(),
-        },
-    )
-    .await
-    .map_err(transient)?;
+    let reply = NewMessage {
+        id: reply_id,
+        tenant_id: tenant.to_owned(),
+        conversation_id: conversation.id,
+        direction: "out",
+        sender_kind: if bot.is_some() { "bot" } else { "system" },
+        text: text.clone(),
+        external_message_id: None,
+        created_at: Utc::now().max(received_at),
+    };
+    repo::append_to(&txn, &conversation, vec![inbound, reply])
+        .await
+        .map_err(transient)?;
     let out = MessageToSend {
         message_id: reply_id.to_string(),
         conversation_id: conversation.id.to_string(),
@@ -161,10 +149,16 @@ pub async fn handle(state: SessionState, env: Envelope) -> Result<(), HandlerErr
         inbound_received_at: msg.received_at,
         bot,
     };
-    let out_env = Envelope::new(tenant, event_types::MESSAGE_TO_SEND, out.encode_to_vec());
-    outbox::enqueue(&txn, &out_env).await.map_err(transient)?;
+    events.push(Envelope::new(
+        tenant,
+        event_types::MESSAGE_TO_SEND,
+        out.encode_to_vec(),
+    ));
+    for event in &events {
+        outbox::enqueue(&txn, event).await.map_err(transient)?;
+    }
     txn.commit().await.map_err(transient)?;
-    state.outbox.wake();
+    state.outbox.dispatch(events);
     tracing::debug!(conversation = %conversation.id, "inbound message handled");
     Ok(())
 }

@@ -13,7 +13,11 @@ pub async fn run(config: SessionConfig, shutdown: CancellationToken) -> anyhow::
     let workers_ready = readiness.component("consumers");
     let servers = Servers::bind(&config.http_addr, &config.grpc_addr).await?;
     let schema = Some(config.database_schema.as_str());
-    let db = kefu_store::connect(&DbConfig::new(&config.database_url, schema)).await?;
+    let db = kefu_store::connect(&DbConfig {
+        max_connections: config.database_max_connections,
+        ..DbConfig::new(&config.database_url, schema)
+    })
+    .await?;
     db_ready.set_ready(true);
     let topology = Topology::new(&config.bus_prefix);
     let bus: Arc<dyn Bus> = Arc::new(RabbitBus::connect(&config.amqp_url, topology).await?);

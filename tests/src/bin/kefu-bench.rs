@@ -98,7 +98,7 @@ async fn broker_rate(iso: &Isolation, n: usize) -> anyhow::Result<f64> {
     consumer_ch
         .basic_qos(256, BasicQosOptions::default())
         .await?;
-    let mut consumer = consumer_ch
+    let consumer = consumer_ch
         .basic_consume(
             queue.as_str().into(),
             "bench".into(),
@@ -109,6 +109,7 @@ async fn broker_rate(iso: &Isolation, n: usize) -> anyhow::Result<f64> {
     let payload = vec![b'x'; 256];
     let started = Instant::now();
     let consume = tokio::spawn(async move {
+        let mut consumer = consumer;
         let mut got = 0usize;
         while let Some(Ok(d)) = consumer.next().await {
             d.ack(BasicAckOptions::default()).await?;
@@ -139,10 +140,17 @@ async fn broker_rate(iso: &Isolation, n: usize) -> anyhow::Result<f64> {
         c.await?;
     }
     let finished = consume.await??;
-    publisher
+    // Clean-up failures don't change the measurement: report them and go on.
+    if let Err(e) = consumer_ch.close(200, "done".into()).await {
+        eprintln!("closing the bench consumer channel: {e}");
+    }
+    if let Err(e) = publisher
         .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-        .await?;
-    conn.close(200, "bye".into()).await?;
+        .await
+    {
+        eprintln!("deleting {queue}: {e}");
+    }
+    let _ = conn.close(200, "bye".into()).await;
     Ok(n as f64 / (finished - started).as_secs_f64())
 }
 

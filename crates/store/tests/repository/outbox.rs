@@ -183,3 +183,81 @@ pub async fn run_relay_wakes_and_stops(db: &DatabaseConnection) {
     assert_eq!(outbox.pending().await.unwrap(), 0);
     assert_nothing_arrives(&mut sub).await;
 }
+
+fn spawn_relay(
+    outbox: &Outbox,
+    bus: &Arc<InProcessBus>,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let outbox = outbox.clone();
+    let bus: Arc<dyn Bus> = bus.clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move { outbox.run_relay(bus, shutdown).await })
+}
+
+/// The fast path: committed envelopes handed to `dispatch` go out at once, as one batch, and
+/// their rows are gone afterwards — no wake-up, no poll.
+pub async fn dispatch_publishes_at_once_and_deletes(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let bus = Arc::new(InProcessBus::new(Topology::new("t")));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+    let shutdown = CancellationToken::new();
+    let relay = spawn_relay(&outbox, &bus, &shutdown);
+
+    let sent: Vec<_> = (0..20).map(|n| envelope("t1", n)).collect();
+    let txn = db.begin().await.unwrap();
+    for env in &sent {
+        outbox::enqueue(&txn, env).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    let started = Instant::now();
+    outbox.dispatch(sent.clone());
+    for expected in &sent {
+        assert_eq!(&receive(&mut sub).await, expected);
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited < POLL_INTERVAL * 3 / 5,
+        "dispatched events took {waited:?}, as long as a poll"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while outbox.pending().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "published rows were not deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    relay.await.unwrap();
+    assert_nothing_arrives(&mut sub).await;
+}
+
+/// A row nobody dispatched (its writer crashed after committing) is published by the periodic
+/// sweep once it is stale.
+pub async fn sweep_publishes_rows_a_crash_left_behind(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let bus = Arc::new(InProcessBus::new(Topology::new("t")));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+    let mut orphan = envelope("t1", 7);
+    orphan.occurred_at -= chrono::Duration::seconds(60);
+    let txn = db.begin().await.unwrap();
+    outbox::enqueue(&txn, &orphan).await.unwrap();
+    txn.commit().await.unwrap();
+    // A fresh row is left to the fast path by the periodic sweep.
+    let fresh = envelope("t1", 8);
+    let txn = db.begin().await.unwrap();
+    outbox::enqueue(&txn, &fresh).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let shutdown = CancellationToken::new();
+    let relay = spawn_relay(&outbox, &bus, &shutdown);
+    let got = tokio::time::timeout(POLL_INTERVAL * 4, receive(&mut sub))
+        .await
+        .expect("the sweep did not publish the stale row");
+    assert_eq!(got, orphan);
+    assert_eq!(outbox.pending().await.unwrap(), 1, "the fresh row waits");
+    shutdown.cancel();
+    relay.await.unwrap();
+    // The graceful stop drains the rest.
+    assert_eq!(receive(&mut sub).await, fresh);
+}

@@ -39,10 +39,9 @@ async fn open_for_new_customer(db: &DatabaseConnection, tenant: &str) -> convers
     let (customer, _) = session::resolve_channel_customer(db, tenant, "c1", "u1")
         .await
         .unwrap();
-    let (conv, created) =
-        session::open_conversation(db, tenant, customer.id, "c1", &page(), now_ms())
-            .await
-            .unwrap();
+    let (conv, created) = session::open_conversation(db, tenant, customer, "c1", &page(), now_ms())
+        .await
+        .unwrap();
     assert!(created);
     conv
 }
@@ -80,24 +79,22 @@ pub async fn customer_resolution_is_per_channel_and_tenant(db: &DatabaseConnecti
         .await
         .unwrap();
     assert!(is_new);
-    assert_eq!(created.tenant_id, "t1");
     let (found, is_new) = session::resolve_channel_customer(db, "t1", "c1", "u1")
         .await
         .unwrap();
     assert!(!is_new, "second resolve finds the customer");
     assert_eq!(found, created);
-    assert_eq!(
-        session::find_channel_customer(db, "t1", "c1", "u1")
-            .await
-            .unwrap(),
-        Some(created.clone())
-    );
+    let stored = session::find_channel_customer(db, "t1", "c1", "u1")
+        .await
+        .unwrap()
+        .expect("the created customer");
+    assert_eq!((stored.id, stored.tenant_id.as_str()), (created, "t1"));
 
     let (other_channel, is_new) = session::resolve_channel_customer(db, "t1", "c2", "u1")
         .await
         .unwrap();
     assert!(is_new, "a user id is scoped to its channel");
-    assert_ne!(other_channel.id, created.id);
+    assert_ne!(other_channel, created);
 
     // Tenant isolation: the same channel and user id under another tenant is someone else.
     assert_eq!(
@@ -110,8 +107,12 @@ pub async fn customer_resolution_is_per_channel_and_tenant(db: &DatabaseConnecti
         .await
         .unwrap();
     assert!(is_new);
-    assert_ne!(other_tenant.id, created.id);
-    assert_eq!(other_tenant.tenant_id, "t2");
+    assert_ne!(other_tenant, created);
+    let stored = session::find_channel_customer(db, "t2", "c1", "u1")
+        .await
+        .unwrap()
+        .expect("t2's customer");
+    assert_eq!((stored.id, stored.tenant_id.as_str()), (other_tenant, "t2"));
 }
 
 pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
@@ -239,7 +240,7 @@ pub async fn concurrent_open_conversation_yields_one(db: &DatabaseConnection) {
     let attempt = || async {
         let txn = db.begin().await?;
         let (conv, _) =
-            session::open_conversation(&txn, "t1", customer.id, "c1", &page(), now_ms()).await?;
+            session::open_conversation(&txn, "t1", customer, "c1", &page(), now_ms()).await?;
         txn.commit().await?;
         Ok::<_, kefu_store::StoreError>(conv.id)
     };
@@ -250,7 +251,7 @@ pub async fn concurrent_open_conversation_yields_one(db: &DatabaseConnection) {
         ok.iter().all(|id| *id == ok[0]),
         "two different open conversations: {ok:?}"
     );
-    assert_eq!(open_count(db, customer.id).await, 1);
+    assert_eq!(open_count(db, customer).await, 1);
 }
 
 pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
@@ -276,7 +277,7 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
     let (other_customer, _) = session::resolve_channel_customer(db, "t1", "c1", "u2")
         .await
         .unwrap();
-    let (other, _) = session::open_conversation(db, "t1", other_customer.id, "c1", &page(), t0)
+    let (other, _) = session::open_conversation(db, "t1", other_customer, "c1", &page(), t0)
         .await
         .unwrap();
     for (text, secs) in [("third", 30), ("first", 10), ("fourth", 40), ("second", 20)] {

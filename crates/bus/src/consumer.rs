@@ -109,7 +109,7 @@ pub fn retry_backoff(delivery_count: u32) -> Duration {
 /// reached the queue's delivery limit. On shutdown no new delivery is taken,
 /// in-flight handlers finish and are settled, then the function returns.
 pub async fn run_consumer<H, Fut>(
-    mut sub: Subscription,
+    sub: Subscription,
     concurrency: usize,
     shutdown: CancellationToken,
     handler: H,
@@ -118,11 +118,48 @@ pub async fn run_consumer<H, Fut>(
     Fut: Future<Output = Result<(), crate::HandlerError>> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
-    let queue: Arc<str> = Arc::from(sub.queue());
-    let system = sub.messaging_system();
-    let limit = sub.delivery_limit();
-    let metrics = Metrics::new(sub.queue());
+    run_batch_consumer(sub, 1, concurrency, shutdown, move |mut items| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let item = items.pop().expect("batches are never empty");
+            vec![handler(item.envelope).instrument(item.span).await]
+        }
+    })
+    .await;
+}
+
+/// One message of a batch, with the span its processing belongs to (a child of the
+/// message's own trace, so each message keeps its trace even when handled together).
+pub struct BatchItem {
+    pub envelope: Envelope,
+    pub span: tracing::Span,
+}
+
+/// Like [`run_consumer`], but hands the handler every delivery that is already waiting, up to
+/// `max_batch` at once, so it can do per-batch work (one database transaction) for many
+/// messages; up to `batches_in_flight` batches run concurrently. A batch never waits for more
+/// messages to arrive: under light load batches are single messages. The handler returns one
+/// result per item, in order; each delivery is settled by its own result.
+pub async fn run_batch_consumer<H, Fut>(
+    mut sub: Subscription,
+    max_batch: usize,
+    batches_in_flight: usize,
+    shutdown: CancellationToken,
+    handler: H,
+) where
+    H: Fn(Vec<BatchItem>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let slots = Arc::new(Semaphore::new(batches_in_flight.max(1)));
+    let ctx = Arc::new(SettleContext {
+        queue: Arc::from(sub.queue()),
+        system: sub.messaging_system(),
+        limit: sub.delivery_limit(),
+        metrics: Metrics::new(sub.queue()),
+        shutdown: shutdown.clone(),
+    });
+    let max_batch = max_batch.max(1);
     let mut in_flight = JoinSet::new();
     loop {
         let permit = tokio::select! {
@@ -133,7 +170,7 @@ pub async fn run_consumer<H, Fut>(
                 Err(_) => break,
             },
         };
-        let delivery = tokio::select! {
+        let first = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             delivery = sub.next() => match delivery {
@@ -141,22 +178,19 @@ pub async fn run_consumer<H, Fut>(
                 None => break,
             },
         };
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            // `next` is cancel-safe: polling it once and dropping it loses nothing.
+            match futures::FutureExt::now_or_never(sub.next()) {
+                Some(Some(delivery)) => batch.push(delivery),
+                _ => break,
+            }
+        }
         while in_flight.try_join_next().is_some() {}
         let handler = Arc::clone(&handler);
-        let queue = Arc::clone(&queue);
-        let shutdown = shutdown.clone();
-        let metrics = metrics.clone();
+        let ctx = Arc::clone(&ctx);
         in_flight.spawn(async move {
-            process(
-                delivery,
-                &queue,
-                system,
-                limit,
-                &shutdown,
-                &metrics,
-                handler.as_ref(),
-            )
-            .await;
+            process_batch(batch, &ctx, handler.as_ref()).await;
             drop(permit);
         });
     }
@@ -164,24 +198,22 @@ pub async fn run_consumer<H, Fut>(
     drop(sub);
 }
 
-async fn process<H, Fut>(
-    delivery: Delivery,
-    queue: &str,
+struct SettleContext {
+    queue: Arc<str>,
     system: &'static str,
     limit: u32,
-    shutdown: &CancellationToken,
-    metrics: &Metrics,
-    handler: &H,
-) where
-    H: Fn(Envelope) -> Fut,
-    Fut: Future<Output = Result<(), HandlerError>>,
-{
+    metrics: Metrics,
+    shutdown: CancellationToken,
+}
+
+fn process_span(delivery: &Delivery, ctx: &SettleContext) -> tracing::Span {
     let envelope = &delivery.envelope;
+    let queue = &*ctx.queue;
     let span = tracing::info_span!(
         "process",
         otel.name = %format!("{queue} process"),
         otel.kind = "consumer",
-        messaging.system = system,
+        messaging.system = ctx.system,
         messaging.operation.type = "process",
         messaging.destination.name = queue,
         messaging.message.id = %envelope.event_id,
@@ -191,44 +223,84 @@ async fn process<H, Fut>(
     );
     // Without an OpenTelemetry layer there is nothing to attach the parent to.
     let _ = span.set_parent(envelope.parent_context());
+    span
+}
+
+async fn process_batch<H, Fut>(batch: Vec<Delivery>, ctx: &SettleContext, handler: &H)
+where
+    H: Fn(Vec<BatchItem>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), HandlerError>>>,
+{
+    let spans: Vec<tracing::Span> = batch.iter().map(|d| process_span(d, ctx)).collect();
+    let items = batch
+        .iter()
+        .zip(&spans)
+        .map(|(d, span)| BatchItem {
+            envelope: d.envelope.clone(),
+            span: span.clone(),
+        })
+        .collect();
     let started = std::time::Instant::now();
-    let outcome = handler(envelope.clone()).instrument(span.clone()).await;
-    metrics.handle_ms.record(
-        started.elapsed().as_secs_f64() * 1000.0,
-        std::slice::from_ref(&metrics.queue),
-    );
-    let count = delivery.delivery_count;
-    let settled = async {
-        match outcome {
-            Ok(()) => {
-                metrics.outcome("acked");
-                delivery.ack().await
-            }
-            Err(HandlerError::Permanent(error)) => {
-                metrics.outcome("dead_lettered");
-                tracing::warn!(%error, "permanent failure, dead-lettering");
-                delivery.nack(false).await
-            }
-            Err(HandlerError::Transient(error)) if count >= limit => {
-                metrics.outcome("dead_lettered");
-                tracing::warn!(%error, count, limit, "delivery limit reached, dead-lettering");
-                delivery.nack(false).await
-            }
-            Err(HandlerError::Transient(error)) => {
-                metrics.outcome("requeued");
-                tracing::info!(%error, count, "transient failure, requeueing");
-                tokio::select! {
-                    () = tokio::time::sleep(retry_backoff(count)) => {}
-                    () = shutdown.cancelled() => {}
-                }
-                delivery.nack(true).await
-            }
-        }
+    let mut outcomes = handler(items).await;
+    let per_item_ms = started.elapsed().as_secs_f64() * 1000.0 / batch.len() as f64;
+    if outcomes.len() != batch.len() {
+        tracing::error!(
+            expected = batch.len(),
+            got = outcomes.len(),
+            "batch handler returned the wrong number of results; retrying the batch"
+        );
+        outcomes = (0..batch.len())
+            .map(|_| {
+                Err(HandlerError::transient(
+                    "batch handler result count mismatch",
+                ))
+            })
+            .collect();
     }
-    .instrument(span)
-    .await;
+    let settling = batch
+        .into_iter()
+        .zip(outcomes)
+        .zip(spans)
+        .map(|((delivery, outcome), span)| {
+            ctx.metrics
+                .handle_ms
+                .record(per_item_ms, std::slice::from_ref(&ctx.metrics.queue));
+            settle(delivery, outcome, ctx).instrument(span)
+        });
+    // Concurrently: one item's requeue back-off must not delay the others' acks.
+    futures::future::join_all(settling).await;
+}
+
+async fn settle(delivery: Delivery, outcome: Result<(), HandlerError>, ctx: &SettleContext) {
+    let count = delivery.delivery_count;
+    let (limit, metrics) = (ctx.limit, &ctx.metrics);
+    let settled = match outcome {
+        Ok(()) => {
+            metrics.outcome("acked");
+            delivery.ack().await
+        }
+        Err(HandlerError::Permanent(error)) => {
+            metrics.outcome("dead_lettered");
+            tracing::warn!(%error, "permanent failure, dead-lettering");
+            delivery.nack(false).await
+        }
+        Err(HandlerError::Transient(error)) if count >= limit => {
+            metrics.outcome("dead_lettered");
+            tracing::warn!(%error, count, limit, "delivery limit reached, dead-lettering");
+            delivery.nack(false).await
+        }
+        Err(HandlerError::Transient(error)) => {
+            metrics.outcome("requeued");
+            tracing::info!(%error, count, "transient failure, requeueing");
+            tokio::select! {
+                () = tokio::time::sleep(retry_backoff(count)) => {}
+                () = ctx.shutdown.cancelled() => {}
+            }
+            delivery.nack(true).await
+        }
+    };
     if let Err(error) = settled {
-        tracing::warn!(%error, queue, "settling a delivery failed; the broker will redeliver it");
+        tracing::warn!(%error, queue = &*ctx.queue, "settling a delivery failed; the broker will redeliver it");
     }
 }
 

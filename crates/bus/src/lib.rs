@@ -32,7 +32,7 @@ mod subscription;
 pub mod topology;
 
 pub use bus::Bus;
-pub use consumer::{HandlerError, retry_backoff, run_consumer};
+pub use consumer::{BatchItem, HandlerError, retry_backoff, run_batch_consumer, run_consumer};
 pub use envelope::{Envelope, TraceContext};
 pub use error::BusError;
 pub use inproc::InProcessBus;

@@ -87,4 +87,5 @@ contract_tests!(
     transient_poison_is_dead_lettered_without_blocking,
     prefetch_bounds_in_flight,
     shutdown_drains_in_flight_handlers,
+    batch_consumer_settles_each_item,
 );

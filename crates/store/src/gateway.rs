@@ -207,6 +207,70 @@ pub async fn accept_inbound(
     })
 }
 
+/// [`accept_inbound`] for many messages in one transaction (three statements whatever the
+/// count): results in input order. Two items with the same channel and external id in one
+/// batch are one message: the second is a duplicate of the first. A concurrent writer of the
+/// same id (another replica) makes the whole call fail; callers then fall back to
+/// [`accept_inbound`] one by one.
+pub async fn accept_inbound_many(
+    db: &DatabaseConnection,
+    items: &[(InboundRecord, Envelope)],
+) -> Result<Vec<Acceptance>, StoreError> {
+    use std::collections::{BTreeSet, HashMap};
+    let txn = db.begin().await?;
+    let channels: BTreeSet<&str> = items.iter().map(|(r, _)| r.channel_id.as_str()).collect();
+    let externals: BTreeSet<&str> = items
+        .iter()
+        .map(|(r, _)| r.external_message_id.as_str())
+        .collect();
+    let mut known: HashMap<(String, String), (Uuid, String)> = inbound_message::Entity::find()
+        .filter(inbound_message::Column::ChannelId.is_in(channels))
+        .filter(inbound_message::Column::ExternalMessageId.is_in(externals))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| ((m.channel_id, m.external_message_id), (m.id, m.body_sha256)))
+        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    let mut rows = Vec::new();
+    let mut events = Vec::new();
+    for (record, event) in items {
+        let key = (
+            record.channel_id.clone(),
+            record.external_message_id.clone(),
+        );
+        if let Some((id, sha)) = known.get(&key) {
+            results.push(Acceptance::Duplicate {
+                message_id: *id,
+                same_body: *sha == record.body_sha256,
+            });
+            continue;
+        }
+        known.insert(key, (record.id, record.body_sha256.clone()));
+        rows.push(inbound_message::ActiveModel {
+            id: Set(record.id),
+            tenant_id: Set(record.tenant_id.clone()),
+            channel_id: Set(record.channel_id.clone()),
+            external_message_id: Set(record.external_message_id.clone()),
+            external_user_id: Set(record.external_user_id.clone()),
+            body_sha256: Set(record.body_sha256.clone()),
+            received_at: Set(record.received_at),
+        });
+        events.push(event.clone());
+        results.push(Acceptance::New {
+            message_id: record.id,
+        });
+    }
+    if !rows.is_empty() {
+        inbound_message::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+        outbox::enqueue_many(&txn, &events).await?;
+    }
+    txn.commit().await?;
+    Ok(results)
+}
+
 pub async fn count_inbound(db: &DatabaseConnection, channel_id: &str) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
     Ok(inbound_message::Entity::find()

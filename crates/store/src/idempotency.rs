@@ -39,3 +39,46 @@ pub async fn seen<C: ConnectionTrait>(
             .is_some(),
     )
 }
+
+/// Of `event_ids`, the ones `consumer` already applied (one query for a whole batch).
+pub async fn seen_many<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if event_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Uuid> = processed_event::Entity::find()
+        .select_only()
+        .column(processed_event::Column::EventId)
+        .filter(processed_event::Column::Consumer.eq(consumer))
+        .filter(processed_event::Column::EventId.is_in(event_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
+/// Records many event ids at once, for ids [`seen_many`] just reported as new in the same
+/// transaction. If another replica records one of them meanwhile, the insert fails on the
+/// primary key and the caller's transaction rolls back: nothing is applied twice.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_ids: &[Uuid],
+) -> Result<(), sea_orm::DbErr> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    processed_event::Entity::insert_many(event_ids.iter().map(|id| processed_event::ActiveModel {
+        consumer: Set(consumer.to_owned()),
+        event_id: Set(*id),
+        processed_at: Set(now),
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}

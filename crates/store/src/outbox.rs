@@ -56,6 +56,27 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Writes many envelopes to the outbox with one insert, inside the caller's transaction.
+pub async fn enqueue_many<C: ConnectionTrait>(
+    db: &C,
+    envelopes: &[Envelope],
+) -> Result<(), sea_orm::DbErr> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::insert_many(envelopes.iter().map(|envelope| outbox::ActiveModel {
+        id: Set(envelope.event_id),
+        tenant_id: Set(envelope.tenant_id.clone()),
+        event_type: Set(envelope.event_type.clone()),
+        payload: Set(envelope.payload.to_vec()),
+        trace_context: Set(encode_trace_context(&envelope.trace_context)),
+        occurred_at: Set(envelope.occurred_at),
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 pub fn encode_trace_context(ctx: &TraceContext) -> String {
     serde_json::to_string(ctx).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -261,20 +282,28 @@ impl Outbox {
     }
 }
 
+/// How a service consumes its queue: batches of up to `max_batch` waiting messages, up to
+/// `batches_in_flight` at once (see [`kefu_bus::run_batch_consumer`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Consumption {
+    pub max_batch: usize,
+    pub batches_in_flight: usize,
+}
+
 /// A service's event loop: subscribes `spec`, calls `ready`, then relays `outbox` and consumes
-/// with `handler` (up to `concurrency` at once) until `shutdown`; returns after both drained.
+/// with `handler` until `shutdown`; returns after both drained.
 pub async fn consume_and_relay<H, Fut>(
     bus: Arc<dyn Bus>,
     outbox: Outbox,
     spec: kefu_bus::QueueSpec,
-    concurrency: usize,
+    consumption: Consumption,
     shutdown: CancellationToken,
     ready: impl FnOnce(),
     handler: H,
 ) -> Result<(), kefu_bus::BusError>
 where
-    H: Fn(Envelope) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), kefu_bus::HandlerError>> + Send + 'static,
+    H: Fn(Vec<kefu_bus::BatchItem>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Vec<Result<(), kefu_bus::HandlerError>>> + Send + 'static,
 {
     let queue = spec.name.clone();
     let sub = bus.subscribe(spec).await?;
@@ -284,7 +313,14 @@ where
         let (bus, stop) = (bus.clone(), shutdown.clone());
         tokio::spawn(async move { outbox.run_relay(bus, stop).await })
     };
-    kefu_bus::run_consumer(sub, concurrency, shutdown, handler).await;
+    kefu_bus::run_batch_consumer(
+        sub,
+        consumption.max_batch,
+        consumption.batches_in_flight,
+        shutdown,
+        handler,
+    )
+    .await;
     let _ = relay.await;
     let _ = depth.await;
     Ok(())

@@ -2,6 +2,8 @@
 //! Every read takes the tenant id and filters on it: an id from another tenant is not found.
 
 use crate::StoreError;
+pub mod batch;
+
 use crate::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
 use sea_orm::{

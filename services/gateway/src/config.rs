@@ -22,7 +22,7 @@ pub struct GatewayConfig {
     /// Bearer token of the admin API; empty disables the admin API.
     pub admin_token: Secret,
     pub webhook: WebhookConfig,
-    /// Outbound messages handled at once.
+    /// Batches of outbound messages handled at once (each up to 64 messages).
     pub delivery_concurrency: usize,
 }
 
@@ -49,7 +49,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 64 * 1024,
             admin_token: Secret::default(),
             webhook: WebhookConfig::default(),
-            delivery_concurrency: 64,
+            delivery_concurrency: 2,
         }
     }
 }

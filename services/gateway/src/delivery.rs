@@ -9,7 +9,7 @@
 use crate::AppState;
 use crate::webhook::{self, Outcome};
 use chrono::Utc;
-use kefu_bus::{Envelope, HandlerError, QueueSpec};
+use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
 use kefu_proto::events::MessageToSend;
 use kefu_store::gateway::{
     self as repo, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
@@ -20,6 +20,7 @@ use opentelemetry::KeyValue;
 use prost::Message as _;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 pub const CONSUMER: &str = "gateway.outbound";
@@ -41,15 +42,117 @@ fn permanent(msg: String) -> HandlerError {
     HandlerError::Permanent(msg.into())
 }
 
-pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> {
+/// Most outbound messages handled together.
+pub const MAX_BATCH: usize = 64;
+
+/// A message of the batch that must be sent.
+struct Outgoing {
+    index: usize,
+    envelope: Envelope,
+    message: MessageToSend,
+    channel: std::sync::Arc<kefu_store::entities::channel::Model>,
+    span: tracing::Span,
+}
+
+/// Handles a batch of `message.to_send`: one query finds what was already delivered, the rest
+/// are POSTed concurrently, and one insert records the successes. A failed POST is recorded
+/// with its retry schedule in a transaction of its own.
+pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<(), HandlerError>> {
+    let mut results: Vec<Option<Result<(), HandlerError>>> =
+        (0..items.len()).map(|_| None).collect();
+    let ids: Vec<Uuid> = items.iter().map(|i| i.envelope.event_id).collect();
+    let done = match idempotency::seen_many(&state.db, CONSUMER, &ids).await {
+        Ok(done) => done,
+        Err(e) => {
+            let msg = e.to_string();
+            return items
+                .iter()
+                .map(|_| Err(HandlerError::transient(msg.clone())))
+                .collect();
+        }
+    };
+    let mut sends = Vec::new();
+    let mut in_batch = std::collections::HashSet::new();
+    for (index, item) in items.into_iter().enumerate() {
+        if done.contains(&item.envelope.event_id) || !in_batch.insert(item.envelope.event_id) {
+            results[index] = Some(Ok(()));
+            continue;
+        }
+        match prepare(&state, &item.envelope).await {
+            Ok((message, channel)) => sends.push(Outgoing {
+                index,
+                envelope: item.envelope,
+                message,
+                channel,
+                span: item.span,
+            }),
+            Err(e) => results[index] = Some(Err(e)),
+        }
+    }
+    let outcomes = futures::future::join_all(sends.iter().map(|s| {
+        webhook::send(
+            &state.http,
+            &s.channel.webhook_url,
+            &s.channel.secret,
+            &s.message,
+            1,
+        )
+        .instrument(s.span.clone())
+    }))
+    .await;
+    let mut delivered = Vec::new();
+    for (send, outcome) in sends.into_iter().zip(outcomes) {
+        if let Outcome::Delivered = outcome {
+            observe_latency(&state, &send.message);
+            delivered.push(send);
+        } else {
+            let result = record_failure(&state, &send.envelope, &send.message, &outcome)
+                .instrument(send.span.clone())
+                .await;
+            results[send.index] = Some(result);
+        }
+    }
+    let delivered_ids: Vec<Uuid> = delivered.iter().map(|s| s.envelope.event_id).collect();
+    let recorded: Result<(), String> =
+        match idempotency::record_many(&state.db, CONSUMER, &delivered_ids).await {
+            Ok(()) => Ok(()),
+            // Another replica recorded one of them meanwhile: record one by one, skipping those.
+            Err(_) => {
+                let mut all = Ok(());
+                for id in &delivered_ids {
+                    if let Err(e) = idempotency::record(&state.db, CONSUMER, *id).await {
+                        all = Err(e.to_string());
+                    }
+                }
+                all
+            }
+        };
+    for send in delivered {
+        results[send.index] = Some(recorded.clone().map_err(HandlerError::transient));
+    }
+    state.metrics.deliveries.add(
+        delivered_ids.len() as u64,
+        &[KeyValue::new("outcome", "delivered")],
+    );
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(HandlerError::transient("not handled"))))
+        .collect()
+}
+
+/// Decodes the message and finds its channel, which must belong to the event's tenant.
+async fn prepare(
+    state: &AppState,
+    env: &Envelope,
+) -> Result<
+    (
+        MessageToSend,
+        std::sync::Arc<kefu_store::entities::channel::Model>,
+    ),
+    HandlerError,
+> {
     let msg = MessageToSend::decode(env.payload.clone())
         .map_err(|e| permanent(format!("undecodable message.to_send: {e}")))?;
-    if idempotency::seen(&state.db, CONSUMER, env.event_id)
-        .await
-        .map_err(transient)?
-    {
-        return Ok(());
-    }
     let channel = state
         .channels
         .get(&msg.channel_id)
@@ -62,19 +165,17 @@ pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> 
             msg.channel_id, env.tenant_id
         )));
     }
-    let outcome = webhook::send(&state.http, &channel.webhook_url, &channel.secret, &msg, 1).await;
-    if let Outcome::Delivered = outcome {
-        // The common case needs one statement, not a transaction.
-        idempotency::record(&state.db, CONSUMER, env.event_id)
-            .await
-            .map_err(transient)?;
-        observe_latency(&state, &msg);
-        state
-            .metrics
-            .deliveries
-            .add(1, &[KeyValue::new("outcome", "delivered")]);
-        return Ok(());
-    }
+    Ok((msg, channel))
+}
+
+/// Records a failed first attempt — its retry schedule, or the delivery's death — together
+/// with the processed-event record.
+async fn record_failure(
+    state: &AppState,
+    env: &Envelope,
+    msg: &MessageToSend,
+    outcome: &Outcome,
+) -> Result<(), HandlerError> {
     let txn = state.db.begin().await.map_err(transient)?;
     if !idempotency::record(&txn, CONSUMER, env.event_id)
         .await
@@ -83,36 +184,34 @@ pub async fn handle(state: AppState, env: Envelope) -> Result<(), HandlerError> 
         return Ok(());
     }
     let cfg = &state.config.webhook;
-    let (label, error, dead) = match &outcome {
-        Outcome::Delivered => unreachable!("handled above"),
+    let (label, error, dead) = match outcome {
+        Outcome::Delivered => return Ok(()),
         Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error, false),
         Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error, true),
     };
-    {
-        let delay = webhook::backoff(
-            1,
-            Duration::from_millis(cfg.backoff_initial_ms),
-            Duration::from_millis(cfg.backoff_max_ms),
-        );
-        let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
-        let retry = RetryDelivery {
-            id,
-            tenant_id: env.tenant_id.clone(),
-            channel_id: msg.channel_id.clone(),
-            payload: env.payload.to_vec(),
-            trace_context: env.trace_context.clone(),
-            next_attempt_at: if dead { Utc::now() } else { Utc::now() + delay },
-            error: error.clone(),
-        };
-        repo::schedule_delivery_retry(&txn, &retry)
-            .await
-            .map_err(transient)?;
-        if dead {
-            mark_dead_now(&txn, id, error).await.map_err(transient)?;
-            tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
-        } else {
-            tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
-        }
+    let delay = webhook::backoff(
+        1,
+        Duration::from_millis(cfg.backoff_initial_ms),
+        Duration::from_millis(cfg.backoff_max_ms),
+    );
+    let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
+    let retry = RetryDelivery {
+        id,
+        tenant_id: env.tenant_id.clone(),
+        channel_id: msg.channel_id.clone(),
+        payload: env.payload.to_vec(),
+        trace_context: env.trace_context.clone(),
+        next_attempt_at: if dead { Utc::now() } else { Utc::now() + delay },
+        error: error.clone(),
+    };
+    repo::schedule_delivery_retry(&txn, &retry)
+        .await
+        .map_err(transient)?;
+    if dead {
+        mark_dead_now(&txn, id, error).await.map_err(transient)?;
+        tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
+    } else {
+        tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
     }
     txn.commit().await.map_err(transient)?;
     state

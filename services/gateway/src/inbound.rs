@@ -265,9 +265,13 @@ async fn accept(
         body_sha256: parsed.fingerprint(),
         received_at,
     };
-    match kefu_store::gateway::accept_inbound(&state.db, &record, &envelope).await? {
+    let acceptance = state
+        .inbound
+        .accept(record, envelope)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match acceptance {
         Acceptance::New { message_id } => {
-            state.outbox.dispatch([envelope]);
             tracing::info!(%message_id, channel = %channel.id, "message accepted");
             Ok((accepted(message_id), false))
         }

@@ -18,6 +18,7 @@ pub mod inbound;
 mod run;
 pub mod signature;
 pub mod webhook;
+pub mod writer;
 
 pub use config::GatewayConfig;
 pub use run::run;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub config: Arc<GatewayConfig>,
     pub db: DatabaseConnection,
     pub outbox: Outbox,
+    /// Group commit of inbound messages.
+    pub inbound: writer::InboundWriter,
     pub channels: channels::ChannelCache,
     pub http: reqwest::Client,
     pub metrics: Arc<Metrics>,
@@ -86,8 +89,10 @@ impl GatewayApp {
             .await
             .map_err(kefu_store::StoreError::Migration)?;
         let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));
+        let outbox = Outbox::new(db.clone());
         let state = AppState {
-            outbox: Outbox::new(db.clone()),
+            inbound: writer::InboundWriter::spawn(db.clone(), outbox.clone()),
+            outbox,
             channels: channels::ChannelCache::new(db.clone()),
             config: Arc::new(config),
             db,
@@ -127,8 +132,12 @@ impl GatewayApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let concurrency = self.state.config.delivery_concurrency;
-        let prefetch = (concurrency * 2).min(u16::MAX as usize) as u16;
+        let consumption = kefu_store::outbox::Consumption {
+            max_batch: delivery::MAX_BATCH,
+            batches_in_flight: self.state.config.delivery_concurrency,
+        };
+        let prefetch =
+            (delivery::MAX_BATCH * consumption.batches_in_flight).min(u16::MAX as usize) as u16;
         // The retry worker stops with the consumer, also when the consumer fails to start.
         let stop = shutdown.child_token();
         let retries = tokio::spawn(delivery::run_retries(self.state.clone(), stop.clone()));
@@ -137,10 +146,10 @@ impl GatewayApp {
             self.bus.clone(),
             self.state.outbox.clone(),
             delivery::queue_spec(prefetch),
-            concurrency,
+            consumption,
             stop.clone(),
             || ready.set_ready(true),
-            move |env| delivery::handle(state.clone(), env),
+            move |items| delivery::handle_batch(state.clone(), items),
         )
         .await;
         stop.cancel();

@@ -19,7 +19,7 @@ pub struct SessionConfig {
     pub bot_url: String,
     /// How long the bot may take before the customer gets the fallback answer.
     pub bot_timeout_ms: u64,
-    /// Inbound messages processed at once.
+    /// Batches of inbound messages processed at once (each up to 64 messages).
     pub concurrency: usize,
 }
 
@@ -35,7 +35,7 @@ impl Default for SessionConfig {
             bus_prefix: "kefu".into(),
             bot_url: "http://127.0.0.1:50053".into(),
             bot_timeout_ms: 2_000,
-            concurrency: 64,
+            concurrency: 2,
         }
     }
 }

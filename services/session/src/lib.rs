@@ -84,17 +84,21 @@ impl SessionApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let concurrency = self.state.config.concurrency;
-        let prefetch = (concurrency * 2).min(u16::MAX as usize) as u16;
+        let consumption = kefu_store::outbox::Consumption {
+            max_batch: inbound::MAX_BATCH,
+            batches_in_flight: self.state.config.concurrency,
+        };
+        let prefetch =
+            (inbound::MAX_BATCH * consumption.batches_in_flight).min(u16::MAX as usize) as u16;
         let state = self.state.clone();
         kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
             self.state.outbox.clone(),
             inbound::queue_spec(prefetch),
-            concurrency,
+            consumption,
             shutdown,
             || ready.set_ready(true),
-            move |env| inbound::handle(state.clone(), env),
+            move |items| inbound::handle_batch(state.clone(), items),
         )
         .await
     }

@@ -178,3 +178,68 @@ pub async fn shutdown_drains_in_flight_handlers(bus: &dyn Bus) {
     next.ack().await.expect("ack failed");
     assert_no_delivery(&mut restarted, "everything was settled").await;
 }
+
+/// [`crate::run_batch_consumer`] hands over what is waiting as one batch and settles each
+/// message by its own result: the poison one in a batch is dead-lettered, the others acked.
+pub async fn batch_consumer_settles_each_item(bus: &dyn Bus) {
+    let waiting: Vec<_> = (0..20)
+        .map(|i| envelope("batched.item", &format!("m{i}")))
+        .collect();
+    // Declare the queue, then publish everything before the consumer starts, so the first
+    // batch finds messages waiting.
+    drop(subscribe(bus, spec("batched", &["batched.*"])).await);
+    for e in &waiting {
+        publish(bus, e).await;
+    }
+    let sub = subscribe(bus, spec("batched", &["batched.*"])).await;
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let poison = waiting[7].event_id;
+    let shutdown = CancellationToken::new();
+    let consumer = tokio::spawn({
+        let (sizes, seen) = (Arc::clone(&sizes), Arc::clone(&seen));
+        crate::run_batch_consumer(sub, 8, 2, shutdown.clone(), move |items| {
+            let (sizes, seen) = (Arc::clone(&sizes), Arc::clone(&seen));
+            async move {
+                sizes.lock().await.push(items.len());
+                let mut out = Vec::new();
+                for item in items {
+                    seen.lock().await.push(item.envelope.event_id);
+                    out.push(if item.envelope.event_id == poison {
+                        Err(HandlerError::permanent("poison"))
+                    } else {
+                        Ok(())
+                    });
+                }
+                out
+            }
+        })
+    });
+    let dead = collect_dead_letters(bus, "batched", 1).await;
+    assert_eq!(dead[0].event_id, poison);
+    eventually("every message handled", || {
+        let seen = Arc::clone(&seen);
+        async move { seen.lock().await.len() >= 20 }
+    })
+    .await;
+    shutdown.cancel();
+    join(consumer, "batched").await;
+    let sizes = sizes.lock().await.clone();
+    assert!(
+        sizes.iter().all(|&n| (1..=8).contains(&n)),
+        "batch sizes {sizes:?}"
+    );
+    assert!(
+        sizes.iter().any(|&n| n > 1),
+        "waiting messages must be handed over together: {sizes:?}"
+    );
+    let mut handled = seen.lock().await.clone();
+    handled.sort();
+    handled.dedup();
+    assert_eq!(
+        handled.len(),
+        20,
+        "each message exactly once (acked ones not redelivered)"
+    );
+    assert_eq!(bus.queue_depth("batched").await.unwrap(), 0);
+}

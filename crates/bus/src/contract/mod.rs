@@ -21,8 +21,9 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use consumer::{
-    permanent_error_dead_letters_at_once, prefetch_bounds_in_flight,
-    shutdown_drains_in_flight_handlers, transient_poison_is_dead_lettered_without_blocking,
+    batch_consumer_settles_each_item, permanent_error_dead_letters_at_once,
+    prefetch_bounds_in_flight, shutdown_drains_in_flight_handlers,
+    transient_poison_is_dead_lettered_without_blocking,
 };
 pub use delivery::{
     close_ends_subscriptions, each_bound_queue_gets_a_copy,
@@ -64,6 +65,7 @@ pub const QUEUES: &[&str] = &[
     "poison",
     "prefetch",
     "drain",
+    "batched",
 ];
 
 /// Polls `check` (every 20 ms) until it returns true; panics after [`TIMEOUT`].

@@ -1,0 +1,185 @@
+//! Batched forms of the session repository, for consumers that apply many messages in one
+//! transaction: each step is one statement for the whole batch, whatever its size. All of
+//! them take one tenant; callers group a batch by tenant.
+
+use super::{IDENTITY_EXTERNAL, NewMessage, Page};
+use crate::StoreError;
+use crate::entities::{conversation, customer, customer_identity, message};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{CaseStatement, Expr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// `(channel_id, external_user_id)`.
+pub type ChannelUser = (String, String);
+
+/// The customer id behind each channel user, creating customers and identities for the new
+/// ones (two inserts for all of them).
+pub async fn resolve_channel_customers<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    keys: &[ChannelUser],
+) -> Result<HashMap<ChannelUser, Uuid>, StoreError> {
+    let channels: BTreeSet<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
+    let users: BTreeSet<&str> = keys.iter().map(|(_, u)| u.as_str()).collect();
+    // Channels × users is a superset of the pairs asked for; the exact pairs are kept below.
+    let found = customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
+        .filter(customer_identity::Column::Scope.is_in(channels))
+        .filter(customer_identity::Column::Value.is_in(users))
+        .all(txn)
+        .await?;
+    let mut out: HashMap<ChannelUser, Uuid> = found
+        .into_iter()
+        .map(|i| ((i.scope, i.value), i.customer_id))
+        .collect();
+    let now = Utc::now();
+    let mut customers = Vec::new();
+    let mut identities = Vec::new();
+    for key in keys {
+        if out.contains_key(key) {
+            continue;
+        }
+        let id = Uuid::now_v7();
+        out.insert(key.clone(), id);
+        customers.push(customer::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant_id.to_owned()),
+            display_name: Set(String::new()),
+            created_at: Set(now),
+        });
+        identities.push(customer_identity::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id.to_owned()),
+            customer_id: Set(id),
+            kind: Set(IDENTITY_EXTERNAL.to_owned()),
+            scope: Set(key.0.clone()),
+            value: Set(key.1.clone()),
+            created_at: Set(now),
+        });
+    }
+    if !customers.is_empty() {
+        customer::Entity::insert_many(customers)
+            .exec_without_returning(txn)
+            .await?;
+        customer_identity::Entity::insert_many(identities)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(out)
+}
+
+/// A conversation a message needs: the customer's open one on the channel, or a new one.
+#[derive(Clone, Debug)]
+pub struct WantConversation {
+    pub customer_id: Uuid,
+    pub channel_id: String,
+    pub page: Page,
+    pub at: DateTime<Utc>,
+}
+
+/// The open conversation for each `(customer, channel)`, and whether it was just created.
+pub async fn open_conversations<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    wants: &[WantConversation],
+) -> Result<HashMap<(Uuid, String), (conversation::Model, bool)>, StoreError> {
+    let customers: BTreeSet<Uuid> = wants.iter().map(|w| w.customer_id).collect();
+    let open = conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::Status.eq(super::CONVERSATION_OPEN))
+        .filter(conversation::Column::CustomerId.is_in(customers))
+        .all(txn)
+        .await?;
+    let mut out: HashMap<(Uuid, String), (conversation::Model, bool)> = open
+        .into_iter()
+        .map(|c| ((c.customer_id, c.channel_id.clone()), (c, false)))
+        .collect();
+    let mut created = Vec::new();
+    for w in wants {
+        let key = (w.customer_id, w.channel_id.clone());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let model = conversation::Model {
+            id: Uuid::now_v7(),
+            tenant_id: tenant_id.to_owned(),
+            customer_id: w.customer_id,
+            channel_id: w.channel_id.clone(),
+            status: super::CONVERSATION_OPEN.to_owned(),
+            page_type: w.page.page_type.clone(),
+            page_url: w.page.url.clone(),
+            product_id: w.page.product_id.clone(),
+            order_id: w.page.order_id.clone(),
+            opened_at: w.at,
+            last_message_at: w.at,
+            closed_at: None,
+        };
+        created.push(model.clone());
+        out.insert(key, (model, true));
+    }
+    if !created.is_empty() {
+        // Another replica opening the same conversation meanwhile violates the partial unique
+        // index, and the caller's transaction rolls back.
+        conversation::Entity::insert_many(
+            created
+                .into_iter()
+                .map(sea_orm::IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(out)
+}
+
+/// Stores `messages` (all of `tenant_id`, into conversations the caller resolved for that
+/// tenant) with one insert, and moves each conversation's `last_message_at` forward to its
+/// newest message with one update.
+pub async fn append_messages<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    messages: Vec<NewMessage>,
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut newest: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for m in &messages {
+        let t = newest.entry(m.conversation_id).or_insert(m.created_at);
+        *t = (*t).max(m.created_at);
+    }
+    let mut case = CaseStatement::new();
+    for (id, at) in &newest {
+        case = case.case(
+            sea_orm::Condition::all()
+                .add(conversation::Column::Id.eq(*id))
+                .add(conversation::Column::LastMessageAt.lt(*at)),
+            Expr::value(*at),
+        );
+    }
+    let case = case.finally(Expr::col(conversation::Column::LastMessageAt));
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastMessageAt,
+            Expr::Case(Box::new(case)),
+        )
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::Id.is_in(newest.keys().copied()))
+        .exec(txn)
+        .await?;
+    message::Entity::insert_many(messages.into_iter().map(|m| message::ActiveModel {
+        id: Set(m.id),
+        tenant_id: Set(tenant_id.to_owned()),
+        conversation_id: Set(m.conversation_id),
+        direction: Set(m.direction.to_owned()),
+        sender_kind: Set(m.sender_kind.to_owned()),
+        text: Set(m.text),
+        external_message_id: Set(m.external_message_id),
+        created_at: Set(m.created_at),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

@@ -69,6 +69,12 @@ pub async fn serve_http(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "http server listening");
+    // Small JSON answers must not wait for Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await?;

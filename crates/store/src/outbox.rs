@@ -193,8 +193,14 @@ impl Outbox {
         Ok(envelopes.len())
     }
 
-    /// Publishes one fast-path batch and deletes its rows.
-    async fn publish_fast(&self, bus: &dyn Bus, batch: &[Envelope]) -> Result<(), StoreError> {
+    /// Publishes one fast-path batch; its rows are deleted by the deleter, off the path of
+    /// the next batch.
+    async fn publish_fast(
+        &self,
+        bus: &dyn Bus,
+        batch: &[Envelope],
+        deleter: &mpsc::UnboundedSender<Vec<uuid::Uuid>>,
+    ) -> Result<(), StoreError> {
         let span = tracing::info_span!(
             "outbox publish",
             otel.kind = "producer",
@@ -205,18 +211,38 @@ impl Outbox {
             kefu_telemetry::set_parent(&span, &first.trace_context);
         }
         bus.publish_batch(batch).instrument(span).await?;
-        let ids: Vec<_> = batch.iter().map(|e| e.event_id).collect();
-        outbox::Entity::delete_many()
-            .filter(outbox::Column::Id.is_in(ids))
-            .exec(&self.db)
-            .await?;
+        let _ = deleter.send(batch.iter().map(|e| e.event_id).collect());
         self.published.add(batch.len() as u64, &[]);
         Ok(())
+    }
+
+    /// Deletes published rows in batches until the relay closes its end.
+    async fn run_deleter(
+        db: DatabaseConnection,
+        mut ids: mpsc::UnboundedReceiver<Vec<uuid::Uuid>>,
+    ) {
+        let mut pending: Vec<Vec<uuid::Uuid>> = Vec::new();
+        while ids.recv_many(&mut pending, 64).await > 0 {
+            let batch: Vec<uuid::Uuid> = pending.drain(..).flatten().collect();
+            for chunk in batch.chunks(1024) {
+                let deleted = outbox::Entity::delete_many()
+                    .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(&db)
+                    .await;
+                if let Err(err) = deleted {
+                    // The rows stay and the sweep publishes them again later: a duplicate,
+                    // which consumers discard by event id.
+                    tracing::warn!(error = %err, count = chunk.len(), "deleting published outbox rows failed");
+                }
+            }
+        }
     }
 
     /// Relays until `shutdown`, then drains what is left (bounded by the broker being up).
     pub async fn run_relay(&self, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
         let mut fast = self.fast_rx.lock().await;
+        let (deleter, deletions) = mpsc::unbounded_channel();
+        let deleting = tokio::spawn(Self::run_deleter(self.db.clone(), deletions));
         let mut backoff = Duration::from_millis(50);
         let mut next_sweep = tokio::time::Instant::now() + POLL_INTERVAL;
         let mut batch = Vec::with_capacity(BATCH as usize);
@@ -228,7 +254,7 @@ impl Outbox {
                     if got == 0 {
                         break;
                     }
-                    if let Err(err) = self.publish_fast(bus.as_ref(), &batch).await {
+                    if let Err(err) = self.publish_fast(bus.as_ref(), &batch, &deleter).await {
                         // The rows stay; the sweep publishes them once they are stale.
                         tracing::warn!(error = %err, count = batch.len(), "outbox fast path failed");
                         tokio::select! {
@@ -266,9 +292,17 @@ impl Outbox {
         while let Ok(envelope) = fast.try_recv() {
             batch.push(envelope);
         }
-        if !batch.is_empty() && self.publish_fast(bus.as_ref(), &batch).await.is_err() {
+        if !batch.is_empty()
+            && self
+                .publish_fast(bus.as_ref(), &batch, &deleter)
+                .await
+                .is_err()
+        {
             tracing::warn!("outbox fast path not drained at shutdown; rows stay for the sweep");
         }
+        // Deletions must land before the final sweep, or it would publish those rows again.
+        drop(deleter);
+        let _ = deleting.await;
         for _ in 0..64 {
             match self.relay_once(bus.as_ref()).await {
                 Ok(0) => break,

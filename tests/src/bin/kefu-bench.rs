@@ -53,6 +53,9 @@ const QUESTIONS: &[&str] = &[
     "门店几点关门",
 ];
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

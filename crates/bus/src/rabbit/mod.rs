@@ -7,6 +7,7 @@
 //! - `subscriber`: consumers that survive reconnects;
 //! - `admin`: dead letters, queue depth and test clean-up.
 
+mod acks;
 mod admin;
 pub mod codec;
 mod connection;

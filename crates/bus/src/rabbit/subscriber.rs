@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
-use lapin::{Acker, Channel, Consumer};
+use lapin::{Channel, Consumer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::acks::AckCoalescer;
 use super::codec;
 use super::connection::Connector;
 use super::declare;
@@ -78,10 +79,12 @@ async fn open(
 async fn pump(
     connector: Arc<Connector>,
     spec: QueueSpec,
-    mut channel: Channel,
+    channel: Channel,
     mut consumer: Consumer,
     tx: mpsc::Sender<Delivery>,
 ) {
+    // One coalescer per channel: delivery tags are channel-scoped.
+    let mut acks = AckCoalescer::new(channel);
     loop {
         let item = tokio::select! {
             biased;
@@ -91,7 +94,7 @@ async fn pump(
         };
         match item {
             Some(Ok(message)) => {
-                if !forward(message, &channel, &tx).await {
+                if !forward(message, &acks, &tx).await {
                     break;
                 }
                 continue;
@@ -103,7 +106,7 @@ async fn pump(
         }
         match resubscribe(&connector, &spec, &tx).await {
             Some((fresh_channel, fresh_consumer)) => {
-                channel = fresh_channel;
+                acks = AckCoalescer::new(fresh_channel);
                 consumer = fresh_consumer;
             }
             None => break,
@@ -112,7 +115,7 @@ async fn pump(
     // Dropping the consumer cancels it; the channel closes once the last
     // outstanding delivery (which holds a clone of it) is settled or dropped.
     drop(consumer);
-    drop(channel);
+    drop(acks);
 }
 
 async fn resubscribe(
@@ -142,21 +145,22 @@ async fn resubscribe(
 /// Hands one message to the subscriber; `false` once nobody listens any more.
 async fn forward(
     message: lapin::message::Delivery,
-    channel: &Channel,
+    acks: &Arc<AckCoalescer>,
     tx: &mpsc::Sender<Delivery>,
 ) -> bool {
     let lapin::message::Delivery {
+        delivery_tag,
         routing_key,
         redelivered,
         properties,
         data,
-        acker,
         ..
     } = message;
     let delivery_count = codec::delivery_count(&properties);
+    acks.delivered(delivery_tag);
     let acker = RabbitAcker {
-        acker,
-        channel: channel.clone(),
+        tag: delivery_tag,
+        acks: Arc::clone(acks),
     };
     match codec::envelope(&properties, &routing_key, data) {
         Ok(envelope) => {
@@ -195,10 +199,10 @@ impl DeliverySource for Source {
     }
 }
 
-/// Settles one delivery; keeps its channel open until then.
+/// Settles one delivery through its channel's coalescer (which keeps the channel open).
 struct RabbitAcker {
-    acker: Acker,
-    channel: Channel,
+    tag: u64,
+    acks: Arc<AckCoalescer>,
 }
 
 impl RabbitAcker {
@@ -210,15 +214,8 @@ impl RabbitAcker {
         result: lapin::Result<bool>,
     ) -> Result<(), BusError> {
         match result {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                tracing::debug!(
-                    operation,
-                    "delivery's channel is gone; the broker redelivers it"
-                );
-                Ok(())
-            }
-            Err(_) if !self.channel.status().connected() => {
+            Ok(_) => Ok(()),
+            Err(_) if !self.acks.channel().status().connected() => {
                 tracing::debug!(
                     operation,
                     "delivery's channel died; the broker redelivers it"
@@ -236,16 +233,12 @@ impl RabbitAcker {
 #[async_trait::async_trait]
 impl Acknowledger for RabbitAcker {
     async fn ack(self: Box<Self>) -> Result<(), BusError> {
-        let result = self.acker.ack(BasicAckOptions::default()).await;
-        self.outcome("basic.ack", result)
+        self.acks.ack(self.tag);
+        Ok(())
     }
 
     async fn nack(self: Box<Self>, requeue: bool) -> Result<(), BusError> {
-        let options = BasicNackOptions {
-            requeue,
-            ..BasicNackOptions::default()
-        };
-        let result = self.acker.nack(options).await;
+        let result = self.acks.nack(self.tag, requeue).await;
         self.outcome("basic.nack", result)
     }
 

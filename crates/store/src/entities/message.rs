@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: String,
-    #[sea_orm(indexed)]
+    /// Indexed together with `created_at` (see the session migration).
     pub conversation_id: Uuid,
     /// in | out
     pub direction: String,

@@ -150,6 +150,20 @@ pub struct InboundRecord {
     pub received_at: DateTime<Utc>,
 }
 
+impl InboundRecord {
+    fn row(&self) -> inbound_message::ActiveModel {
+        inbound_message::ActiveModel {
+            id: Set(self.id),
+            tenant_id: Set(self.tenant_id.clone()),
+            channel_id: Set(self.channel_id.clone()),
+            external_message_id: Set(self.external_message_id.clone()),
+            external_user_id: Set(self.external_user_id.clone()),
+            body_sha256: Set(self.body_sha256.clone()),
+            received_at: Set(self.received_at),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Acceptance {
     /// Stored, and its event is in the outbox.
@@ -166,16 +180,7 @@ pub async fn accept_inbound(
     event: &Envelope,
 ) -> Result<Acceptance, StoreError> {
     let txn = db.begin().await?;
-    let row = inbound_message::ActiveModel {
-        id: Set(record.id),
-        tenant_id: Set(record.tenant_id.clone()),
-        channel_id: Set(record.channel_id.clone()),
-        external_message_id: Set(record.external_message_id.clone()),
-        external_user_id: Set(record.external_user_id.clone()),
-        body_sha256: Set(record.body_sha256.clone()),
-        received_at: Set(record.received_at),
-    };
-    let inserted = inbound_message::Entity::insert(row)
+    let inserted = inbound_message::Entity::insert(record.row())
         .on_conflict(
             OnConflict::columns([
                 inbound_message::Column::ChannelId,
@@ -247,15 +252,7 @@ pub async fn accept_inbound_many(
             continue;
         }
         known.insert(key, (record.id, record.body_sha256.clone()));
-        rows.push(inbound_message::ActiveModel {
-            id: Set(record.id),
-            tenant_id: Set(record.tenant_id.clone()),
-            channel_id: Set(record.channel_id.clone()),
-            external_message_id: Set(record.external_message_id.clone()),
-            external_user_id: Set(record.external_user_id.clone()),
-            body_sha256: Set(record.body_sha256.clone()),
-            received_at: Set(record.received_at),
-        });
+        rows.push(record.row());
         events.push(event.clone());
         results.push(Acceptance::New {
             message_id: record.id,

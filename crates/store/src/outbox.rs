@@ -85,6 +85,20 @@ pub fn decode_trace_context(s: &str) -> TraceContext {
     serde_json::from_str(s).unwrap_or_default()
 }
 
+/// Publishes a batch in a producer span that continues the first event's trace.
+async fn publish(bus: &dyn Bus, batch: &[Envelope]) -> Result<(), kefu_bus::BusError> {
+    let span = tracing::info_span!(
+        "outbox publish",
+        otel.kind = "producer",
+        messaging.operation.type = "publish",
+        messaging.batch.message_count = batch.len()
+    );
+    if let Some(first) = batch.first() {
+        kefu_telemetry::set_parent(&span, &first.trace_context);
+    }
+    bus.publish_batch(batch).instrument(span).await
+}
+
 /// A service's outbox: the handle committing code dispatches to, and the relay loop.
 #[derive(Clone)]
 pub struct Outbox {
@@ -162,16 +176,7 @@ impl Outbox {
                 payload: r.payload.into(),
             })
             .collect();
-        let span = tracing::info_span!(
-            "outbox publish",
-            otel.kind = "producer",
-            messaging.operation.type = "publish",
-            messaging.batch.message_count = envelopes.len()
-        );
-        if let Some(first) = envelopes.first() {
-            kefu_telemetry::set_parent(&span, &first.trace_context);
-        }
-        if let Err(err) = bus.publish_batch(&envelopes).instrument(span).await {
+        if let Err(err) = publish(bus, &envelopes).await {
             // Release the row locks now, not whenever the dropped transaction gets to it, so
             // the next attempt (here or on another replica) sees the rows again.
             txn.rollback().await?;
@@ -201,16 +206,7 @@ impl Outbox {
         batch: &[Envelope],
         deleter: &mpsc::UnboundedSender<Vec<uuid::Uuid>>,
     ) -> Result<(), StoreError> {
-        let span = tracing::info_span!(
-            "outbox publish",
-            otel.kind = "producer",
-            messaging.operation.type = "publish",
-            messaging.batch.message_count = batch.len()
-        );
-        if let Some(first) = batch.first() {
-            kefu_telemetry::set_parent(&span, &first.trace_context);
-        }
-        bus.publish_batch(batch).instrument(span).await?;
+        publish(bus, batch).await?;
         let _ = deleter.send(batch.iter().map(|e| e.event_id).collect());
         self.published.add(batch.len() as u64, &[]);
         Ok(())

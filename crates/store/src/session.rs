@@ -164,54 +164,18 @@ pub async fn append_message<C: ConnectionTrait>(
             msg.conversation_id
         )));
     };
-    let mut stored = append_to(txn, &conversation, vec![msg]).await?;
-    Ok(stored.remove(0))
-}
-
-/// Appends messages to `conversation` (a row the caller read for its tenant) in one insert, and
-/// moves its `last_message_at` forward to the newest of them.
-pub async fn append_to<C: ConnectionTrait>(
-    txn: &C,
-    conversation: &conversation::Model,
-    messages: Vec<NewMessage>,
-) -> Result<Vec<message::Model>, StoreError> {
-    let Some(newest) = messages.iter().map(|m| m.created_at).max() else {
-        return Ok(Vec::new());
+    let stored = message::Model {
+        id: msg.id,
+        tenant_id: conversation.tenant_id.clone(),
+        conversation_id: conversation.id,
+        direction: msg.direction.to_owned(),
+        sender_kind: msg.sender_kind.to_owned(),
+        text: msg.text.clone(),
+        external_message_id: msg.external_message_id.clone(),
+        created_at: msg.created_at,
     };
-    if newest > conversation.last_message_at {
-        conversation::Entity::update_many()
-            .col_expr(
-                conversation::Column::LastMessageAt,
-                sea_orm::sea_query::Expr::value(newest),
-            )
-            .filter(conversation::Column::Id.eq(conversation.id))
-            .filter(conversation::Column::TenantId.eq(conversation.tenant_id.as_str()))
-            .filter(conversation::Column::LastMessageAt.lt(newest))
-            .exec(txn)
-            .await?;
-    }
-    let models: Vec<message::Model> = messages
-        .into_iter()
-        .map(|msg| message::Model {
-            id: msg.id,
-            tenant_id: conversation.tenant_id.clone(),
-            conversation_id: conversation.id,
-            direction: msg.direction.to_owned(),
-            sender_kind: msg.sender_kind.to_owned(),
-            text: msg.text,
-            external_message_id: msg.external_message_id,
-            created_at: msg.created_at,
-        })
-        .collect();
-    message::Entity::insert_many(
-        models
-            .iter()
-            .cloned()
-            .map(sea_orm::IntoActiveModel::into_active_model),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(models)
+    batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
+    Ok(stored)
 }
 
 /// The latest `limit` messages of a conversation, oldest first.

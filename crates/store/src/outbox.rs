@@ -42,18 +42,7 @@ pub async fn enqueue<C: ConnectionTrait>(
     db: &C,
     envelope: &Envelope,
 ) -> Result<(), sea_orm::DbErr> {
-    let row = outbox::ActiveModel {
-        id: Set(envelope.event_id),
-        tenant_id: Set(envelope.tenant_id.clone()),
-        event_type: Set(envelope.event_type.clone()),
-        payload: Set(envelope.payload.to_vec()),
-        trace_context: Set(encode_trace_context(&envelope.trace_context)),
-        occurred_at: Set(envelope.occurred_at),
-    };
-    outbox::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    enqueue_many(db, std::slice::from_ref(envelope)).await
 }
 
 /// Writes many envelopes to the outbox with one insert, inside the caller's transaction.

@@ -13,41 +13,73 @@ pub struct Distributed {
     pub gateway: Service,
 }
 
+/// The environment of one service process of this test: listeners on free ports, the
+/// test's schema and broker prefix, then `extra` and `own`.
+pub fn env<'a>(
+    iso: &Isolation,
+    service: &str,
+    extra: &[(&'a str, String)],
+    own: &[(&'a str, String)],
+) -> Vec<(&'a str, String)> {
+    let mut env: Vec<(&str, String)> = vec![
+        ("KEFU_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("KEFU_GRPC_ADDR", "127.0.0.1:0".into()),
+        ("DATABASE_URL", database_url()),
+        ("AMQP_URL", amqp_url()),
+        ("KEFU_DATABASE_SCHEMA", iso.schema(service)),
+        ("KEFU_BUS_PREFIX", iso.bus_prefix()),
+    ];
+    env.extend(extra.iter().cloned());
+    env.extend(own.iter().cloned());
+    env
+}
+
+/// Starts the bot with the demo knowledge base.
+pub async fn start_bot(iso: &Isolation, extra: &[(&str, String)]) -> Service {
+    Service::start(
+        "kefu-bot",
+        &[],
+        &env(iso, "bot", extra, &[("KEFU_KB__DEMO", DEMO_KB.into())]),
+    )
+    .await
+}
+
+/// Starts the session service, calling `bot`.
+pub async fn start_session(iso: &Isolation, bot: &Service, extra: &[(&str, String)]) -> Service {
+    let bot_url = format!("http://{}", bot.addr("grpc"));
+    Service::start(
+        "kefu-session",
+        &[],
+        &env(iso, "session", extra, &[("KEFU_BOT_URL", bot_url)]),
+    )
+    .await
+}
+
+/// Starts the gateway with an admin token.
+pub async fn start_gateway(
+    iso: &Isolation,
+    admin_token: &str,
+    extra: &[(&str, String)],
+) -> Service {
+    Service::start(
+        "kefu-gateway",
+        &[],
+        &env(
+            iso,
+            "gateway",
+            extra,
+            &[("KEFU_ADMIN_TOKEN", admin_token.into())],
+        ),
+    )
+    .await
+}
+
 /// Starts bot, session and gateway (in that order: each needs the one before), all listening
 /// on free loopback ports. `extra` is added to every process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
-    let env = |service: &str, own: &[(&'static str, String)]| {
-        let mut env: Vec<(&str, String)> = vec![
-            ("KEFU_HTTP_ADDR", "127.0.0.1:0".into()),
-            ("KEFU_GRPC_ADDR", "127.0.0.1:0".into()),
-            ("DATABASE_URL", database_url()),
-            ("AMQP_URL", amqp_url()),
-            ("KEFU_DATABASE_SCHEMA", iso.schema(service)),
-            ("KEFU_BUS_PREFIX", iso.bus_prefix()),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-        env.extend(own.iter().cloned());
-        env
-    };
-    let bot = Service::start(
-        "kefu-bot",
-        &[],
-        &env("bot", &[("KEFU_KB__DEMO", DEMO_KB.into())]),
-    )
-    .await;
-    let bot_url = format!("http://{}", bot.addr("grpc"));
-    let session = Service::start(
-        "kefu-session",
-        &[],
-        &env("session", &[("KEFU_BOT_URL", bot_url)]),
-    )
-    .await;
-    let gateway = Service::start(
-        "kefu-gateway",
-        &[],
-        &env("gateway", &[("KEFU_ADMIN_TOKEN", admin_token.into())]),
-    )
-    .await;
+    let bot = start_bot(iso, extra).await;
+    let session = start_session(iso, &bot, extra).await;
+    let gateway = start_gateway(iso, admin_token, extra).await;
     Distributed {
         bot,
         session,

@@ -17,6 +17,11 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Declares (idempotently) the queue, its bindings and its dead-letter
     /// queue, and starts consuming with manual acks and the spec's prefetch.
+    /// Declares (idempotently) the queue, its bindings and its DLQ without consuming: what a
+    /// service does at start for every queue of the system, so that no event is published
+    /// before the queue that must receive it exists.
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), BusError>;
+
     async fn subscribe(&self, spec: QueueSpec) -> Result<Subscription, BusError>;
 
     /// Takes up to `max` messages off the queue's dead-letter queue,

@@ -126,6 +126,15 @@ impl Bus for InProcessBus {
         Ok(())
     }
 
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), BusError> {
+        let mut state = self.inner.lock();
+        if state.closed {
+            return Err(BusError::Closed);
+        }
+        ensure_queue(&mut state.queues, spec);
+        Ok(())
+    }
+
     async fn subscribe(&self, spec: QueueSpec) -> Result<Subscription, BusError> {
         let mut state = self.inner.lock();
         if state.closed {
@@ -133,22 +142,7 @@ impl Bus for InProcessBus {
         }
         state.next_subscription += 1;
         let id = state.next_subscription;
-        let queue = state
-            .queues
-            .entry(spec.name.clone())
-            .or_insert_with(|| Queue {
-                bindings: Vec::new(),
-                delivery_limit: spec.effective_delivery_limit(),
-                ready: VecDeque::new(),
-                dead: VecDeque::new(),
-                in_flight: HashMap::new(),
-                notify: Arc::new(Notify::new()),
-            });
-        for binding in &spec.bindings {
-            if !queue.bindings.contains(binding) {
-                queue.bindings.push(binding.clone());
-            }
-        }
+        let queue = ensure_queue(&mut state.queues, &spec);
         queue.in_flight.insert(id, 0);
         let source = Source {
             inner: Arc::clone(&self.inner),
@@ -305,4 +299,22 @@ impl Acknowledger for InProcessAcker {
     fn release(self: Box<Self>) {
         self.settle(Outcome::Requeue);
     }
+}
+
+/// The queue named by `spec`, created if missing, with `spec`'s bindings added.
+fn ensure_queue<'a>(queues: &'a mut HashMap<String, Queue>, spec: &QueueSpec) -> &'a mut Queue {
+    let queue = queues.entry(spec.name.clone()).or_insert_with(|| Queue {
+        bindings: Vec::new(),
+        delivery_limit: spec.effective_delivery_limit(),
+        ready: VecDeque::new(),
+        dead: VecDeque::new(),
+        in_flight: HashMap::new(),
+        notify: Arc::new(Notify::new()),
+    });
+    for binding in &spec.bindings {
+        if !queue.bindings.contains(binding) {
+            queue.bindings.push(binding.clone());
+        }
+    }
+    queue
 }

@@ -88,4 +88,5 @@ contract_tests!(
     prefetch_bounds_in_flight,
     shutdown_drains_in_flight_handlers,
     batch_consumer_settles_each_item,
+    declared_queue_keeps_messages_until_subscribed,
 );

@@ -53,3 +53,35 @@ pub mod time {
         DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
     }
 }
+
+/// The system's consumer queues, in one place. Every service declares all of them when it
+/// starts (not just the one it consumes), so an event is never published before the queue
+/// that must receive it exists — on a fresh broker the gateway may well start first.
+pub mod queues {
+    use crate::event_types;
+
+    /// A consumer queue: its name, the routing keys bound to it, and how many deliveries a
+    /// message gets before it is dead-lettered.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Queue {
+        pub name: &'static str,
+        pub bindings: &'static [&'static str],
+        pub delivery_limit: u32,
+    }
+
+    /// The session service's inbound customer messages.
+    pub const SESSION_INBOUND: Queue = Queue {
+        name: "session.inbound",
+        bindings: &[event_types::MESSAGE_RECEIVED],
+        delivery_limit: 5,
+    };
+
+    /// The gateway's outbound messages to deliver to channels.
+    pub const GATEWAY_OUTBOUND: Queue = Queue {
+        name: "gateway.outbound",
+        bindings: &[event_types::MESSAGE_TO_SEND],
+        delivery_limit: 5,
+    };
+
+    pub const ALL: &[Queue] = &[SESSION_INBOUND, GATEWAY_OUTBOUND];
+}

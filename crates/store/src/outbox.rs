@@ -309,11 +309,14 @@ pub struct Consumption {
     pub batches_in_flight: usize,
 }
 
-/// A service's event loop: subscribes `spec`, calls `ready`, then relays `outbox` and consumes
-/// with `handler` until `shutdown`; returns after both drained.
+/// A service's event loop: declares every queue of the system (`all_queues`, so nothing this
+/// service publishes can go unrouted), subscribes `spec`, calls `ready`, then relays `outbox`
+/// and consumes with `handler` until `shutdown`; returns after both drained.
+#[allow(clippy::too_many_arguments)]
 pub async fn consume_and_relay<H, Fut>(
     bus: Arc<dyn Bus>,
     outbox: Outbox,
+    all_queues: &[kefu_bus::QueueSpec],
     spec: kefu_bus::QueueSpec,
     consumption: Consumption,
     shutdown: CancellationToken,
@@ -324,6 +327,9 @@ where
     H: Fn(Vec<kefu_bus::BatchItem>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Vec<Result<(), kefu_bus::HandlerError>>> + Send + 'static,
 {
+    for queue in all_queues {
+        bus.declare(queue).await?;
+    }
     let queue = spec.name.clone();
     let sub = bus.subscribe(spec).await?;
     ready();

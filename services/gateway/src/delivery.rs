@@ -23,15 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-pub const CONSUMER: &str = "gateway.outbound";
+pub const CONSUMER: &str = kefu_proto::queues::GATEWAY_OUTBOUND.name;
 
 pub fn queue_spec(prefetch: u16) -> QueueSpec {
-    QueueSpec {
-        name: CONSUMER.into(),
-        bindings: vec![kefu_proto::event_types::MESSAGE_TO_SEND.into()],
-        prefetch,
-        delivery_limit: 5,
-    }
+    crate::queue(kefu_proto::queues::GATEWAY_OUTBOUND).with_prefetch(prefetch)
 }
 
 fn transient(e: impl std::error::Error + Send + Sync + 'static) -> HandlerError {

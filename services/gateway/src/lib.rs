@@ -23,6 +23,17 @@ pub mod writer;
 pub use config::GatewayConfig;
 pub use run::run;
 
+/// The bus's view of one of the system's queues.
+fn queue(q: kefu_proto::queues::Queue) -> kefu_bus::QueueSpec {
+    kefu_bus::QueueSpec::new(q.name, q.bindings.iter().copied())
+        .with_delivery_limit(q.delivery_limit)
+}
+
+/// Every queue of the system, declared before this service publishes anything.
+fn all_queues() -> Vec<kefu_bus::QueueSpec> {
+    kefu_proto::queues::ALL.iter().copied().map(queue).collect()
+}
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -145,6 +156,7 @@ impl GatewayApp {
         let result = kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
             self.state.outbox.clone(),
+            &all_queues(),
             delivery::queue_spec(prefetch),
             consumption,
             stop.clone(),

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tracing::Instrument;
 use uuid::Uuid;
 
-pub const CONSUMER: &str = "session.inbound";
+pub const CONSUMER: &str = kefu_proto::queues::SESSION_INBOUND.name;
 
 /// What the customer gets when the bot cannot answer in time.
 pub const BOT_UNAVAILABLE: &str = "抱歉，智能助手暂时繁忙，请稍后再试，或回复“人工”联系客服。Sorry, our assistant is busy; please try again shortly or reply \"agent\".";
@@ -34,12 +34,7 @@ pub const BOT_UNAVAILABLE: &str = "抱歉，智能助手暂时繁忙，请稍后
 pub const MAX_BATCH: usize = 64;
 
 pub fn queue_spec(prefetch: u16) -> QueueSpec {
-    QueueSpec {
-        name: CONSUMER.into(),
-        bindings: vec![event_types::MESSAGE_RECEIVED.into()],
-        prefetch,
-        delivery_limit: 5,
-    }
+    crate::queue(kefu_proto::queues::SESSION_INBOUND).with_prefetch(prefetch)
 }
 
 /// One decoded message of a batch, with the bot's answer once asked.

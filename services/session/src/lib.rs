@@ -14,6 +14,17 @@ mod run;
 pub use config::SessionConfig;
 pub use run::run;
 
+/// The bus's view of one of the system's queues.
+fn queue(q: kefu_proto::queues::Queue) -> kefu_bus::QueueSpec {
+    kefu_bus::QueueSpec::new(q.name, q.bindings.iter().copied())
+        .with_delivery_limit(q.delivery_limit)
+}
+
+/// Every queue of the system, declared before this service publishes anything.
+fn all_queues() -> Vec<kefu_bus::QueueSpec> {
+    kefu_proto::queues::ALL.iter().copied().map(queue).collect()
+}
+
 use kefu_bus::Bus;
 use kefu_proto::bot::bot_client::BotClient;
 use kefu_store::sea_orm::DatabaseConnection;
@@ -94,6 +105,7 @@ impl SessionApp {
         kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
             self.state.outbox.clone(),
+            &all_queues(),
             inbound::queue_spec(prefetch),
             consumption,
             shutdown,

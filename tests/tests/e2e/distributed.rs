@@ -111,3 +111,43 @@ async fn distributed_services_stop_gracefully_on_sigterm() {
     })
     .await;
 }
+
+/// On a fresh broker the gateway may accept messages before the session service has ever
+/// run: the messages wait in the session's queue (declared by the gateway at start) and are
+/// answered once the session comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_messages_accepted_before_the_session_ever_ran_are_answered() {
+    let iso = Isolation::new();
+    iso.require_servers().await;
+    let extra = [("RUST_LOG", "info".to_string())];
+    let bot = kefu_tests::distributed::start_bot(&iso, &extra).await;
+    let gateway = kefu_tests::distributed::start_gateway(&iso, ADMIN_TOKEN, &extra).await;
+    let client = GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN);
+    let secret = "early-secret-0123456789";
+    let hook = kefu_tests::WebhookReceiver::start(secret).await;
+    assert_eq!(client.upsert_tenant("demo", "Early").await.status, 200);
+    assert_eq!(
+        client
+            .upsert_channel("early-api", "demo", secret, &hook.url)
+            .await
+            .status,
+        200
+    );
+    let body = serde_json::json!({"external_message_id": "early-1", "external_user_id": "u1", "text": "怎么开发票"});
+    let accepted = client.send("early-api", secret, &body, &[]).await;
+    assert_eq!(accepted.status, 202, "{:?}", accepted.body);
+    let session = kefu_tests::distributed::start_session(&iso, &bot, &extra).await;
+    let reply = eventually(
+        "the reply once the session is up",
+        Duration::from_secs(20),
+        || async {
+            hook.received()
+                .into_iter()
+                .find(|r| r.body["reply_to"] == "early-1")
+        },
+    )
+    .await;
+    assert_eq!(reply.body["bot"]["faq_id"], "invoice.issue");
+    drop((bot, gateway, session));
+    iso.cleanup(&["gateway", "session"], QUEUES).await;
+}

@@ -178,3 +178,23 @@ pub async fn close_ends_subscriptions(bus: &dyn Bus) {
         "publish after close must fail with Closed, got {result:?}"
     );
 }
+
+/// A queue that was only declared (nobody ever consumed it) keeps what is published to it
+/// until its consumer starts: how services make sure no event is published into the void.
+pub async fn declared_queue_keeps_messages_until_subscribed(bus: &dyn Bus) {
+    let queue = spec("declared", &["ticket.*"]);
+    bus.declare(&queue).await.expect("declare");
+    bus.declare(&queue)
+        .await
+        .expect("declaring again is harmless");
+    let sent = envelope("ticket.created", "before any consumer");
+    publish(bus, &sent).await;
+    eventually("the message to wait in the declared queue", || async {
+        bus.queue_depth("declared").await.ok() == Some(1)
+    })
+    .await;
+    let mut sub = subscribe(bus, queue).await;
+    let delivery = next_delivery(&mut sub, "the message published before any consumer").await;
+    assert_eq!(delivery.envelope, sent);
+    delivery.ack().await.expect("ack failed");
+}

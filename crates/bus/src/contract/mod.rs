@@ -26,9 +26,10 @@ pub use consumer::{
     transient_poison_is_dead_lettered_without_blocking,
 };
 pub use delivery::{
-    close_ends_subscriptions, each_bound_queue_gets_a_copy,
-    message_published_before_subscribe_is_delivered, publish_batch_delivers_all,
-    queue_depth_counts_waiting, round_trip_preserves_envelope, topic_wildcards_route_by_pattern,
+    close_ends_subscriptions, declared_queue_keeps_messages_until_subscribed,
+    each_bound_queue_gets_a_copy, message_published_before_subscribe_is_delivered,
+    publish_batch_delivers_all, queue_depth_counts_waiting, round_trip_preserves_envelope,
+    topic_wildcards_route_by_pattern,
 };
 pub use redelivery::{
     delivery_limit_of_one_dead_letters_on_first_requeue, dropped_delivery_is_redelivered,
@@ -66,6 +67,7 @@ pub const QUEUES: &[&str] = &[
     "prefetch",
     "drain",
     "batched",
+    "declared",
 ];
 
 /// Polls `check` (every 20 ms) until it returns true; panics after [`TIMEOUT`].

@@ -96,6 +96,20 @@ impl Bus for RabbitBus {
         publish::publish(&self.connector, envelopes).await
     }
 
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), BusError> {
+        let deadline = tokio::time::Instant::now() + RETRY_BUDGET;
+        let live = self.connector.current(Some(deadline)).await?;
+        // A channel of its own: a declaration the broker refuses closes the channel.
+        let channel = live
+            .connection
+            .create_channel()
+            .await
+            .map_err(BusError::protocol("channel.open"))?;
+        let declared = declare::queue(&channel, self.connector.topology(), spec).await;
+        let _ = channel.close(200, "declared".into()).await;
+        declared
+    }
+
     async fn subscribe(&self, spec: QueueSpec) -> Result<Subscription, BusError> {
         subscriber::subscribe(Arc::clone(&self.connector), spec).await
     }

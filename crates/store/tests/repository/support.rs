@@ -93,6 +93,10 @@ impl Bus for FailingBus {
         Err(down())
     }
 
+    async fn declare(&self, _: &QueueSpec) -> Result<(), BusError> {
+        Err(down())
+    }
+
     async fn subscribe(&self, _: QueueSpec) -> Result<Subscription, BusError> {
         Err(down())
     }

@@ -21,3 +21,18 @@ pub enum StoreError {
     #[error(transparent)]
     Bus(#[from] kefu_bus::BusError),
 }
+
+impl StoreError {
+    /// Whether another writer got there first (a unique key already taken): retrying the
+    /// work row by row can succeed, unlike with an unreachable database.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Db(e) | StoreError::Migration(e) => matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            _ => false,
+        }
+    }
+}

@@ -336,23 +336,34 @@ pub async fn claim_due_deliveries<C: ConnectionTrait>(
     Ok(q.all(txn).await?)
 }
 
-/// Stores the outcome of a retry attempt.
+/// Stores the outcome of a retry attempt, if `current` (as claimed, with its lease in
+/// `next_attempt_at`) still holds the lease; returns whether it did. A row whose lease ran out
+/// and was claimed again elsewhere is left to that claimant.
 pub async fn update_delivery<C: ConnectionTrait>(
     db: &C,
     current: delivery::Model,
     status: &str,
     next_attempt_at: DateTime<Utc>,
     error: Option<String>,
-) -> Result<(), StoreError> {
-    let attempts = current.attempts + 1;
-    let mut row: delivery::ActiveModel = current.into();
-    row.status = Set(status.to_owned());
-    row.attempts = Set(attempts);
-    row.next_attempt_at = Set(next_attempt_at);
-    row.last_error = Set(error);
-    row.updated_at = Set(Utc::now());
-    row.update(db).await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    use sea_orm::sea_query::Expr;
+    let updated = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(status))
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::value(current.attempts + 1),
+        )
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(next_attempt_at),
+        )
+        .col_expr(delivery::Column::LastError, Expr::value(error))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(delivery::Column::Id.eq(current.id))
+        .filter(delivery::Column::NextAttemptAt.eq(current.next_attempt_at))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 pub async fn get_delivery(

@@ -251,7 +251,12 @@ impl Outbox {
                         backoff = Duration::from_millis(50);
                     }
                     batch.clear();
-                    continue;
+                    // Under constant load the fast path is always ready: do not let it starve
+                    // the sweep that publishes what a failed publish left behind.
+                    if tokio::time::Instant::now() < next_sweep {
+                        continue;
+                    }
+                    false
                 }
                 _ = self.wake.notified() => true,
                 _ = tokio::time::sleep_until(next_sweep) => false,
@@ -334,8 +339,11 @@ where
     let sub = bus.subscribe(spec).await?;
     ready();
     let depth = tokio::spawn(report_queue_depth(bus.clone(), queue, shutdown.clone()));
+    // The relay stops only after the consumer drained, so events committed by the last
+    // batches still take the fast path out.
+    let relay_stop = CancellationToken::new();
     let relay = {
-        let (bus, stop) = (bus.clone(), shutdown.clone());
+        let (bus, stop) = (bus.clone(), relay_stop.clone());
         tokio::spawn(async move { outbox.run_relay(bus, stop).await })
     };
     kefu_bus::run_batch_consumer(
@@ -346,6 +354,7 @@ where
         handler,
     )
     .await;
+    relay_stop.cancel();
     let _ = relay.await;
     let _ = depth.await;
     Ok(())

@@ -119,21 +119,27 @@ pub fn validate_channel(spec: &ChannelSpec) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let expected = state.config.admin_token.expose();
+/// Whether an `Authorization` header value carries the admin token. An empty configured token
+/// disables the admin API: nothing matches it.
+pub fn bearer_matches(expected: &str, authorization: Option<&str>) -> bool {
     if expected.is_empty() {
-        return Err(ApiError::Unauthorized);
+        return false;
     }
-    let given = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let given = authorization
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     // Constant-time: compare HMACs of both under a per-call key rather than the strings.
     let key = Uuid::new_v4();
     let a = crate::signature::sign(key.as_bytes(), given.as_bytes());
     let b = crate::signature::sign(key.as_bytes(), expected.as_bytes());
-    if a == b {
+    a == b
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if bearer_matches(state.config.admin_token.expose(), given) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)

@@ -254,9 +254,8 @@ pub async fn run_retries(state: AppState, shutdown: CancellationToken) {
         let worked = match claimed {
             Ok(rows) => {
                 let n = rows.len();
-                for row in rows {
-                    retry_one(&state, row).await;
-                }
+                // Concurrently: every attempt ends within the webhook timeout, inside the lease.
+                futures::future::join_all(rows.into_iter().map(|row| retry_one(&state, row))).await;
                 n
             }
             Err(e) => {
@@ -285,10 +284,12 @@ async fn claim(
     let now = Utc::now();
     let rows = repo::claim_due_deliveries(&txn, now, 32).await?;
     let mut leased = Vec::with_capacity(rows.len());
-    for row in rows {
+    for mut row in rows {
         let mut active: delivery::ActiveModel = row.clone().into();
         active.next_attempt_at = Set(now + lease);
         active.update(&txn).await?;
+        // The claimed copy carries its lease: the outcome is stored only while it holds.
+        row.next_attempt_at = now + lease;
         leased.push(row);
     }
     txn.commit().await?;
@@ -369,8 +370,10 @@ async fn retry_attempt(state: &AppState, row: kefu_store::entities::delivery::Mo
             (DELIVERY_DEAD, Utc::now(), Some(e), "dead")
         }
     };
-    if let Err(e) = repo::update_delivery(&state.db, row, status, next, error).await {
-        tracing::warn!(error = %e, "recording a delivery attempt failed");
+    match repo::update_delivery(&state.db, row, status, next, error).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("delivery lease expired before its outcome was stored"),
+        Err(e) => tracing::warn!(error = %e, "recording a delivery attempt failed"),
     }
     state
         .metrics

@@ -118,9 +118,15 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, code, "request rejected");
         }
+        // Internal details (database errors, host names) stay in the log.
+        let message = if status.is_server_error() {
+            "internal error; the request was not processed, it is safe to retry".to_owned()
+        } else {
+            self.to_string()
+        };
         let body = ErrorBody {
             error: code,
-            message: self.to_string(),
+            message,
             field,
         };
         (status, Json(body)).into_response()

@@ -12,6 +12,29 @@ pub struct GatewayGrpc {
     pub state: AppState,
 }
 
+/// The gRPC API changes configuration (channel secrets, webhook URLs): it takes the same
+/// bearer admin token as the REST admin API, in the `authorization` metadata.
+#[derive(Clone)]
+pub struct AdminAuth {
+    pub token: std::sync::Arc<str>,
+}
+
+impl tonic::service::Interceptor for AdminAuth {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        let given = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if admin::bearer_matches(&self.token, given) {
+            Ok(req)
+        } else {
+            Err(Status::unauthenticated(
+                "authorization: Bearer <admin token> required",
+            ))
+        }
+    }
+}
+
 /// The one place where the gateway's API errors become gRPC codes.
 pub fn to_status(err: ApiError) -> Status {
     match err {
@@ -94,5 +117,38 @@ impl Gateway for GatewayGrpc {
                 req.channel_id
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::service::Interceptor;
+
+    fn call(auth: &mut AdminAuth, header: Option<&str>) -> Result<(), tonic::Code> {
+        let mut req = Request::new(());
+        if let Some(h) = header {
+            req.metadata_mut()
+                .insert("authorization", h.parse().unwrap());
+        }
+        auth.call(req).map(|_| ()).map_err(|s| s.code())
+    }
+
+    #[test]
+    fn admin_token_is_required() {
+        let mut auth = AdminAuth {
+            token: "s3cret-admin".into(),
+        };
+        assert_eq!(call(&mut auth, Some("Bearer s3cret-admin")), Ok(()));
+        assert_eq!(
+            call(&mut auth, Some("Bearer wrong")),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(call(&mut auth, None), Err(tonic::Code::Unauthenticated));
+        let mut disabled = AdminAuth { token: "".into() };
+        assert_eq!(
+            call(&mut disabled, Some("Bearer ")),
+            Err(tonic::Code::Unauthenticated)
+        );
     }
 }

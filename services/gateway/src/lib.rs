@@ -130,10 +130,21 @@ impl GatewayApp {
             .with_state(self.state.clone())
     }
 
-    pub fn grpc(&self) -> kefu_proto::gateway::gateway_server::GatewayServer<grpc::GatewayGrpc> {
-        kefu_proto::gateway::gateway_server::GatewayServer::new(grpc::GatewayGrpc {
-            state: self.state.clone(),
-        })
+    pub fn grpc(
+        &self,
+    ) -> tonic::service::interceptor::InterceptedService<
+        kefu_proto::gateway::gateway_server::GatewayServer<grpc::GatewayGrpc>,
+        grpc::AdminAuth,
+    > {
+        let auth = grpc::AdminAuth {
+            token: self.state.config.admin_token.expose().into(),
+        };
+        kefu_proto::gateway::gateway_server::GatewayServer::with_interceptor(
+            grpc::GatewayGrpc {
+                state: self.state.clone(),
+            },
+            auth,
+        )
     }
 
     /// Runs the outbox relay, the outbound consumer and the retry worker until `shutdown`, then

@@ -67,6 +67,8 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .pool_idle_timeout(Duration::from_secs(60))
+        // A redirect would turn the POST into a body-less GET that "succeeds": refuse them.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("kefu-gateway/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client configuration is static")
@@ -104,8 +106,11 @@ pub async fn send(
                 Outcome::Reject(msg)
             }
         }
-        Err(e) if e.is_builder() => Outcome::Reject(format!("bad webhook URL: {e}")),
-        Err(e) => Outcome::Retry(format!("webhook unreachable: {e}")),
+        // Errors without the URL: webhook URLs often carry a token.
+        Err(e) if e.is_builder() => {
+            Outcome::Reject(format!("bad webhook URL: {}", e.without_url()))
+        }
+        Err(e) => Outcome::Retry(format!("webhook unreachable: {}", e.without_url())),
     }
 }
 

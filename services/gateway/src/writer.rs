@@ -4,7 +4,7 @@
 //! outbox's fast path. Under light load a batch is one message, so nobody waits for company;
 //! under heavy load one commit serves many requests. If a batch fails (another replica stored
 //! one of its ids at the same instant), its messages are retried one by one so one conflict
-//! cannot fail the others.
+//! cannot fail the others (any other error fails the batch at once).
 
 use kefu_bus::Envelope;
 use kefu_store::gateway::{Acceptance, InboundRecord};
@@ -94,8 +94,16 @@ async fn write_loop(db: DatabaseConnection, outbox: Outbox, rx: Arc<Mutex<mpsc::
                 }
                 outbox.dispatch(events);
             }
+            Err(err) if !err.is_conflict() => {
+                // The database is failing: don't make every job wait out its own timeout.
+                tracing::warn!(error = %err, count = jobs.len(), "storing inbound messages failed");
+                let reason = err.to_string();
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(reason.clone()));
+                }
+            }
             Err(err) => {
-                tracing::debug!(error = %err, count = jobs.len(), "batch failed; storing one by one");
+                tracing::debug!(error = %err, count = jobs.len(), "batch conflicted; storing one by one");
                 for job in jobs.drain(..) {
                     let result = one(&db, &job).await;
                     if matches!(result, Ok(Acceptance::New { .. })) {

@@ -95,7 +95,7 @@ pub async fn handle_batch(
                 results[w.index] = Some(Ok(()));
             }
         }
-        Err(err) if work.len() > 1 => {
+        Err(err) if work.len() > 1 && err.is_conflict() => {
             tracing::debug!(error = %err, count = work.len(), "batch failed; applying one by one");
             for w in work {
                 let one = std::slice::from_ref(&w);

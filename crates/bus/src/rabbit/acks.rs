@@ -73,6 +73,11 @@ impl AckCoalescer {
             multiple: false,
         };
         let result = self.channel.basic_nack(tag, options).await;
+        if result.is_err() && self.channel.status().connected() {
+            // The tag stays outstanding so no multiple ack covers it: the broker keeps the
+            // message unsettled and redelivers it with the channel.
+            return result.map(|()| true);
+        }
         let schedule = {
             let mut tags = self.tags.lock().expect("ack lock");
             tags.outstanding.remove(&tag);

@@ -93,18 +93,35 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
     );
 
     let next = now + Duration::seconds(120);
-    gateway::update_delivery(
-        &txn,
-        due[0].clone(),
-        DELIVERY_PENDING,
-        next,
-        Some("HTTP 500".into()),
-    )
-    .await
-    .unwrap();
-    gateway::update_delivery(&txn, due[1].clone(), DELIVERY_DELIVERED, now, None)
+    assert!(
+        gateway::update_delivery(
+            &txn,
+            due[0].clone(),
+            DELIVERY_PENDING,
+            next,
+            Some("HTTP 500".into()),
+        )
         .await
-        .unwrap();
+        .unwrap()
+    );
+    assert!(
+        gateway::update_delivery(&txn, due[1].clone(), DELIVERY_DELIVERED, now, None)
+            .await
+            .unwrap()
+    );
+    // A copy whose lease is gone (the row moved on since it was read) changes nothing.
+    assert!(
+        !gateway::update_delivery(
+            &txn,
+            due[1].clone(),
+            DELIVERY_PENDING,
+            next,
+            Some("stale".into())
+        )
+        .await
+        .unwrap(),
+        "an expired lease must not overwrite the newer outcome"
+    );
     txn.commit().await.unwrap();
 
     let early_row = gateway::get_delivery(db, early).await.unwrap().unwrap();

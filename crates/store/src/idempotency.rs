@@ -82,3 +82,21 @@ pub async fn record_many<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// How long processed-event records are kept: far longer than any redelivery or outbox
+/// retry can take, so a forgotten id can no longer come back.
+pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Deletes records older than `retention`; returns how many.
+pub async fn prune<C: ConnectionTrait>(
+    db: &C,
+    retention: std::time::Duration,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let cutoff = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+    let deleted = processed_event::Entity::delete_many()
+        .filter(processed_event::Column::ProcessedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}

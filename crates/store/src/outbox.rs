@@ -339,6 +339,7 @@ where
     let sub = bus.subscribe(spec).await?;
     ready();
     let depth = tokio::spawn(report_queue_depth(bus.clone(), queue, shutdown.clone()));
+    let pruning = tokio::spawn(prune_processed(outbox.db.clone(), shutdown.clone()));
     // The relay stops only after the consumer drained, so events committed by the last
     // batches still take the fast path out.
     let relay_stop = CancellationToken::new();
@@ -357,7 +358,24 @@ where
     relay_stop.cancel();
     let _ = relay.await;
     let _ = depth.await;
+    let _ = pruning.await;
     Ok(())
+}
+
+/// Keeps the processed-event table bounded: hourly, records past
+/// [`crate::idempotency::RETENTION`] go.
+async fn prune_processed(db: DatabaseConnection, shutdown: CancellationToken) {
+    loop {
+        match crate::idempotency::prune(&db, crate::idempotency::RETENTION).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned processed-event records"),
+            Err(e) => tracing::warn!(error = %e, "pruning processed-event records failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }
 
 /// How often a consumer samples its queue's depth for `kefu_bus_queue_depth`.

@@ -61,6 +61,7 @@ contract_suite! {
     outbox::run_relay_wakes_and_stops,
     outbox::dispatch_publishes_at_once_and_deletes,
     outbox::sweep_publishes_rows_a_crash_left_behind,
+    outbox::processed_records_are_pruned_after_retention,
     session::session_migrations_are_idempotent,
     session::customer_resolution_is_per_channel_and_tenant,
     session::reads_are_tenant_scoped,

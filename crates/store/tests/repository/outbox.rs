@@ -270,3 +270,28 @@ pub async fn sweep_publishes_rows_a_crash_left_behind(db: &DatabaseConnection) {
     // The graceful stop drains the rest.
     assert_eq!(receive(&mut sub).await, fresh);
 }
+
+/// Old processed-event records are pruned; recent ones stay and still deduplicate.
+pub async fn processed_records_are_pruned_after_retention(db: &DatabaseConnection) {
+    use kefu_store::entities::processed_event;
+    use kefu_store::sea_orm::{ActiveValue::Set, EntityTrait};
+    migrate_gateway(db).await;
+    let old = Uuid::now_v7();
+    processed_event::Entity::insert(processed_event::ActiveModel {
+        consumer: Set("delivery".into()),
+        event_id: Set(old),
+        processed_at: Set(chrono::Utc::now() - chrono::Duration::days(30)),
+    })
+    .exec_without_returning(db)
+    .await
+    .unwrap();
+    let recent = Uuid::now_v7();
+    assert!(idempotency::record(db, "delivery", recent).await.unwrap());
+    let pruned = idempotency::prune(db, idempotency::RETENTION)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert!(!idempotency::seen(db, "delivery", old).await.unwrap());
+    assert!(idempotency::seen(db, "delivery", recent).await.unwrap());
+    assert!(!idempotency::record(db, "delivery", recent).await.unwrap());
+}

@@ -1,15 +1,12 @@
 //! The session service's repository: customers and their identities, conversations, messages.
 //! Every read takes the tenant id and filters on it: an id from another tenant is not found.
 
-use crate::StoreError;
 pub mod batch;
 
+use crate::StoreError;
 use crate::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 pub const IDENTITY_EXTERNAL: &str = "external";
@@ -17,37 +14,18 @@ pub const CONVERSATION_OPEN: &str = "open";
 pub const CONVERSATION_CLOSED: &str = "closed";
 
 /// Finds the customer behind a channel's user id, creating customer and identity when new.
-/// Returns the customer's id and whether it was created.
+/// Returns the customer's id and whether it was created. (The batch of one of
+/// [`batch::resolve_channel_customers`].)
 pub async fn resolve_channel_customer<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     channel_id: &str,
     external_user_id: &str,
 ) -> Result<(Uuid, bool), StoreError> {
-    if let Some(identity) = find_identity(txn, tenant_id, channel_id, external_user_id).await? {
-        return Ok((identity.customer_id, false));
-    }
-    let now = Utc::now();
-    let created = customer::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id.to_owned()),
-        display_name: Set(String::new()),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    customer_identity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id.to_owned()),
-        customer_id: Set(created.id),
-        kind: Set(IDENTITY_EXTERNAL.to_owned()),
-        scope: Set(channel_id.to_owned()),
-        value: Set(external_user_id.to_owned()),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    Ok((created.id, true))
+    let key = (channel_id.to_owned(), external_user_id.to_owned());
+    let found =
+        batch::resolve_channel_customers(txn, tenant_id, std::slice::from_ref(&key)).await?;
+    Ok(found[&key])
 }
 
 async fn find_identity<C: ConnectionTrait>(
@@ -90,7 +68,7 @@ pub struct Page {
 }
 
 /// The customer's open conversation on the channel, or a new one. Returns it and whether it was
-/// created.
+/// created. (The batch of one of [`batch::open_conversations`].)
 pub async fn open_conversation<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
@@ -99,33 +77,16 @@ pub async fn open_conversation<C: ConnectionTrait>(
     page: &Page,
     at: DateTime<Utc>,
 ) -> Result<(conversation::Model, bool), StoreError> {
-    let open = conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
-        .filter(conversation::Column::CustomerId.eq(customer_id))
-        .filter(conversation::Column::ChannelId.eq(channel_id))
-        .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
-        .one(txn)
-        .await?;
-    if let Some(conv) = open {
-        return Ok((conv, false));
-    }
-    let conv = conversation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id.to_owned()),
-        customer_id: Set(customer_id),
-        channel_id: Set(channel_id.to_owned()),
-        status: Set(CONVERSATION_OPEN.to_owned()),
-        page_type: Set(page.page_type.clone()),
-        page_url: Set(page.url.clone()),
-        product_id: Set(page.product_id.clone()),
-        order_id: Set(page.order_id.clone()),
-        opened_at: Set(at),
-        last_message_at: Set(at),
-        closed_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    Ok((conv, true))
+    let want = batch::WantConversation {
+        customer_id,
+        channel_id: channel_id.to_owned(),
+        page: page.clone(),
+        at,
+    };
+    let mut found = batch::open_conversations(txn, tenant_id, std::slice::from_ref(&want)).await?;
+    found
+        .remove(&(customer_id, channel_id.to_owned()))
+        .ok_or_else(|| StoreError::Conflict("conversation vanished".into()))
 }
 
 pub async fn get_conversation<C: ConnectionTrait>(

@@ -177,7 +177,7 @@ async fn apply_tenant(
         .iter()
         .zip(&keys)
         .map(|(w, key)| WantConversation {
-            customer_id: customers[key],
+            customer_id: customers[key].0,
             channel_id: w.message.channel_id.clone(),
             page: page_of(&w.message),
             at: received_at(&w.message),

@@ -14,13 +14,13 @@ use uuid::Uuid;
 /// `(channel_id, external_user_id)`.
 pub type ChannelUser = (String, String);
 
-/// The customer id behind each channel user, creating customers and identities for the new
-/// ones (two inserts for all of them).
+/// The customer id behind each channel user, and whether it was just created (customers and
+/// identities of the new ones take two inserts for all of them).
 pub async fn resolve_channel_customers<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     keys: &[ChannelUser],
-) -> Result<HashMap<ChannelUser, Uuid>, StoreError> {
+) -> Result<HashMap<ChannelUser, (Uuid, bool)>, StoreError> {
     let channels: BTreeSet<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
     let users: BTreeSet<&str> = keys.iter().map(|(_, u)| u.as_str()).collect();
     // Channels × users is a superset of the pairs asked for; the exact pairs are kept below.
@@ -31,9 +31,9 @@ pub async fn resolve_channel_customers<C: ConnectionTrait>(
         .filter(customer_identity::Column::Value.is_in(users))
         .all(txn)
         .await?;
-    let mut out: HashMap<ChannelUser, Uuid> = found
+    let mut out: HashMap<ChannelUser, (Uuid, bool)> = found
         .into_iter()
-        .map(|i| ((i.scope, i.value), i.customer_id))
+        .map(|i| ((i.scope, i.value), (i.customer_id, false)))
         .collect();
     let now = Utc::now();
     let mut customers = Vec::new();
@@ -43,7 +43,7 @@ pub async fn resolve_channel_customers<C: ConnectionTrait>(
             continue;
         }
         let id = Uuid::now_v7();
-        out.insert(key.clone(), id);
+        out.insert(key.clone(), (id, true));
         customers.push(customer::ActiveModel {
             id: Set(id),
             tenant_id: Set(tenant_id.to_owned()),

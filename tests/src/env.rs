@@ -53,7 +53,7 @@ impl Isolation {
             Ok(bus) => bus.close().await,
             Err(e) => panic!(
                 "RabbitMQ is required for this test and is not reachable at {}: {e} — start it or set AMQP_URL",
-                kefu_config_redact(&amqp)
+                kefu_store::db::redact(&amqp)
             ),
         }
     }
@@ -70,8 +70,4 @@ impl Isolation {
             bus.close().await;
         }
     }
-}
-
-fn kefu_config_redact(url: &str) -> String {
-    kefu_store::db::redact(url)
 }

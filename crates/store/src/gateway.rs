@@ -292,17 +292,35 @@ pub struct RetryDelivery {
     pub error: String,
 }
 
-/// Records a failed first attempt (attempts = 1); a second call for the same id changes nothing.
+/// Records a failed first attempt (attempts = 1) to be retried at `next_attempt_at`; a second
+/// call for the same id changes nothing.
 pub async fn schedule_delivery_retry<C: ConnectionTrait>(
     db: &C,
     retry: &RetryDelivery,
+) -> Result<(), StoreError> {
+    insert_failed_delivery(db, retry, DELIVERY_PENDING).await
+}
+
+/// Records a first attempt that failed for good (no retries follow); a second call for the
+/// same id changes nothing.
+pub async fn record_dead_delivery<C: ConnectionTrait>(
+    db: &C,
+    failed: &RetryDelivery,
+) -> Result<(), StoreError> {
+    insert_failed_delivery(db, failed, DELIVERY_DEAD).await
+}
+
+async fn insert_failed_delivery<C: ConnectionTrait>(
+    db: &C,
+    retry: &RetryDelivery,
+    status: &str,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let row = delivery::ActiveModel {
         id: Set(retry.id),
         tenant_id: Set(retry.tenant_id.clone()),
         channel_id: Set(retry.channel_id.clone()),
-        status: Set(DELIVERY_PENDING.to_owned()),
+        status: Set(status.to_owned()),
         attempts: Set(1),
         next_attempt_at: Set(retry.next_attempt_at),
         last_error: Set(Some(retry.error.clone())),

@@ -53,6 +53,7 @@ contract_suite! {
     gateway::accept_inbound_reused_id_with_other_body,
     gateway::accept_inbound_ids_are_per_channel,
     delivery::delivery_retries_are_claimed_when_due,
+    delivery::dead_delivery_is_never_retried,
     outbox::idempotency_records_once_per_consumer,
     outbox::idempotency_record_rolls_back_with_transaction,
     outbox::relay_publishes_everything_in_order,

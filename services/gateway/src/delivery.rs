@@ -189,9 +189,8 @@ async fn record_failure(
         Duration::from_millis(cfg.backoff_initial_ms),
         Duration::from_millis(cfg.backoff_max_ms),
     );
-    let id = Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id);
     let retry = RetryDelivery {
-        id,
+        id: Uuid::parse_str(&msg.message_id).unwrap_or(env.event_id),
         tenant_id: env.tenant_id.clone(),
         channel_id: msg.channel_id.clone(),
         payload: env.payload.to_vec(),
@@ -199,13 +198,15 @@ async fn record_failure(
         next_attempt_at: if dead { Utc::now() } else { Utc::now() + delay },
         error: error.clone(),
     };
-    repo::schedule_delivery_retry(&txn, &retry)
-        .await
-        .map_err(transient)?;
     if dead {
-        mark_dead_now(&txn, id, error).await.map_err(transient)?;
+        repo::record_dead_delivery(&txn, &retry)
+            .await
+            .map_err(transient)?;
         tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
     } else {
+        repo::schedule_delivery_retry(&txn, &retry)
+            .await
+            .map_err(transient)?;
         tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
     }
     txn.commit().await.map_err(transient)?;
@@ -213,22 +214,6 @@ async fn record_failure(
         .metrics
         .deliveries
         .add(1, &[KeyValue::new("outcome", label)]);
-    Ok(())
-}
-
-async fn mark_dead_now(
-    txn: &impl kefu_store::sea_orm::ConnectionTrait,
-    id: Uuid,
-    error: &str,
-) -> Result<(), kefu_store::StoreError> {
-    use kefu_store::entities::delivery;
-    use kefu_store::sea_orm::EntityTrait;
-    if let Some(row) = delivery::Entity::find_by_id(id).one(txn).await? {
-        let mut row: delivery::ActiveModel = row.into();
-        row.status = kefu_store::sea_orm::ActiveValue::Set(DELIVERY_DEAD.to_owned());
-        row.last_error = kefu_store::sea_orm::ActiveValue::Set(Some(error.to_owned()));
-        kefu_store::sea_orm::ActiveModelTrait::update(row, txn).await?;
-    }
     Ok(())
 }
 

@@ -50,6 +50,11 @@ impl ApiError {
         }
     }
 
+    /// The `error` code of the JSON body, e.g. `bad_signature`.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
         use ApiError::*;
         match self {

@@ -180,7 +180,7 @@ async fn receive_inner(
     let outcome = match &result {
         Ok((_, true)) => "duplicate",
         Ok((_, false)) => "accepted",
-        Err(e) => error_label(e),
+        Err(e) => e.code(),
     };
     state
         .metrics
@@ -193,18 +193,6 @@ async fn receive_inner(
             .insert("kefu-duplicate", HeaderValue::from_static("true"));
     }
     Ok(resp)
-}
-
-fn error_label(e: &ApiError) -> &'static str {
-    match e {
-        ApiError::PayloadTooLarge { .. } => "too_large",
-        ApiError::UnknownChannel(_) | ApiError::ChannelDisabled(_) => "unknown_channel",
-        ApiError::BadSignature(_) => "bad_signature",
-        ApiError::MalformedJson(_) | ApiError::InvalidField { .. } | ApiError::BadBody(_) => {
-            "invalid"
-        }
-        _ => "error",
-    }
 }
 
 async fn accept(

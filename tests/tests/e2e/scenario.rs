@@ -191,7 +191,7 @@ pub async fn first_message(p: &Platform) {
     }
 
     // One trace across the hops.
-    let spans = eventually("spans of every hop", WAIT, || async {
+    eventually("spans of every hop", WAIT, || async {
         let spans = p.otlp.spans(&trace_id);
         p.expected_spans
             .iter()
@@ -200,12 +200,9 @@ pub async fn first_message(p: &Platform) {
                     .iter()
                     .any(|s| s.service == *service && s.name.contains(name))
             })
-            .then_some(spans)
+            .then_some(())
     })
     .await;
-    let services: std::collections::BTreeSet<_> =
-        spans.iter().map(|s| s.service.as_str()).collect();
-    assert!(!services.is_empty(), "spans: {spans:?}");
 }
 
 /// Every kind of bad request gets a 4xx JSON error naming the problem, and nothing is stored or

@@ -151,3 +151,28 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
     assert_eq!(later.iter().map(|d| d.id).collect::<Vec<_>>(), vec![early]);
     txn.commit().await.unwrap();
 }
+
+/// A first attempt that failed for good is stored dead in one write: never claimed for a
+/// retry, and a second record for the same id changes nothing.
+pub async fn dead_delivery_is_never_retried(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let id = Uuid::now_v7();
+    let now = chrono::Utc::now();
+    gateway::record_dead_delivery(db, &retry(id, now - Duration::seconds(5), 9))
+        .await
+        .unwrap();
+    gateway::record_dead_delivery(db, &retry(id, now, 10))
+        .await
+        .unwrap();
+    let row = gateway::get_delivery(db, id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.attempts, row.last_error.as_deref()),
+        (DELIVERY_DEAD, 1, Some("HTTP 503 #9"))
+    );
+    let txn = db.begin().await.unwrap();
+    let due = gateway::claim_due_deliveries(&txn, now + Duration::hours(1), 10)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert!(due.is_empty(), "a dead delivery was claimed: {due:?}");
+}

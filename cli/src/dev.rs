@@ -107,27 +107,24 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let mut tasks = tokio::task::JoinSet::new();
     // The bot stops after the session's consumers, which call it while they drain.
     let bot_stop = CancellationToken::new();
-    {
-        let stop = bot_stop.clone();
-        let routes = tonic::service::Routes::new(bot.grpc());
-        tasks.spawn(async move {
-            anyhow::Ok(kefu_lifecycle::serve_grpc(bot_listener, routes, stop).await?)
-        });
-    }
-    {
-        let stop = shutdown.clone();
-        let routes = tonic::service::Routes::new(session.grpc());
-        tasks.spawn(async move {
-            anyhow::Ok(kefu_lifecycle::serve_grpc(session_listener, routes, stop).await?)
-        });
-    }
-    {
-        let stop = shutdown.clone();
-        let routes = tonic::service::Routes::new(gateway.grpc());
-        tasks.spawn(async move {
-            anyhow::Ok(kefu_lifecycle::serve_grpc(gateway_grpc_listener, routes, stop).await?)
-        });
-    }
+    let serve = |listener, routes, stop: CancellationToken| async move {
+        anyhow::Ok(kefu_lifecycle::serve_grpc(listener, routes, stop).await?)
+    };
+    tasks.spawn(serve(
+        bot_listener,
+        tonic::service::Routes::new(bot.grpc()),
+        bot_stop.clone(),
+    ));
+    tasks.spawn(serve(
+        session_listener,
+        tonic::service::Routes::new(session.grpc()),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve(
+        gateway_grpc_listener,
+        tonic::service::Routes::new(gateway.grpc()),
+        shutdown.clone(),
+    ));
     {
         let stop = shutdown.clone();
         tasks.spawn(async move {

@@ -19,6 +19,13 @@ pub const DEMO_TENANT: &str = "demo";
 pub const DEMO_CHANNEL: &str = "demo-api";
 pub const DEMO_SECRET: &str = "demo-secret-change-me";
 pub const DEMO_ADMIN_TOKEN: &str = "dev-admin-token";
+/// The demo tenant's web chat channel (the widget's socket) and its secret, which also signs
+/// identity tokens.
+pub const DEMO_WEB_CHANNEL: &str = "demo-web";
+pub const DEMO_WEB_SECRET: &str = "demo-web-secret-change-me";
+/// Where `kefu dev` serves the demo order system, and its token.
+pub const DEMO_ORDERS_PATH: &str = "/demo/order-system";
+pub const DEMO_ORDERS_TOKEN: &str = "demo-orders-token";
 const DEMO_KB: &str = include_str!("../../demo/faq-kb.jsonl");
 
 #[derive(clap::Args)]
@@ -62,16 +69,29 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let session_ready = readiness.component("session.consumers");
     let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(Topology::new("kefu")));
 
+    let (http_listener, http_addr) = kefu_lifecycle::bind(&args.http)
+        .await
+        .with_context(|| format!("binding --http {}", args.http))?;
+    // The demo order system, served on the same port: the connector calls it over HTTP exactly
+    // like a tenant's real one.
+    let orders = kefu_orders::OrderSystemConfig {
+        url: format!("http://{http_addr}{DEMO_ORDERS_PATH}"),
+        token: DEMO_ORDERS_TOKEN.into(),
+        timeout_ms: 2_000,
+    };
+    let order_system = kefu_orders::demo::DemoOrderSystem::demo(DEMO_ORDERS_TOKEN);
+
     // Bot: the demo tenant's knowledge base, gRPC on a loopback port of its own.
     let knowledge = Knowledge::default();
     knowledge.set(DEMO_TENANT, kefu_bot::kb::parse_jsonl(DEMO_KB)?);
-    let bot = BotApp::new(knowledge);
+    let bot = BotApp::with_orders(knowledge, kefu_orders::OrderClient::new(&orders));
     let (bot_listener, bot_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
 
     // Session, calling the bot over gRPC exactly as in distributed mode.
     let (session_listener, session_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let session_cfg = SessionConfig {
         bot_url: format!("http://{bot_addr}"),
+        orders: orders.clone(),
         ..SessionConfig::default()
     };
     let session = SessionApp::build(
@@ -82,12 +102,10 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     .await?;
 
     // Gateway.
-    let (http_listener, http_addr) = kefu_lifecycle::bind(&args.http)
-        .await
-        .with_context(|| format!("binding --http {}", args.http))?;
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
         admin_token: kefu_config::Secret::new(args.admin_token.clone()),
+        session_url: format!("http://{session_addr}"),
         ..GatewayConfig::default()
     };
     let gateway = GatewayApp::build(
@@ -102,6 +120,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let router = gateway
         .router()
         .merge(inbox.router())
+        .nest(DEMO_ORDERS_PATH, order_system.router())
         .merge(kefu_lifecycle::admin_router(readiness.clone()));
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -156,7 +175,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         ],
     );
     eprintln!(
-        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n",
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n",
         args.admin_token
     );
     let mut first_error = None;
@@ -196,5 +215,16 @@ async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::
     kefu_gateway::admin::upsert_channel(&gateway.state, &spec)
         .await
         .map_err(|e| anyhow::anyhow!("seeding the demo channel: {e}"))?;
+    let web = ChannelSpec {
+        id: DEMO_WEB_CHANNEL.into(),
+        tenant_id: DEMO_TENANT.into(),
+        channel_type: "web".into(),
+        secret: Some(DEMO_WEB_SECRET.into()),
+        webhook_url: String::new(),
+        enabled: true,
+    };
+    kefu_gateway::admin::upsert_channel(&gateway.state, &web)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo web channel: {e}"))?;
     Ok(())
 }

@@ -16,10 +16,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for p in &paths {
         println!("cargo:rerun-if-changed={}", p.display());
     }
-    let fds = protox::compile(&paths, [&root])?;
+    // Events are generated once; the service APIs refer to them at their place in this crate
+    // (`crate::events`), which the generated code's own relative paths would not reach.
+    let services = protox::compile(&paths[2..], [&root])?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_fds(fds)?;
+        .extern_path(".kefu.events.v1", "crate::events")
+        .extern_path(".kefu.bus.v1", "crate::bus")
+        .compile_fds(services)?;
+    // Last, so that these files win over any written for them as imports above.
+    let shared = protox::compile(&paths[..2], [&root])?;
+    tonic_prost_build::configure()
+        .build_server(false)
+        .build_client(false)
+        .compile_fds(shared)?;
     Ok(())
 }

@@ -16,6 +16,10 @@ pub enum StoreError {
     Db(#[from] sea_orm::DbErr),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
     #[error(transparent)]

@@ -2,6 +2,7 @@
 //! Every read takes the tenant id and filters on it: an id from another tenant is not found.
 
 pub mod batch;
+pub mod customers;
 
 use crate::StoreError;
 use crate::entities::{conversation, customer, customer_identity, message};
@@ -12,6 +13,10 @@ use uuid::Uuid;
 pub const IDENTITY_EXTERNAL: &str = "external";
 pub const CONVERSATION_OPEN: &str = "open";
 pub const CONVERSATION_CLOSED: &str = "closed";
+/// The bot answers the conversation.
+pub const MODE_BOT: &str = "bot";
+/// Handed off: waiting for (or with) a person; the bot stays quiet.
+pub const MODE_QUEUED: &str = "queued";
 
 /// Finds the customer behind a channel's user id, creating customer and identity when new.
 /// Returns the customer's id and whether it was created. (The batch of one of
@@ -82,6 +87,7 @@ pub async fn open_conversation<C: ConnectionTrait>(
         channel_id: channel_id.to_owned(),
         page: page.clone(),
         at,
+        merchant_id: String::new(),
     };
     let mut found = batch::open_conversations(txn, tenant_id, std::slice::from_ref(&want)).await?;
     found
@@ -110,6 +116,10 @@ pub struct NewMessage {
     pub text: String,
     pub external_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// text | image | card | system | action
+    pub message_type: &'static str,
+    /// Encoded `kefu.events.v1.CardList`, when the message carries cards.
+    pub cards: Option<Vec<u8>>,
 }
 
 /// Appends a message to one of the tenant's conversations (another tenant's conversation id is
@@ -134,6 +144,8 @@ pub async fn append_message<C: ConnectionTrait>(
         text: msg.text.clone(),
         external_message_id: msg.external_message_id.clone(),
         created_at: msg.created_at,
+        message_type: msg.message_type.to_owned(),
+        cards: msg.cards.clone(),
     };
     batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
     Ok(stored)

@@ -5,6 +5,8 @@
 //! PostgreSQL comes from `DATABASE_URL` (default [`harness::DEFAULT_PG_URL`]). When it is not
 //! reachable the `postgres::*` tests fail (they never skip) with a message saying how to fix it.
 
+#[path = "repository/customers.rs"]
+mod customers;
 #[path = "repository/delivery.rs"]
 mod delivery;
 #[path = "repository/gateway.rs"]
@@ -69,4 +71,12 @@ contract_suite! {
     session::open_conversation_is_unique_per_customer_and_channel,
     session::concurrent_open_conversation_yields_one,
     session::messages_are_listed_oldest_first,
+    customers::a_shared_phone_merges_two_channel_customers_with_their_history,
+    customers::unmerge_restores_both_and_is_not_redone_automatically,
+    customers::identities_outside_the_merge_rule_do_not_merge,
+    customers::merges_never_cross_tenants,
+    customers::merging_two_open_conversations_on_one_channel_closes_one,
+    customers::profiles_fill_and_update,
+    customers::tenant_settings_default_and_persist,
+    customers::contexts_and_handoff_state,
 }

@@ -13,6 +13,8 @@ pub struct BotConfig {
     pub grpc_addr: String,
     /// Tenant id → path of its `faq-kb.jsonl`.
     pub kb: BTreeMap<String, String>,
+    /// The order-system connector (`KEFU_ORDERS__URL`, `KEFU_ORDERS__TOKEN`).
+    pub orders: kefu_orders::OrderSystemConfig,
 }
 
 impl Default for BotConfig {
@@ -21,6 +23,7 @@ impl Default for BotConfig {
             http_addr: "127.0.0.1:8082".into(),
             grpc_addr: "127.0.0.1:50053".into(),
             kb: BTreeMap::new(),
+            orders: kefu_orders::OrderSystemConfig::default(),
         }
     }
 }
@@ -34,6 +37,14 @@ impl Validate for BotConfig {
                     reason: "must be a file path".into(),
                 });
             }
+        }
+        if !self.orders.url.is_empty()
+            && !(self.orders.url.starts_with("http://") || self.orders.url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "orders.url".into(),
+                reason: "must be an http(s) URL".into(),
+            });
         }
         Ok(())
     }

@@ -6,7 +6,9 @@
 //!   binary ([`run`]) and `kefu dev`.
 
 pub mod config;
+pub mod dialogue;
 pub mod kb;
+pub mod language;
 pub mod matcher;
 pub mod normalize;
 mod run;
@@ -52,15 +54,26 @@ impl Knowledge {
 
 pub struct BotApp {
     pub knowledge: Knowledge,
+    /// The order-system connector behind order look-ups and card buttons.
+    pub orders: kefu_orders::OrderClient,
     answers: Counter<u64>,
     latency_ms: Histogram<f64>,
 }
 
 impl BotApp {
+    /// A bot without an order system (look-ups then say so).
     pub fn new(knowledge: Knowledge) -> Arc<Self> {
+        Self::with_orders(
+            knowledge,
+            kefu_orders::OrderClient::new(&kefu_orders::OrderSystemConfig::default()),
+        )
+    }
+
+    pub fn with_orders(knowledge: Knowledge, orders: kefu_orders::OrderClient) -> Arc<Self> {
         let meter = kefu_telemetry::metrics::meter();
         Arc::new(Self {
             knowledge,
+            orders,
             answers: meter
                 .u64_counter("kefu_bot_answers")
                 .with_description(
@@ -103,6 +116,13 @@ impl BotApp {
     }
 }
 
+impl BotApp {
+    /// The action of one of the tenant's FAQs.
+    pub fn faq_action(&self, tenant: &str, faq_id: &str) -> Option<String> {
+        self.knowledge.get(tenant)?.faq(faq_id)?.action.clone()
+    }
+}
+
 pub struct BotGrpc {
     app: Arc<BotApp>,
 }
@@ -119,9 +139,24 @@ impl Bot for BotGrpc {
                 "text: at most {MAX_TEXT_CHARS} characters"
             )));
         }
-        let merchant = (!req.merchant_id.is_empty()).then_some(req.merchant_id.as_str());
-        let a = self.app.answer(&req.tenant_id, &req.text, merchant);
-        tracing::debug!(faq = ?a.faq_id, confidence = a.confidence, "answered");
+        if req.state.len() > dialogue::MAX_STATE_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "state: at most {} bytes",
+                dialogue::MAX_STATE_BYTES
+            )));
+        }
+        let turn = dialogue::Turn {
+            merchant: (!req.merchant_id.is_empty()).then(|| req.merchant_id.clone()),
+            tenant: req.tenant_id,
+            text: req.text,
+            action: req.action,
+            page: req.page,
+            customer: req.customer,
+            state: dialogue::DialogueState::parse(&req.state),
+            handoff_after_misses: req.handoff_after_misses,
+        };
+        let a = self.app.respond(turn).await;
+        tracing::debug!(faq = ?a.faq_id, confidence = a.confidence, handoff = a.handoff, "answered");
         Ok(Response::new(AnswerReply {
             faq_id: a.faq_id.unwrap_or_default(),
             intent: a.intent,
@@ -130,6 +165,11 @@ impl Bot for BotGrpc {
             handoff: a.handoff,
             reason: a.reason,
             suggestions: a.suggestions,
+            cards: a.cards,
+            intents: a.state.intents.clone(),
+            state: a.state.to_json(),
+            action: a.action,
+            language: a.language.code().into(),
         }))
     }
 }

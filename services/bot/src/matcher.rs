@@ -105,6 +105,10 @@ impl Matcher {
         }
     }
 
+    pub fn faq(&self, id: &str) -> Option<&Faq> {
+        self.faqs.iter().find(|f| f.id == id)
+    }
+
     pub fn len(&self) -> usize {
         self.faqs.len()
     }

@@ -165,6 +165,11 @@ fn t2s(c: char) -> char {
     MAP.get(&c).copied().unwrap_or(c)
 }
 
+/// Whether `c` is written differently in Simplified Chinese.
+pub fn is_traditional(c: char) -> bool {
+    t2s(c) != c
+}
+
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
 }

@@ -14,7 +14,7 @@ pub async fn run(config: BotConfig, shutdown: CancellationToken) -> anyhow::Resu
         knowledge.set(&tenant, faqs);
     }
     kb_ready.set_ready(true);
-    let app = BotApp::new(knowledge);
+    let app = BotApp::with_orders(knowledge, kefu_orders::OrderClient::new(&config.orders));
     let routes = tonic::service::Routes::new(app.grpc());
     servers
         .serve("bot", axum::Router::new(), routes, readiness, shutdown)

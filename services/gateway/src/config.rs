@@ -24,6 +24,34 @@ pub struct GatewayConfig {
     pub webhook: WebhookConfig,
     /// Batches of outbound messages handled at once (each up to 64 messages).
     pub delivery_concurrency: usize,
+    /// The session service's gRPC endpoint (web chat history, the customer admin API).
+    pub session_url: String,
+    pub webchat: WebchatConfig,
+}
+
+/// The customer WebSocket of web channels.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebchatConfig {
+    /// Open sockets on this replica; more are refused with 503.
+    pub max_connections: usize,
+    /// Messages a socket may send per second (bursts up to twice that).
+    pub messages_per_second: u32,
+    /// Messages of the customer's history sent when a socket connects.
+    pub history: u32,
+    /// Seconds between pings; a socket silent for three intervals is closed.
+    pub ping_interval_s: u64,
+}
+
+impl Default for WebchatConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 50_000,
+            messages_per_second: 5,
+            history: 50,
+            ping_interval_s: 30,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,6 +78,8 @@ impl Default for GatewayConfig {
             admin_token: Secret::default(),
             webhook: WebhookConfig::default(),
             delivery_concurrency: 2,
+            session_url: "http://127.0.0.1:50052".into(),
+            webchat: WebchatConfig::default(),
         }
     }
 }
@@ -88,6 +118,15 @@ impl Validate for GatewayConfig {
             return invalid(
                 "webhook.backoff_initial_ms",
                 "must be positive and not above webhook.backoff_max_ms",
+            );
+        }
+        if !(self.session_url.starts_with("http://") || self.session_url.starts_with("https://")) {
+            return invalid("session_url", "must be an http(s) URL");
+        }
+        if self.webchat.messages_per_second == 0 || self.webchat.ping_interval_s == 0 {
+            return invalid(
+                "webchat.messages_per_second",
+                "webchat rates and intervals must be positive",
             );
         }
         if self.delivery_concurrency == 0 {

@@ -84,16 +84,11 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
             Err(e) => results[index] = Some(Err(e)),
         }
     }
-    let outcomes = futures::future::join_all(sends.iter().map(|s| {
-        webhook::send(
-            &state.http,
-            &s.channel.webhook_url,
-            &s.channel.secret,
-            &s.message,
-            1,
-        )
-        .instrument(s.span.clone())
-    }))
+    let outcomes = futures::future::join_all(
+        sends
+            .iter()
+            .map(|s| deliver(&state, &s.channel, &s.message).instrument(s.span.clone())),
+    )
     .await;
     let mut delivered = Vec::new();
     for (send, outcome) in sends.into_iter().zip(outcomes) {
@@ -133,6 +128,31 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(HandlerError::transient("not handled"))))
         .collect()
+}
+
+/// Sends one message to its channel: the customer's open chat sockets for a web channel (a
+/// customer who is not connected sees it in their history on reconnect), the webhook otherwise.
+async fn deliver(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    message: &MessageToSend,
+) -> Outcome {
+    if channel.channel_type == "web" {
+        let frame: std::sync::Arc<str> = crate::webchat::message_frame(message).into();
+        let sockets = state
+            .sockets
+            .push(&channel.id, &message.external_user_id, frame);
+        tracing::debug!(sockets, "pushed to web chat");
+        return Outcome::Delivered;
+    }
+    webhook::send(
+        &state.http,
+        &channel.webhook_url,
+        &channel.secret,
+        message,
+        1,
+    )
+    .await
 }
 
 /// Decodes the message and finds its channel, which must belong to the event's tenant.

@@ -40,6 +40,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{0} is unavailable; retry shortly")]
+    Unavailable(&'static str),
 }
 
 impl ApiError {
@@ -90,6 +92,7 @@ impl ApiError {
             NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
         }
     }
 }
@@ -124,7 +127,9 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, code, "request rejected");
         }
         // Internal details (database errors, host names) stay in the log.
-        let message = if status.is_server_error() {
+        let message = if matches!(self, ApiError::Unavailable(_)) {
+            self.to_string()
+        } else if status.is_server_error() {
             "internal error; the request was not processed, it is safe to retry".to_owned()
         } else {
             self.to_string()

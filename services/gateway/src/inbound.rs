@@ -5,6 +5,7 @@
 //! committed together; a re-send of the same external message id returns the first answer.
 
 use crate::AppState;
+use crate::content::{self, Content, required_id};
 use crate::error::ApiError;
 use crate::signature;
 use axum::Json;
@@ -15,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
 use kefu_bus::Envelope;
-use kefu_proto::events::{MessageReceived, PageContext};
+use kefu_proto::events::{Identity, MessageReceived, ProfileHints};
 use kefu_store::gateway::{Acceptance, InboundRecord};
 use prost::Message as _;
 use serde::Serialize;
@@ -23,12 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub const MAX_ID_LEN: usize = 128;
-pub const MAX_TEXT_CHARS: usize = 5_000;
-pub const MAX_URL_LEN: usize = 2_048;
-pub const PAGE_TYPES: &[&str] = &[
-    "home", "list", "product", "cart", "checkout", "order", "other",
-];
+pub use crate::content::{MAX_ID_LEN, MAX_TEXT_CHARS, MAX_URL_LEN, PAGE_TYPES};
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct Accepted {
@@ -37,12 +33,15 @@ pub struct Accepted {
 }
 
 /// The validated body.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct InboundBody {
     pub external_message_id: String,
     pub external_user_id: String,
-    pub text: String,
-    pub page: Option<PageContext>,
+    pub content: Content,
+    /// Identities the tenant's server vouches for (the request is signed with the channel
+    /// secret, so they are trusted like a signed identity token).
+    pub identities: Vec<Identity>,
+    pub profile: Option<ProfileHints>,
 }
 
 impl InboundBody {
@@ -55,105 +54,29 @@ impl InboundBody {
             .ok_or_else(|| ApiError::MalformedJson("the body must be a JSON object".into()))?;
         let external_message_id = required_id(obj, "external_message_id")?;
         let external_user_id = required_id(obj, "external_user_id")?;
-        let text = required_str(obj, "text")?;
-        if text.trim().is_empty() {
-            return Err(ApiError::field("text", "must not be blank"));
-        }
-        if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(ApiError::field(
-                "text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
-        let page = match obj.get("page") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(p)) => Some(parse_page(p)?),
-            Some(_) => return Err(ApiError::field("page", "must be an object")),
-        };
+        let content = Content::parse(obj)?;
         Ok(Self {
             external_message_id,
             external_user_id,
-            text,
-            page,
+            content,
+            identities: content::parse_identities(obj)?,
+            profile: content::parse_profile(obj)?,
         })
     }
 
     /// Hash of the meaningful content, to tell a re-send from a reused id.
     fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        for part in [&self.external_user_id, &self.text] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        if let Some(p) = &self.page {
-            for part in [&p.url, &p.page_type, &p.product_id, &p.order_id] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-        }
-        hex::encode(h.finalize())
+        fingerprint(&self.external_user_id, &self.content)
     }
 }
 
-fn required_str(obj: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    match obj.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        None | Some(Value::Null) => Err(ApiError::field(field, "is required")),
-        Some(_) => Err(ApiError::field(field, "must be a string")),
-    }
-}
-
-fn required_id(obj: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    let s = required_str(obj, field)?;
-    if s.is_empty() {
-        return Err(ApiError::field(field, "must not be empty"));
-    }
-    if s.len() > MAX_ID_LEN {
-        return Err(ApiError::field(
-            field,
-            format!("must be at most {MAX_ID_LEN} bytes"),
-        ));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(s)
-}
-
-fn optional_str(
-    obj: &serde_json::Map<String, Value>,
-    field: &str,
-    path: &str,
-    max: usize,
-) -> Result<String, ApiError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) if s.len() <= max => Ok(s.clone()),
-        Some(Value::String(_)) => Err(ApiError::field(
-            path,
-            format!("must be at most {max} bytes"),
-        )),
-        Some(_) => Err(ApiError::field(path, "must be a string")),
-    }
-}
-
-fn parse_page(p: &serde_json::Map<String, Value>) -> Result<PageContext, ApiError> {
-    let page_type = optional_str(p, "page_type", "page.page_type", 16)?;
-    if !page_type.is_empty() && !PAGE_TYPES.contains(&page_type.as_str()) {
-        return Err(ApiError::field(
-            "page.page_type",
-            format!("must be one of {}", PAGE_TYPES.join(", ")),
-        ));
-    }
-    Ok(PageContext {
-        url: optional_str(p, "url", "page.url", MAX_URL_LEN)?,
-        page_type,
-        product_id: optional_str(p, "product_id", "page.product_id", MAX_ID_LEN)?,
-        order_id: optional_str(p, "order_id", "page.order_id", MAX_ID_LEN)?,
-    })
+/// Hash of a message's meaningful content, to tell a re-send from a reused id.
+pub fn fingerprint(external_user_id: &str, content: &Content) -> String {
+    let mut h = Sha256::new();
+    h.update(external_user_id.as_bytes());
+    h.update([0]);
+    content.digest(&mut h);
+    hex::encode(h.finalize())
 }
 
 pub async fn receive(
@@ -226,18 +149,58 @@ async fn accept(
     let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     signature::verify(channel.secret.as_bytes(), &body, sig).map_err(ApiError::BadSignature)?;
     let parsed = InboundBody::parse(&body)?;
+    let fingerprint = parsed.fingerprint();
+    submit(
+        state,
+        &channel,
+        Submission {
+            external_message_id: parsed.external_message_id,
+            external_user_id: parsed.external_user_id,
+            content: parsed.content,
+            identities: parsed.identities,
+            profile: parsed.profile,
+            fingerprint,
+        },
+    )
+    .await
+}
 
+/// A validated customer message from any channel.
+pub struct Submission {
+    pub external_message_id: String,
+    pub external_user_id: String,
+    pub content: Content,
+    pub identities: Vec<Identity>,
+    pub profile: Option<ProfileHints>,
+    pub fingerprint: String,
+}
+
+/// Accepts a validated message: the inbound record and its `message.received` event are
+/// committed together (group commit); a re-send answers like the first time, a reused id with
+/// other content is refused.
+pub async fn submit(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    msg: Submission,
+) -> Result<(Accepted, bool), ApiError> {
     let message_id = Uuid::now_v7();
     let received_at = Utc::now();
+    let content = msg.content;
     let event = MessageReceived {
         message_id: message_id.to_string(),
         channel_id: channel.id.clone(),
         channel_type: channel.channel_type.clone(),
-        external_message_id: parsed.external_message_id.clone(),
-        external_user_id: parsed.external_user_id.clone(),
-        text: parsed.text.clone(),
-        page: parsed.page.clone(),
+        external_message_id: msg.external_message_id.clone(),
+        external_user_id: msg.external_user_id.clone(),
+        text: content.text,
+        page: content.page,
         received_at: Some(kefu_proto::time::to_timestamp(received_at)),
+        message_type: content.message_type,
+        image_url: content.image_url,
+        identities: msg.identities,
+        action: content.action,
+        profile: msg.profile,
+        merchant_id: content.merchant_id,
     };
     let envelope = Envelope::new(
         channel.tenant_id.clone(),
@@ -248,9 +211,9 @@ async fn accept(
         id: message_id,
         tenant_id: channel.tenant_id.clone(),
         channel_id: channel.id.clone(),
-        external_message_id: parsed.external_message_id.clone(),
-        external_user_id: parsed.external_user_id.clone(),
-        body_sha256: parsed.fingerprint(),
+        external_message_id: msg.external_message_id.clone(),
+        external_user_id: msg.external_user_id,
+        body_sha256: msg.fingerprint,
         received_at,
     };
     let acceptance = state
@@ -269,7 +232,7 @@ async fn accept(
         } => Ok((accepted(message_id), true)),
         Acceptance::Duplicate {
             same_body: false, ..
-        } => Err(ApiError::ReusedMessageId(parsed.external_message_id)),
+        } => Err(ApiError::ReusedMessageId(msg.external_message_id)),
     }
 }
 
@@ -299,7 +262,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.external_message_id, "m1");
-        let page = b.page.unwrap();
+        let page = b.content.page.unwrap();
         assert_eq!(page.page_type, "product");
         assert_eq!(page.product_id, "p9");
     }

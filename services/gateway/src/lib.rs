@@ -9,14 +9,19 @@
 //!   binary ([`run`]) and by `kefu dev`.
 
 pub mod admin;
+pub mod cards;
 pub mod channels;
 pub mod config;
+pub mod content;
+pub mod customers;
 pub mod delivery;
 pub mod error;
 pub mod grpc;
+pub mod identity_token;
 pub mod inbound;
 mod run;
 pub mod signature;
+pub mod webchat;
 pub mod webhook;
 pub mod writer;
 
@@ -82,7 +87,20 @@ pub struct AppState {
     pub channels: channels::ChannelCache,
     pub http: reqwest::Client,
     pub metrics: Arc<Metrics>,
+    /// The session service (web chat history, the customer admin API).
+    pub session: Session,
+    /// Open web chat sockets of this replica.
+    pub sockets: webchat::Sockets,
+    /// For ephemeral signals (typing, read) that are not worth storing.
+    pub bus: Arc<dyn Bus>,
 }
+
+pub type Session = kefu_proto::session::session_client::SessionClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
 
 pub struct GatewayApp {
     pub state: AppState,
@@ -101,6 +119,20 @@ impl GatewayApp {
             .map_err(kefu_store::StoreError::Migration)?;
         let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));
         let outbox = Outbox::new(db.clone());
+        let endpoint = tonic::transport::Endpoint::from_shared(config.session_url.clone())
+            .map_err(|_| {
+                kefu_store::StoreError::Config(format!(
+                    "session_url {:?} is not a valid endpoint",
+                    config.session_url
+                ))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        // Lazy: the session may start after us; calls fail until it is up.
+        let session = kefu_proto::session::session_client::SessionClient::with_interceptor(
+            endpoint.connect_lazy(),
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let state = AppState {
             inbound: writer::InboundWriter::spawn(db.clone(), outbox.clone()),
             outbox,
@@ -109,6 +141,9 @@ impl GatewayApp {
             db,
             http,
             metrics: Arc::new(Metrics::new()),
+            session,
+            sockets: webchat::Sockets::default(),
+            bus: bus.clone(),
         };
         Ok(Self { state, bus })
     }
@@ -117,6 +152,7 @@ impl GatewayApp {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/channels/{channel_id}/messages", post(inbound::receive))
+            .route("/v1/channels/{channel_id}/ws", get(webchat::connect))
             .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
             .route(
                 "/v1/admin/channels/{channel_id}",
@@ -126,6 +162,7 @@ impl GatewayApp {
                 "/v1/admin/deliveries/{message_id}",
                 get(admin::get_delivery),
             )
+            .merge(customers::routes())
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
             .with_state(self.state.clone())
     }

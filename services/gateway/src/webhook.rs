@@ -16,6 +16,10 @@ pub struct WebhookBody<'a> {
     pub reply_to: &'a str,
     pub sender: &'a str,
     pub text: &'a str,
+    /// text | card | system
+    pub message_type: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<BotPart<'a>>,
 }
@@ -27,6 +31,8 @@ pub struct BotPart<'a> {
     pub confidence: f64,
     pub suggestions: &'a [String],
     pub handoff: bool,
+    pub reason: &'a str,
+    pub action: &'a str,
 }
 
 impl<'a> WebhookBody<'a> {
@@ -39,12 +45,20 @@ impl<'a> WebhookBody<'a> {
             reply_to: &m.reply_to_external_message_id,
             sender: &m.sender_kind,
             text: &m.text,
+            message_type: if m.message_type.is_empty() {
+                "text"
+            } else {
+                &m.message_type
+            },
+            cards: crate::cards::cards_json(&m.cards),
             bot: m.bot.as_ref().map(|b| BotPart {
                 faq_id: &b.faq_id,
                 intent: &b.intent,
                 confidence: b.confidence,
                 suggestions: &b.suggestions,
                 handoff: b.handoff,
+                reason: &b.reason,
+                action: &b.action,
             }),
         }
     }

@@ -21,6 +21,9 @@ pub struct SessionConfig {
     pub bot_timeout_ms: u64,
     /// Batches of inbound messages processed at once (each up to 64 messages).
     pub concurrency: usize,
+    /// The order-system connector (`KEFU_ORDERS__URL`, `KEFU_ORDERS__TOKEN`): recent orders
+    /// in customer profiles and handoffs.
+    pub orders: kefu_orders::OrderSystemConfig,
 }
 
 impl Default for SessionConfig {
@@ -36,6 +39,7 @@ impl Default for SessionConfig {
             bot_url: "http://127.0.0.1:50053".into(),
             bot_timeout_ms: 2_000,
             concurrency: 2,
+            orders: kefu_orders::OrderSystemConfig::default(),
         }
     }
 }

@@ -2,12 +2,19 @@
 //! answer NOT_FOUND).
 
 use crate::SessionState;
+use kefu_proto::events::{CardList, CustomerProfile, HandoffRequested, Identity, PageContext};
 use kefu_proto::session::session_server::Session;
 use kefu_proto::session::{
-    Conversation, Customer, FindCustomerRequest, GetConversationRequest, ListMessagesRequest,
-    ListMessagesResponse, Message,
+    Conversation, Customer, CustomerHistoryRequest, FindCustomerRequest, GetConversationRequest,
+    GetCustomerRequest, GetTenantSettingsRequest, ListMessagesRequest, ListMessagesResponse, Merge,
+    MergeCustomersRequest, Message, TenantSettings, UnmergeCustomersRequest, UpdateCustomerRequest,
 };
+use kefu_store::StoreError;
+use kefu_store::entities::{customer, customer_merge, message};
+use kefu_store::sea_orm::TransactionTrait;
 use kefu_store::session as repo;
+use kefu_store::session::customers;
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -17,9 +24,92 @@ pub struct SessionGrpc {
     pub state: SessionState,
 }
 
-fn internal(e: kefu_store::StoreError) -> Status {
-    tracing::error!(error = %e, "session query failed");
-    Status::internal("storage error")
+fn internal(e: StoreError) -> Status {
+    match e {
+        StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
+        StoreError::Conflict(why) => Status::failed_precondition(why),
+        StoreError::Invalid(why) => Status::invalid_argument(why),
+        e => {
+            tracing::error!(error = %e, "session query failed");
+            Status::internal("storage error")
+        }
+    }
+}
+
+fn message_of(m: message::Model, channel_id: String) -> Message {
+    Message {
+        message_id: m.id.to_string(),
+        direction: m.direction,
+        sender_kind: m.sender_kind,
+        text: m.text,
+        created_at: Some(kefu_proto::time::to_timestamp(m.created_at)),
+        conversation_id: m.conversation_id.to_string(),
+        channel_id,
+        message_type: m.message_type,
+        cards: m
+            .cards
+            .and_then(|b| CardList::decode(b.as_slice()).ok())
+            .map(|l| l.cards)
+            .unwrap_or_default(),
+    }
+}
+
+fn merge_of(m: &customer_merge::Model) -> Merge {
+    let (identities, conversations) = customers::merge_counts(m);
+    Merge {
+        merge_id: m.id.to_string(),
+        survivor_id: m.survivor_id.to_string(),
+        absorbed_id: m.absorbed_id.to_string(),
+        cause: m.cause.clone(),
+        identities_moved: identities as u32,
+        conversations_moved: conversations as u32,
+        merged_at: Some(kefu_proto::time::to_timestamp(m.merged_at)),
+        unmerged_at: m.unmerged_at.map(kefu_proto::time::to_timestamp),
+    }
+}
+
+/// Profile field limits (the agent API sets them).
+const MAX_PROFILE_FIELD: usize = 128;
+const MAX_TAGS: usize = 32;
+
+impl SessionGrpc {
+    async fn profile(&self, tenant: &str, c: customer::Model) -> Result<CustomerProfile, Status> {
+        let identities: Vec<Identity> = customers::identities(&self.state.db, tenant, &[c.id])
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|i| Identity {
+                kind: if i.kind == repo::IDENTITY_EXTERNAL {
+                    format!("external:{}", i.scope)
+                } else {
+                    i.kind
+                },
+                value: i.value,
+            })
+            .collect();
+        let keys = crate::order_keys(&identities);
+        let recent_orders = if keys.is_empty() || !self.state.orders.is_configured() {
+            Vec::new()
+        } else {
+            match self.state.orders.recent_orders(&keys, 5).await {
+                Ok(orders) => orders.iter().map(crate::order_summary).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "recent orders unavailable");
+                    Vec::new()
+                }
+            }
+        };
+        Ok(CustomerProfile {
+            customer_id: c.id.to_string(),
+            display_name: c.display_name.clone(),
+            tier: c.tier.clone(),
+            tags: customers::tags_of(&c),
+            region: c.region.clone(),
+            language: c.language.clone(),
+            identities,
+            recent_orders,
+        })
+    }
 }
 
 fn parse_id(field: &str, s: &str) -> Result<Uuid, Status> {
@@ -51,9 +141,19 @@ impl Session for SessionGrpc {
             tenant_id: c.tenant_id,
             conversation_id: c.id.to_string(),
             customer_id: c.customer_id.to_string(),
-            channel_id: c.channel_id,
             status: c.status,
             opened_at: Some(kefu_proto::time::to_timestamp(c.opened_at)),
+            mode: c.mode,
+            page: Some(PageContext {
+                url: c.page_url,
+                page_type: c.page_type,
+                product_id: c.product_id,
+                order_id: c.order_id,
+            }),
+            handoff: c
+                .handoff
+                .and_then(|b| HandoffRequested::decode(b.as_slice()).ok()),
+            channel_id: c.channel_id,
         }))
     }
 
@@ -76,18 +176,17 @@ impl Session for SessionGrpc {
         } else {
             req.limit.min(MAX_PAGE)
         };
+        let conversation = repo::get_conversation(&self.state.db, &req.tenant_id, id)
+            .await
+            .map_err(internal)?
+            .map(|c| c.channel_id)
+            .unwrap_or_default();
         let rows = repo::list_messages(&self.state.db, &req.tenant_id, id, u64::from(limit))
             .await
             .map_err(internal)?;
         let messages = rows
             .into_iter()
-            .map(|m| Message {
-                message_id: m.id.to_string(),
-                direction: m.direction,
-                sender_kind: m.sender_kind,
-                text: m.text,
-                created_at: Some(kefu_proto::time::to_timestamp(m.created_at)),
-            })
+            .map(|m| message_of(m, conversation.clone()))
             .collect();
         Ok(Response::new(ListMessagesResponse { messages }))
     }
@@ -112,5 +211,195 @@ impl Session for SessionGrpc {
             customer_id: c.id.to_string(),
             display_name: c.display_name,
         }))
+    }
+
+    async fn get_customer(
+        &self,
+        req: Request<GetCustomerRequest>,
+    ) -> Result<Response<CustomerProfile>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let id = parse_id("customer_id", &req.customer_id)?;
+        let c = customers::get_customer(&self.state.db, &req.tenant_id, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("customer not found"))?;
+        Ok(Response::new(self.profile(&req.tenant_id, c).await?))
+    }
+
+    async fn update_customer(
+        &self,
+        req: Request<UpdateCustomerRequest>,
+    ) -> Result<Response<CustomerProfile>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let id = parse_id("customer_id", &req.customer_id)?;
+        for (field, v) in [
+            ("display_name", &req.display_name),
+            ("tier", &req.tier),
+            ("region", &req.region),
+            ("language", &req.language),
+        ] {
+            if v.as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_PROFILE_FIELD)
+            {
+                return Err(Status::invalid_argument(format!(
+                    "{field}: at most {MAX_PROFILE_FIELD} characters"
+                )));
+            }
+        }
+        if let Some(l) = &req.language
+            && !["", "zh-Hans", "zh-Hant", "en"].contains(&l.as_str())
+        {
+            return Err(Status::invalid_argument(
+                "language: must be zh-Hans, zh-Hant or en",
+            ));
+        }
+        if req.tags.len() > MAX_TAGS
+            || req
+                .tags
+                .iter()
+                .any(|t| t.is_empty() || t.chars().count() > 32)
+        {
+            return Err(Status::invalid_argument(format!(
+                "tags: at most {MAX_TAGS} tags of 1 to 32 characters"
+            )));
+        }
+        let update = customers::ProfileUpdate {
+            display_name: req.display_name,
+            tier: req.tier,
+            region: req.region,
+            language: req.language,
+            tags: req.set_tags.then_some(req.tags),
+        };
+        let c = customers::update_profile(&self.state.db, &req.tenant_id, id, &update)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("customer not found"))?;
+        Ok(Response::new(self.profile(&req.tenant_id, c).await?))
+    }
+
+    async fn customer_history(
+        &self,
+        req: Request<CustomerHistoryRequest>,
+    ) -> Result<Response<ListMessagesResponse>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let id = parse_id("customer_id", &req.customer_id)?;
+        let c = customers::get_customer(&self.state.db, &req.tenant_id, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("customer not found"))?;
+        let limit = if req.limit == 0 {
+            100
+        } else {
+            req.limit.min(MAX_PAGE)
+        };
+        let rows = customers::history(&self.state.db, &req.tenant_id, c.id, u64::from(limit))
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(ListMessagesResponse {
+            messages: rows
+                .into_iter()
+                .map(|h| message_of(h.message, h.channel_id))
+                .collect(),
+        }))
+    }
+
+    async fn merge_customers(
+        &self,
+        req: Request<MergeCustomersRequest>,
+    ) -> Result<Response<Merge>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let survivor = parse_id("survivor_id", &req.survivor_id)?;
+        let absorbed = parse_id("absorbed_id", &req.absorbed_id)?;
+        let txn = self
+            .state
+            .db
+            .begin()
+            .await
+            .map_err(|e| internal(e.into()))?;
+        let m = customers::merge(&txn, &req.tenant_id, survivor, absorbed, "manual")
+            .await
+            .map_err(internal)?;
+        txn.commit().await.map_err(|e| internal(e.into()))?;
+        tracing::info!(survivor = %survivor, absorbed = %absorbed, "customers merged by API");
+        Ok(Response::new(merge_of(&m)))
+    }
+
+    async fn unmerge_customers(
+        &self,
+        req: Request<UnmergeCustomersRequest>,
+    ) -> Result<Response<Merge>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let id = parse_id("merge_id", &req.merge_id)?;
+        let txn = self
+            .state
+            .db
+            .begin()
+            .await
+            .map_err(|e| internal(e.into()))?;
+        let m = customers::unmerge(&txn, &req.tenant_id, id)
+            .await
+            .map_err(internal)?;
+        txn.commit().await.map_err(|e| internal(e.into()))?;
+        Ok(Response::new(merge_of(&m)))
+    }
+
+    async fn get_tenant_settings(
+        &self,
+        req: Request<GetTenantSettingsRequest>,
+    ) -> Result<Response<TenantSettings>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        let s = customers::tenant_settings(&self.state.db, &req.tenant_id)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(TenantSettings {
+            tenant_id: s.tenant_id,
+            merge_identity_kinds: s.merge_identity_kinds,
+            handoff_after_misses: s.handoff_after_misses,
+        }))
+    }
+
+    async fn put_tenant_settings(
+        &self,
+        req: Request<TenantSettings>,
+    ) -> Result<Response<TenantSettings>, Status> {
+        let req = req.into_inner();
+        require_tenant(&req.tenant_id)?;
+        const KINDS: &[&str] = &[
+            "phone",
+            "email",
+            "member_id",
+            "wechat_openid",
+            "wechat_unionid",
+        ];
+        if let Some(bad) = req
+            .merge_identity_kinds
+            .iter()
+            .find(|k| !KINDS.contains(&k.as_str()))
+        {
+            return Err(Status::invalid_argument(format!(
+                "merge_identity_kinds: {bad:?} is not one of {}",
+                KINDS.join(", ")
+            )));
+        }
+        if !(1..=100).contains(&req.handoff_after_misses) {
+            return Err(Status::invalid_argument(
+                "handoff_after_misses: must be 1 to 100",
+            ));
+        }
+        let s = customers::TenantSettings {
+            tenant_id: req.tenant_id.clone(),
+            merge_identity_kinds: req.merge_identity_kinds.clone(),
+            handoff_after_misses: req.handoff_after_misses,
+        };
+        customers::put_tenant_settings(&self.state.db, &s)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(req))
     }
 }

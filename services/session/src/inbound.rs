@@ -14,13 +14,17 @@ use chrono::Utc;
 use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
 use kefu_proto::event_types;
-use kefu_proto::events::{BotAnnotation, ConversationOpened, MessageReceived, MessageToSend};
+use kefu_proto::events::{
+    BotAnnotation, CardList, ConversationOpened, CustomerProfile, HandoffRequested, Identity,
+    MessageReceived, MessageToSend, OrderSummary, TranscriptLine,
+};
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
 use kefu_store::session::batch::{self, WantConversation};
-use kefu_store::session::{NewMessage, Page};
+use kefu_store::session::customers::{self, Context, TenantSettings};
+use kefu_store::session::{MODE_QUEUED, NewMessage, Page};
 use kefu_store::{StoreError, idempotency, outbox};
 use prost::Message as _;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -43,7 +47,13 @@ struct Work {
     envelope: Envelope,
     message: MessageReceived,
     span: tracing::Span,
+    /// What the session knew of the customer before this message (None: a new customer).
+    context: Option<Context>,
+    /// Whether the bot was asked (not when the conversation is with a person).
+    asked: bool,
     answer: Option<AnswerReply>,
+    /// The customer's recent orders, fetched for a handoff's context.
+    orders: Vec<OrderSummary>,
 }
 
 fn decode(envelope: &Envelope) -> Result<MessageReceived, HandlerError> {
@@ -53,6 +63,11 @@ fn decode(envelope: &Envelope) -> Result<MessageReceived, HandlerError> {
     if msg.channel_id.is_empty() || msg.external_user_id.is_empty() {
         return Err(HandlerError::Permanent(
             "message.received without channel or user".into(),
+        ));
+    }
+    if msg.text.is_empty() && msg.action.is_none() && msg.image_url.is_empty() {
+        return Err(HandlerError::Permanent(
+            "message.received without text, image or action".into(),
         ));
     }
     Ok(msg)
@@ -73,22 +88,28 @@ pub async fn handle_batch(
                 envelope: item.envelope,
                 message,
                 span: item.span,
+                context: None,
+                asked: false,
                 answer: None,
+                orders: Vec::new(),
             }),
             Err(e) => results[index] = Some(Err(e)),
         }
     }
-    // Ask the bot before opening the transaction: no locks held across the network. (A
-    // redelivered event asks again; the processed-event record then discards it.)
-    let answers =
-        futures::future::join_all(work.iter().map(|w| {
-            ask_bot(&state, &w.envelope.tenant_id, &w.message).instrument(w.span.clone())
-        }))
-        .await;
-    for (w, answer) in work.iter_mut().zip(answers) {
-        w.answer = answer;
+    // What is known of each customer, and each tenant's rules, before asking the bot.
+    let mut settings: HashMap<String, TenantSettings> = HashMap::new();
+    if let Err(e) = load_contexts(&state, &mut work, &mut settings).await {
+        let msg = e.to_string();
+        for w in &work {
+            results[w.index] = Some(Err(HandlerError::transient(msg.clone())));
+        }
+        return finish(results);
     }
-    match apply(&state.db, &work).await {
+    // Ask the bot before opening the transaction: no locks held across the network. (A
+    // redelivered event asks again; the processed-event record then discards it.) Messages of
+    // one conversation are asked in order, each with the state the previous one left.
+    ask_all(&state, &mut work, &settings).await;
+    match apply(&state.db, &work, &settings).await {
         Ok(events) => {
             state.outbox.dispatch(events);
             for w in &work {
@@ -99,7 +120,7 @@ pub async fn handle_batch(
             tracing::debug!(error = %err, count = work.len(), "batch failed; applying one by one");
             for w in work {
                 let one = std::slice::from_ref(&w);
-                results[w.index] = Some(match apply(&state.db, one).await {
+                results[w.index] = Some(match apply(&state.db, one, &settings).await {
                     Ok(events) => {
                         state.outbox.dispatch(events);
                         Ok(())
@@ -114,15 +135,188 @@ pub async fn handle_batch(
             }
         }
     }
+    finish(results)
+}
+
+fn finish(results: Vec<Option<Result<(), HandlerError>>>) -> Vec<Result<(), HandlerError>> {
     results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(HandlerError::Transient("not handled".into()))))
         .collect()
 }
 
+/// Loads each message's customer context and each tenant's settings (a few statements per
+/// tenant, whatever the batch size).
+async fn load_contexts(
+    state: &SessionState,
+    work: &mut [Work],
+    settings: &mut HashMap<String, TenantSettings>,
+) -> Result<(), StoreError> {
+    let mut by_tenant: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, w) in work.iter().enumerate() {
+        by_tenant
+            .entry(w.envelope.tenant_id.clone())
+            .or_default()
+            .push(i);
+    }
+    for (tenant, idx) in by_tenant {
+        let keys: Vec<batch::ChannelUser> = idx
+            .iter()
+            .map(|&i| {
+                (
+                    work[i].message.channel_id.clone(),
+                    work[i].message.external_user_id.clone(),
+                )
+            })
+            .collect();
+        let mut found = customers::contexts(&state.db, &tenant, &keys).await?;
+        for (&i, key) in idx.iter().zip(&keys) {
+            work[i].context = found.remove(key).or_else(|| {
+                // Two messages of one user in a batch: both get the context.
+                None
+            });
+            if work[i].context.is_none() {
+                work[i].context = idx
+                    .iter()
+                    .take_while(|&&j| j != i)
+                    .find(|&&j| {
+                        work[j].message.channel_id == key.0
+                            && work[j].message.external_user_id == key.1
+                    })
+                    .and_then(|&j| work[j].context.clone());
+            }
+        }
+        let s = customers::tenant_settings(&state.db, &tenant).await?;
+        settings.insert(tenant, s);
+    }
+    Ok(())
+}
+
+/// Asks the bot for every message whose conversation is with the bot: conversations in
+/// parallel, the messages of one conversation in order (each passing its state on).
+async fn ask_all(
+    state: &SessionState,
+    work: &mut [Work],
+    settings: &HashMap<String, TenantSettings>,
+) {
+    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, w) in work.iter().enumerate() {
+        groups
+            .entry((
+                w.envelope.tenant_id.clone(),
+                w.message.channel_id.clone(),
+                w.message.external_user_id.clone(),
+            ))
+            .or_default()
+            .push(i);
+    }
+    let work_ref: &[Work] = work;
+    let answered = futures::future::join_all(groups.into_values().map(|idx| async move {
+        let mut out = Vec::with_capacity(idx.len());
+        let first = &work_ref[idx[0]];
+        let open = first.context.as_ref().and_then(|c| c.open.as_ref());
+        let mut queued = open.is_some_and(|c| c.mode == MODE_QUEUED);
+        let mut bot_state = open.map(|c| c.bot_state.clone()).unwrap_or_default();
+        for i in idx {
+            let w = &work_ref[i];
+            if queued {
+                out.push((i, false, None, Vec::new()));
+                continue;
+            }
+            let tenant_settings = settings.get(&w.envelope.tenant_id);
+            let answer = ask_bot(state, w, &bot_state, tenant_settings)
+                .instrument(w.span.clone())
+                .await;
+            let mut orders = Vec::new();
+            if let Some(a) = &answer {
+                bot_state = a.state.clone();
+                if a.handoff {
+                    queued = true;
+                    orders = recent_orders(state, w).await;
+                }
+            }
+            out.push((i, true, answer, orders));
+        }
+        out
+    }))
+    .await;
+    for (i, asked, answer, orders) in answered.into_iter().flatten() {
+        work[i].asked = asked;
+        work[i].answer = answer;
+        work[i].orders = orders;
+    }
+}
+
+/// The customer's identities: those the session knows plus those this message claims.
+fn identities_of(w: &Work) -> Vec<Identity> {
+    let mut out: Vec<Identity> = w
+        .context
+        .as_ref()
+        .map(|c| {
+            c.identities
+                .iter()
+                .map(|i| Identity {
+                    kind: i.kind.clone(),
+                    value: i.value.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for i in &w.message.identities {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+fn profile_of(w: &Work) -> CustomerProfile {
+    let hints = w.message.profile.clone().unwrap_or_default();
+    let (id, name, tier, region, language, tags) = match w.context.as_ref() {
+        Some(c) => (
+            c.customer.id.to_string(),
+            c.customer.display_name.clone(),
+            c.customer.tier.clone(),
+            c.customer.region.clone(),
+            c.customer.language.clone(),
+            customers::tags_of(&c.customer),
+        ),
+        None => Default::default(),
+    };
+    let or = |a: String, b: String| if a.is_empty() { b } else { a };
+    CustomerProfile {
+        customer_id: id,
+        display_name: or(name, hints.display_name),
+        tier: or(tier, hints.tier),
+        tags,
+        region: or(region, hints.region),
+        language: or(language, hints.language),
+        identities: identities_of(w),
+        recent_orders: Vec::new(),
+    }
+}
+
+async fn recent_orders(state: &SessionState, w: &Work) -> Vec<OrderSummary> {
+    let keys = crate::order_keys(&identities_of(w));
+    if keys.is_empty() || !state.orders.is_configured() {
+        return Vec::new();
+    }
+    match state.orders.recent_orders(&keys, 5).await {
+        Ok(orders) => orders.iter().map(crate::order_summary).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "recent orders unavailable for the handoff");
+            Vec::new()
+        }
+    }
+}
+
 /// Stores a batch in one transaction and returns the events it enqueued (for the outbox's
 /// fast path). Events already processed are skipped.
-async fn apply(db: &DatabaseConnection, work: &[Work]) -> Result<Vec<Envelope>, StoreError> {
+async fn apply(
+    db: &DatabaseConnection,
+    work: &[Work],
+    settings: &HashMap<String, TenantSettings>,
+) -> Result<Vec<Envelope>, StoreError> {
     let txn = db.begin().await?;
     let ids: Vec<Uuid> = work.iter().map(|w| w.envelope.event_id).collect();
     let done = idempotency::seen_many(&txn, CONSUMER, &ids).await?;
@@ -150,7 +344,11 @@ async fn apply(db: &DatabaseConnection, work: &[Work]) -> Result<Vec<Envelope>, 
     }
     let mut events = Vec::new();
     for (tenant, items) in by_tenant {
-        apply_tenant(&txn, tenant, &items, &mut events).await?;
+        let rules = settings
+            .get(tenant)
+            .cloned()
+            .unwrap_or_else(|| TenantSettings::defaults(tenant));
+        apply_tenant(&txn, tenant, &items, &rules, &mut events).await?;
     }
     outbox::enqueue_many(&txn, &events).await?;
     txn.commit().await?;
@@ -161,6 +359,7 @@ async fn apply_tenant(
     txn: &impl kefu_store::sea_orm::ConnectionTrait,
     tenant: &str,
     items: &[&Work],
+    rules: &TenantSettings,
     events: &mut Vec<Envelope>,
 ) -> Result<(), StoreError> {
     let keys: Vec<batch::ChannelUser> = items
@@ -172,20 +371,63 @@ async fn apply_tenant(
             )
         })
         .collect();
-    let customers = batch::resolve_channel_customers(txn, tenant, &keys).await?;
+    let mut customers_of: HashMap<batch::ChannelUser, Uuid> =
+        batch::resolve_channel_customers(txn, tenant, &keys)
+            .await?
+            .into_iter()
+            .map(|(k, (id, _))| (k, id))
+            .collect();
+    // Identities the channel vouches for attach to the customer, merging by the tenant's rule;
+    // profile hints fill what is still empty. (Rare, so one message at a time.)
+    for (w, key) in items.iter().zip(&keys) {
+        let claimed: Vec<(String, String)> = w
+            .message
+            .identities
+            .iter()
+            .map(|i| (i.kind.clone(), i.value.clone()))
+            .collect();
+        if !claimed.is_empty() {
+            let (now_id, merges) = customers::link_identities(
+                txn,
+                tenant,
+                customers_of[key],
+                &claimed,
+                &rules.merge_identity_kinds,
+            )
+            .await?;
+            for m in &merges {
+                tracing::info!(survivor = %m.survivor_id, absorbed = %m.absorbed_id, cause = %m.cause, "customers merged");
+            }
+            customers_of.insert(key.clone(), now_id);
+        }
+        if let Some(p) = &w.message.profile {
+            let hints = customers::ProfileUpdate {
+                display_name: Some(p.display_name.clone()),
+                tier: Some(p.tier.clone()),
+                region: Some(p.region.clone()),
+                language: Some(p.language.clone()),
+                tags: None,
+            };
+            customers::fill_profile(txn, tenant, customers_of[key], &hints).await?;
+        }
+    }
     let wants: Vec<WantConversation> = items
         .iter()
         .zip(&keys)
         .map(|(w, key)| WantConversation {
-            customer_id: customers[key].0,
+            customer_id: customers_of[key],
             channel_id: w.message.channel_id.clone(),
             page: page_of(&w.message),
             at: received_at(&w.message),
+            merchant_id: w.message.merchant_id.clone(),
         })
         .collect();
     let conversations = batch::open_conversations(txn, tenant, &wants).await?;
     let mut announced = HashSet::new();
     let mut messages = Vec::with_capacity(items.len() * 2);
+    let mut bot_states: HashMap<Uuid, String> = HashMap::new();
+    let mut handoffs: Vec<(Uuid, &Work, Uuid, String)> = Vec::new();
+    let mut queued: HashSet<Uuid> = HashSet::new();
     for (w, want) in items.iter().zip(&wants) {
         let (conversation, created) = &conversations[&(want.customer_id, want.channel_id.clone())];
         // Events are created inside the message's span so each carries its own trace.
@@ -203,15 +445,84 @@ async fn apply_tenant(
                 opened.encode_to_vec(),
             ));
         }
-        let event = turns(w, tenant, conversation.id, &mut messages);
-        events.push(Envelope::new(
-            tenant,
-            event_types::MESSAGE_TO_SEND,
-            event.encode_to_vec(),
-        ));
+        let already_queued = conversation.mode == MODE_QUEUED || queued.contains(&conversation.id);
+        if let Some(event) = turns(w, tenant, conversation.id, already_queued, &mut messages) {
+            events.push(Envelope::new(
+                tenant,
+                event_types::MESSAGE_TO_SEND,
+                event.encode_to_vec(),
+            ));
+        }
+        if let Some(a) = w.answer.as_ref().filter(|_| !already_queued) {
+            bot_states.insert(conversation.id, a.state.clone());
+            if a.handoff {
+                queued.insert(conversation.id);
+                handoffs.push((conversation.id, w, want.customer_id, a.reason.clone()));
+            }
+        }
     }
     batch::append_messages(txn, tenant, messages).await?;
+    for (conversation_id, state) in bot_states {
+        customers::set_bot_state(txn, tenant, conversation_id, &state).await?;
+    }
+    for (conversation_id, w, customer_id, reason) in handoffs {
+        let _in_span = w.span.enter();
+        let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason).await?;
+        customers::hand_off(txn, tenant, conversation_id, handoff.encode_to_vec()).await?;
+        tracing::info!(conversation = %conversation_id, reason = %reason, "handed off to a person");
+        events.push(Envelope::new(
+            tenant,
+            event_types::HANDOFF_REQUESTED,
+            handoff.encode_to_vec(),
+        ));
+    }
     Ok(())
+}
+
+/// Everything a person needs to take over: the transcript so far, the intents the bot saw,
+/// why it handed off, who the customer is and where they are.
+async fn handoff_of(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    conversation_id: Uuid,
+    customer_id: Uuid,
+    w: &Work,
+    reason: &str,
+) -> Result<HandoffRequested, StoreError> {
+    let transcript = kefu_store::session::list_messages(txn, tenant, conversation_id, 50)
+        .await?
+        .into_iter()
+        .map(|m| TranscriptLine {
+            sender_kind: m.sender_kind,
+            text: m.text,
+            at: Some(kefu_proto::time::to_timestamp(m.created_at)),
+        })
+        .collect();
+    let mut profile = profile_of(w);
+    if let Some(c) = customers::get_customer(txn, tenant, customer_id).await? {
+        profile.customer_id = c.id.to_string();
+        let or = |a: String, b: &str| if a.is_empty() { b.to_owned() } else { a };
+        profile.display_name = or(c.display_name.clone(), &profile.display_name);
+        profile.tier = or(c.tier.clone(), &profile.tier);
+        profile.region = or(c.region.clone(), &profile.region);
+        profile.language = or(c.language.clone(), &profile.language);
+        profile.tags = customers::tags_of(&c);
+    }
+    profile.recent_orders = w.orders.clone();
+    let answer = w.answer.as_ref();
+    Ok(HandoffRequested {
+        conversation_id: conversation_id.to_string(),
+        customer_id: customer_id.to_string(),
+        channel_id: w.message.channel_id.clone(),
+        reason: reason.to_owned(),
+        intents: answer.map(|a| a.intents.clone()).unwrap_or_default(),
+        transcript,
+        profile: Some(profile),
+        page: w.message.page.clone(),
+        merchant_id: w.message.merchant_id.clone(),
+        requested_at: Some(kefu_proto::time::to_timestamp(Utc::now())),
+        language: answer.map(|a| a.language.clone()).unwrap_or_default(),
+    })
 }
 
 fn received_at(msg: &MessageReceived) -> chrono::DateTime<Utc> {
@@ -234,26 +545,52 @@ fn page_of(msg: &MessageReceived) -> Page {
 }
 
 /// The customer's message and the answer to it (the bot's, or the busy notice), added to
-/// `messages`; returns the event that delivers the answer.
+/// `messages`; returns the event that delivers the answer. A conversation that is with a person
+/// gets no automatic answer.
 fn turns(
     w: &Work,
     tenant: &str,
     conversation_id: Uuid,
+    queued: bool,
     messages: &mut Vec<NewMessage>,
-) -> MessageToSend {
+) -> Option<MessageToSend> {
     let msg = &w.message;
     let at = received_at(msg);
+    let (message_type, text) = match (msg.message_type.as_str(), &msg.action) {
+        ("action", Some(a)) => (
+            "action",
+            if msg.text.is_empty() {
+                format!("[{}] {}", a.action, a.order_id).trim().to_owned()
+            } else {
+                msg.text.clone()
+            },
+        ),
+        ("image", _) => (
+            "image",
+            if msg.text.is_empty() {
+                msg.image_url.clone()
+            } else {
+                msg.text.clone()
+            },
+        ),
+        _ => ("text", msg.text.clone()),
+    };
     messages.push(NewMessage {
         id: Uuid::parse_str(&msg.message_id).unwrap_or_else(|_| Uuid::now_v7()),
         tenant_id: tenant.to_owned(),
         conversation_id,
         direction: "in",
         sender_kind: "customer",
-        text: msg.text.clone(),
+        text,
         external_message_id: Some(msg.external_message_id.clone()),
         created_at: at,
+        message_type,
+        cards: None,
     });
-    let (text, bot) = match &w.answer {
+    if queued || !w.asked {
+        return None;
+    }
+    let (text, bot, cards) = match &w.answer {
         Some(a) => (
             a.answer.clone(),
             Some(BotAnnotation {
@@ -263,12 +600,16 @@ fn turns(
                 suggestions: a.suggestions.clone(),
                 handoff: a.handoff,
                 reason: a.reason.clone(),
+                action: a.action.clone(),
+                language: a.language.clone(),
             }),
+            a.cards.clone(),
         ),
-        None => (BOT_UNAVAILABLE.to_owned(), None),
+        None => (BOT_UNAVAILABLE.to_owned(), None, Vec::new()),
     };
     let sender = if bot.is_some() { "bot" } else { "system" };
     let reply_id = Uuid::now_v7();
+    let message_type = if cards.is_empty() { "text" } else { "card" };
     messages.push(NewMessage {
         id: reply_id,
         tenant_id: tenant.to_owned(),
@@ -278,8 +619,15 @@ fn turns(
         text: text.clone(),
         external_message_id: None,
         created_at: Utc::now().max(at),
+        message_type,
+        cards: (!cards.is_empty()).then(|| {
+            CardList {
+                cards: cards.clone(),
+            }
+            .encode_to_vec()
+        }),
     });
-    MessageToSend {
+    Some(MessageToSend {
         message_id: reply_id.to_string(),
         conversation_id: conversation_id.to_string(),
         channel_id: msg.channel_id.clone(),
@@ -289,17 +637,39 @@ fn turns(
         sender_kind: sender.into(),
         inbound_received_at: msg.received_at,
         bot,
-    }
+        cards,
+        message_type: message_type.into(),
+    })
 }
 
 /// The bot's answer, or `None` when it is unreachable or too slow (the customer then gets
 /// [`BOT_UNAVAILABLE`] rather than silence).
-async fn ask_bot(state: &SessionState, tenant: &str, msg: &MessageReceived) -> Option<AnswerReply> {
+async fn ask_bot(
+    state: &SessionState,
+    w: &Work,
+    bot_state: &str,
+    settings: Option<&TenantSettings>,
+) -> Option<AnswerReply> {
+    let msg = &w.message;
     let request = AnswerRequest {
-        tenant_id: tenant.to_owned(),
-        conversation_id: String::new(),
-        text: msg.text.clone(),
-        merchant_id: String::new(),
+        tenant_id: w.envelope.tenant_id.clone(),
+        conversation_id: w
+            .context
+            .as_ref()
+            .and_then(|c| c.open.as_ref())
+            .map(|c| c.id.to_string())
+            .unwrap_or_default(),
+        text: if msg.message_type == "image" && msg.text.is_empty() {
+            String::new()
+        } else {
+            msg.text.clone()
+        },
+        merchant_id: msg.merchant_id.clone(),
+        page: msg.page.clone(),
+        customer: Some(profile_of(w)),
+        state: bot_state.to_owned(),
+        action: msg.action.clone(),
+        handoff_after_misses: settings.map_or(0, |s| s.handoff_after_misses),
     };
     let mut client = state.bot.clone();
     let timeout = Duration::from_millis(state.config.bot_timeout_ms);

@@ -44,6 +44,31 @@ pub struct SessionState {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
     pub bot: Bot,
+    /// The order-system connector, for customer profiles and handoff context.
+    pub orders: kefu_orders::OrderClient,
+}
+
+/// The keys the order system knows a customer by.
+pub fn order_keys(identities: &[kefu_proto::events::Identity]) -> kefu_orders::CustomerKeys {
+    let mut keys = kefu_orders::CustomerKeys::default();
+    for i in identities {
+        match i.kind.as_str() {
+            "phone" if keys.phone.is_none() => keys.phone = Some(i.value.clone()),
+            "member_id" if keys.member_id.is_none() => keys.member_id = Some(i.value.clone()),
+            _ => {}
+        }
+    }
+    keys
+}
+
+pub fn order_summary(o: &kefu_orders::Order) -> kefu_proto::events::OrderSummary {
+    kefu_proto::events::OrderSummary {
+        order_id: o.order_id.clone(),
+        status: o.status.clone(),
+        title: o.title(),
+        amount_cents: o.amount_cents,
+        created_at: Some(kefu_proto::time::to_timestamp(o.created_at)),
+    }
 }
 
 pub struct SessionApp {
@@ -75,6 +100,7 @@ impl SessionApp {
         // Lazy: the bot may start after us; calls fail (and fall back) until it is up.
         let bot = BotClient::with_interceptor(endpoint.connect_lazy(), TraceInterceptor);
         let state = SessionState {
+            orders: kefu_orders::OrderClient::new(&config.orders),
             outbox: Outbox::new(db.clone()),
             config: Arc::new(config),
             db,

@@ -18,6 +18,13 @@ pub struct Model {
     pub opened_at: ChronoDateTimeUtc,
     pub last_message_at: ChronoDateTimeUtc,
     pub closed_at: Option<ChronoDateTimeUtc>,
+    /// bot (the bot answers) | queued (handed to a person)
+    pub mode: String,
+    /// The bot's dialogue state (JSON), passed back with the next message.
+    pub bot_state: String,
+    pub merchant_id: String,
+    /// The handoff (an encoded `kefu.events.v1.HandoffRequested`) once the bot handed off.
+    pub handoff: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,15 @@ pub struct Model {
     pub tenant_id: String,
     pub display_name: String,
     pub created_at: ChronoDateTimeUtc,
+    /// Member tier (e.g. `gold`); empty when unknown.
+    pub tier: String,
+    /// JSON array of tags.
+    pub tags: String,
+    pub region: String,
+    /// zh-Hans | zh-Hant | en; empty when unknown.
+    pub language: String,
+    /// Set while this customer is merged into another (see `customer_merges`).
+    pub merged_into: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

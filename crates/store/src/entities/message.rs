@@ -16,6 +16,10 @@ pub struct Model {
     pub text: String,
     pub external_message_id: Option<String>,
     pub created_at: ChronoDateTimeUtc,
+    /// text | image | card | system | action
+    pub message_type: String,
+    /// Cards shown with the message (an encoded `kefu.events.v1.CardList`), if any.
+    pub cards: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

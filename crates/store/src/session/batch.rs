@@ -49,6 +49,11 @@ pub async fn resolve_channel_customers<C: ConnectionTrait>(
             tenant_id: Set(tenant_id.to_owned()),
             display_name: Set(String::new()),
             created_at: Set(now),
+            tier: Set(String::new()),
+            tags: Set("[]".into()),
+            region: Set(String::new()),
+            language: Set(String::new()),
+            merged_into: Set(None),
         });
         identities.push(customer_identity::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -78,6 +83,8 @@ pub struct WantConversation {
     pub channel_id: String,
     pub page: Page,
     pub at: DateTime<Utc>,
+    /// The merchant whose shop the customer is in (empty: the platform).
+    pub merchant_id: String,
 }
 
 /// The open conversation for each `(customer, channel)`, and whether it was just created.
@@ -116,6 +123,10 @@ pub async fn open_conversations<C: ConnectionTrait>(
             opened_at: w.at,
             last_message_at: w.at,
             closed_at: None,
+            mode: super::MODE_BOT.to_owned(),
+            bot_state: String::new(),
+            merchant_id: w.merchant_id.clone(),
+            handoff: None,
         };
         created.push(model.clone());
         out.insert(key, (model, true));
@@ -178,6 +189,8 @@ pub async fn append_messages<C: ConnectionTrait>(
         text: Set(m.text),
         external_message_id: Set(m.external_message_id),
         created_at: Set(m.created_at),
+        message_type: Set(m.message_type.to_owned()),
+        cards: Set(m.cards),
     }))
     .exec_without_returning(txn)
     .await?;

@@ -12,7 +12,7 @@ use kefu_store::sea_orm::{
 use kefu_store::session::{self, CONVERSATION_CLOSED, CONVERSATION_OPEN, NewMessage, Page};
 use uuid::Uuid;
 
-fn page() -> Page {
+pub fn page() -> Page {
     Page {
         page_type: "product".into(),
         url: "https://shop.example/p/42".into(),
@@ -21,7 +21,7 @@ fn page() -> Page {
     }
 }
 
-fn message(tenant: &str, conversation_id: Uuid, text: &str, at: DateTime<Utc>) -> NewMessage {
+pub fn message(tenant: &str, conversation_id: Uuid, text: &str, at: DateTime<Utc>) -> NewMessage {
     NewMessage {
         // Random (v4) ids: the listing order must come from created_at, not from the id.
         id: Uuid::new_v4(),
@@ -32,6 +32,8 @@ fn message(tenant: &str, conversation_id: Uuid, text: &str, at: DateTime<Utc>) -
         text: text.into(),
         external_message_id: Some(format!("ext-{text}")),
         created_at: at,
+        message_type: "text",
+        cards: None,
     }
 }
 

@@ -1,0 +1,706 @@
+//! The unified customer: identities that recognise one person across channels, automatic merges
+//! on strong identifiers (per-tenant rule), merges and unmerges by API with the history
+//! following, profiles, tenant rules and the cross-channel history.
+//!
+//! A merge moves the absorbed customer's identities and conversations to the survivor and
+//! remembers exactly which, so an unmerge moves those back. A pair that was unmerged by hand is
+//! never merged again automatically.
+
+use super::{CONVERSATION_CLOSED, CONVERSATION_OPEN, IDENTITY_EXTERNAL};
+use crate::StoreError;
+use crate::entities::{
+    conversation, customer, customer_identity, customer_merge, message, tenant_settings,
+};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Identity kinds that merge customers automatically unless a tenant says otherwise.
+pub const DEFAULT_MERGE_KINDS: &[&str] = &["phone", "member_id", "wechat_unionid"];
+/// Consecutive bot misses before a person takes over, unless a tenant says otherwise.
+pub const DEFAULT_HANDOFF_AFTER_MISSES: u32 = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantSettings {
+    pub tenant_id: String,
+    pub merge_identity_kinds: Vec<String>,
+    pub handoff_after_misses: u32,
+}
+
+impl TenantSettings {
+    pub fn defaults(tenant_id: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            merge_identity_kinds: DEFAULT_MERGE_KINDS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            handoff_after_misses: DEFAULT_HANDOFF_AFTER_MISSES,
+        }
+    }
+}
+
+pub async fn tenant_settings<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+) -> Result<TenantSettings, StoreError> {
+    Ok(
+        match tenant_settings::Entity::find_by_id(tenant_id)
+            .one(db)
+            .await?
+        {
+            Some(m) => TenantSettings {
+                tenant_id: m.tenant_id,
+                merge_identity_kinds: m
+                    .merge_identity_kinds
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                handoff_after_misses: m.handoff_after_misses.max(1) as u32,
+            },
+            None => TenantSettings::defaults(tenant_id),
+        },
+    )
+}
+
+pub async fn put_tenant_settings<C: ConnectionTrait>(
+    db: &C,
+    s: &TenantSettings,
+) -> Result<(), StoreError> {
+    let model = tenant_settings::ActiveModel {
+        tenant_id: Set(s.tenant_id.clone()),
+        merge_identity_kinds: Set(s.merge_identity_kinds.join(",")),
+        handoff_after_misses: Set(s.handoff_after_misses.clamp(1, 100) as i32),
+        updated_at: Set(Utc::now()),
+    };
+    tenant_settings::Entity::insert(model)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(tenant_settings::Column::TenantId)
+                .update_columns([
+                    tenant_settings::Column::MergeIdentityKinds,
+                    tenant_settings::Column::HandoffAfterMisses,
+                    tenant_settings::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// A customer of the tenant; a merged-away id leads to the customer it was merged into.
+pub async fn get_customer<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+) -> Result<Option<customer::Model>, StoreError> {
+    let mut id = customer_id;
+    // Merges chain at most a few deep; the bound guards against a cycle in bad data.
+    for _ in 0..8 {
+        let Some(c) = customer::Entity::find_by_id(id)
+            .filter(customer::Column::TenantId.eq(tenant_id))
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match c.merged_into {
+            Some(next) => id = next,
+            None => return Ok(Some(c)),
+        }
+    }
+    Ok(None)
+}
+
+/// A customer's identities (external ones included), oldest first.
+pub async fn identities<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_ids: &[Uuid],
+) -> Result<Vec<customer_identity::Model>, StoreError> {
+    Ok(customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .order_by_asc(customer_identity::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Profile facts to set; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    pub language: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl ProfileUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.tier.is_none()
+            && self.region.is_none()
+            && self.language.is_none()
+            && self.tags.is_none()
+    }
+}
+
+pub async fn update_profile<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    update: &ProfileUpdate,
+) -> Result<Option<customer::Model>, StoreError> {
+    let Some(c) = get_customer(db, tenant_id, customer_id).await? else {
+        return Ok(None);
+    };
+    if update.is_empty() {
+        return Ok(Some(c));
+    }
+    let mut am: customer::ActiveModel = c.into();
+    if let Some(v) = &update.display_name {
+        am.display_name = Set(v.clone());
+    }
+    if let Some(v) = &update.tier {
+        am.tier = Set(v.clone());
+    }
+    if let Some(v) = &update.region {
+        am.region = Set(v.clone());
+    }
+    if let Some(v) = &update.language {
+        am.language = Set(v.clone());
+    }
+    if let Some(tags) = &update.tags {
+        am.tags = Set(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()));
+    }
+    Ok(Some(am.update(db).await?))
+}
+
+/// Fills the profile fields that are still empty (hints from a channel never overwrite what an
+/// agent or an earlier channel set).
+pub async fn fill_profile<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    hints: &ProfileUpdate,
+) -> Result<(), StoreError> {
+    let Some(c) = get_customer(db, tenant_id, customer_id).await? else {
+        return Ok(());
+    };
+    let keep = |current: &str, hint: &Option<String>| {
+        hint.as_ref()
+            .filter(|h| current.is_empty() && !h.is_empty())
+            .cloned()
+    };
+    let fill = ProfileUpdate {
+        display_name: keep(&c.display_name, &hints.display_name),
+        tier: keep(&c.tier, &hints.tier),
+        region: keep(&c.region, &hints.region),
+        language: keep(&c.language, &hints.language),
+        tags: None,
+    };
+    update_profile(db, tenant_id, c.id, &fill).await?;
+    Ok(())
+}
+
+/// Tags of a customer row.
+pub fn tags_of(c: &customer::Model) -> Vec<String> {
+    serde_json::from_str(&c.tags).unwrap_or_default()
+}
+
+/// Attaches tenant-wide identities (`phone`, `member_id`, …) claimed for `customer_id`. When
+/// another customer already holds one and its kind is in `merge_kinds`, the two are merged
+/// (the holder survives) — unless the pair was unmerged by hand before. Returns the customer
+/// the message now belongs to and the merges made.
+pub async fn link_identities<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    claimed: &[(String, String)],
+    merge_kinds: &[String],
+) -> Result<(Uuid, Vec<customer_merge::Model>), StoreError> {
+    let mut current = customer_id;
+    let mut merges = Vec::new();
+    for (kind, value) in claimed {
+        if kind == IDENTITY_EXTERNAL || value.is_empty() {
+            continue;
+        }
+        let held = customer_identity::Entity::find()
+            .filter(customer_identity::Column::TenantId.eq(tenant_id))
+            .filter(customer_identity::Column::Kind.eq(kind.as_str()))
+            .filter(customer_identity::Column::Scope.eq(""))
+            .filter(customer_identity::Column::Value.eq(value.as_str()))
+            .one(txn)
+            .await?;
+        match held {
+            None => {
+                customer_identity::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tenant_id: Set(tenant_id.to_owned()),
+                    customer_id: Set(current),
+                    kind: Set(kind.clone()),
+                    scope: Set(String::new()),
+                    value: Set(value.clone()),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(txn)
+                .await?;
+            }
+            Some(h) if h.customer_id == current => {}
+            Some(h) => {
+                if !merge_kinds.iter().any(|k| k == kind)
+                    || was_unmerged(txn, tenant_id, h.customer_id, current).await?
+                {
+                    continue;
+                }
+                let m = merge(
+                    txn,
+                    tenant_id,
+                    h.customer_id,
+                    current,
+                    &format!("identity:{kind}"),
+                )
+                .await?;
+                current = m.survivor_id;
+                merges.push(m);
+            }
+        }
+    }
+    Ok((current, merges))
+}
+
+async fn was_unmerged<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    a: Uuid,
+    b: Uuid,
+) -> Result<bool, StoreError> {
+    let found = customer_merge::Entity::find()
+        .filter(customer_merge::Column::TenantId.eq(tenant_id))
+        .filter(customer_merge::Column::UnmergedAt.is_not_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customer_merge::Column::SurvivorId.eq(a))
+                        .add(customer_merge::Column::AbsorbedId.eq(b)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customer_merge::Column::SurvivorId.eq(b))
+                        .add(customer_merge::Column::AbsorbedId.eq(a)),
+                ),
+        )
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+fn ids_json(ids: &[Uuid]) -> String {
+    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+fn ids_from_json(s: &str) -> Vec<Uuid> {
+    serde_json::from_str::<Vec<String>>(s)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| Uuid::parse_str(s).ok())
+        .collect()
+}
+
+/// Merges `absorbed` into `survivor` (both the tenant's, both unmerged, not the same): their
+/// identities and conversations move, empty profile fields are filled from the absorbed one.
+/// Where both have an open conversation on the same channel, the absorbed one is closed first
+/// (a customer has one open conversation per channel).
+pub async fn merge<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    survivor_id: Uuid,
+    absorbed_id: Uuid,
+    cause: &str,
+) -> Result<customer_merge::Model, StoreError> {
+    if survivor_id == absorbed_id {
+        return Err(StoreError::Invalid(
+            "absorbed_id: must differ from survivor_id".into(),
+        ));
+    }
+    let find = |id: Uuid| {
+        customer::Entity::find_by_id(id)
+            .filter(customer::Column::TenantId.eq(tenant_id))
+            .one(txn)
+    };
+    let survivor = find(survivor_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("customer {survivor_id}")))?;
+    let absorbed = find(absorbed_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("customer {absorbed_id}")))?;
+    if survivor.merged_into.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "customer {survivor_id} is merged into another customer"
+        )));
+    }
+    if absorbed.merged_into.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "customer {absorbed_id} is already merged"
+        )));
+    }
+    let now = Utc::now();
+    let identity_ids: Vec<Uuid> = customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::CustomerId.eq(absorbed_id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let conversations = conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::CustomerId.is_in([absorbed_id, survivor_id]))
+        .all(txn)
+        .await?;
+    let survivor_open: HashSet<&str> = conversations
+        .iter()
+        .filter(|c| c.customer_id == survivor_id && c.status == CONVERSATION_OPEN)
+        .map(|c| c.channel_id.as_str())
+        .collect();
+    let mut moved = Vec::new();
+    let mut to_close = Vec::new();
+    for c in conversations
+        .iter()
+        .filter(|c| c.customer_id == absorbed_id)
+    {
+        if c.status == CONVERSATION_OPEN && survivor_open.contains(c.channel_id.as_str()) {
+            to_close.push(c.id);
+        }
+        moved.push(c.id);
+    }
+    if !to_close.is_empty() {
+        conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::Status,
+                Expr::value(CONVERSATION_CLOSED),
+            )
+            .col_expr(conversation::Column::ClosedAt, Expr::value(now))
+            .filter(conversation::Column::TenantId.eq(tenant_id))
+            .filter(conversation::Column::Id.is_in(to_close))
+            .exec(txn)
+            .await?;
+    }
+    move_rows(txn, tenant_id, &identity_ids, &moved, survivor_id).await?;
+    // Empty profile fields of the survivor take the absorbed customer's values.
+    let fill = ProfileUpdate {
+        display_name: Some(absorbed.display_name.clone()),
+        tier: Some(absorbed.tier.clone()),
+        region: Some(absorbed.region.clone()),
+        language: Some(absorbed.language.clone()),
+        tags: None,
+    };
+    let mut tags = tags_of(&survivor);
+    for t in tags_of(&absorbed) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    let mut am: customer::ActiveModel = absorbed.into();
+    am.merged_into = Set(Some(survivor_id));
+    am.update(txn).await?;
+    fill_profile(txn, tenant_id, survivor_id, &fill).await?;
+    update_profile(
+        txn,
+        tenant_id,
+        survivor_id,
+        &ProfileUpdate {
+            tags: Some(tags),
+            ..ProfileUpdate::default()
+        },
+    )
+    .await?;
+    let record = customer_merge::Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant_id.to_owned(),
+        survivor_id,
+        absorbed_id,
+        cause: cause.to_owned(),
+        identity_ids: ids_json(&identity_ids),
+        conversation_ids: ids_json(&moved),
+        merged_at: now,
+        unmerged_at: None,
+    };
+    customer_merge::Entity::insert(sea_orm::IntoActiveModel::into_active_model(record.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(record)
+}
+
+async fn move_rows<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    identity_ids: &[Uuid],
+    conversation_ids: &[Uuid],
+    to: Uuid,
+) -> Result<(), StoreError> {
+    if !identity_ids.is_empty() {
+        customer_identity::Entity::update_many()
+            .col_expr(customer_identity::Column::CustomerId, Expr::value(to))
+            .filter(customer_identity::Column::TenantId.eq(tenant_id))
+            .filter(customer_identity::Column::Id.is_in(identity_ids.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    if !conversation_ids.is_empty() {
+        conversation::Entity::update_many()
+            .col_expr(conversation::Column::CustomerId, Expr::value(to))
+            .filter(conversation::Column::TenantId.eq(tenant_id))
+            .filter(conversation::Column::Id.is_in(conversation_ids.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Undoes a merge: the identities and conversations that moved go back to the absorbed
+/// customer, which stands on its own again. Open conversations that would collide with one the
+/// survivor has opened since on the same channel are closed rather than duplicated.
+pub async fn unmerge<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    merge_id: Uuid,
+) -> Result<customer_merge::Model, StoreError> {
+    let m = customer_merge::Entity::find_by_id(merge_id)
+        .filter(customer_merge::Column::TenantId.eq(tenant_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("merge {merge_id}")))?;
+    if m.unmerged_at.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "merge {merge_id} is already undone"
+        )));
+    }
+    let absorbed = customer::Entity::find_by_id(m.absorbed_id)
+        .filter(customer::Column::TenantId.eq(tenant_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("customer {}", m.absorbed_id)))?;
+    let identity_ids = ids_from_json(&m.identity_ids);
+    let conversation_ids = ids_from_json(&m.conversation_ids);
+    // Only rows still with the survivor go back (a later merge may have moved them on).
+    let identity_ids: Vec<Uuid> = customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::CustomerId.eq(m.survivor_id))
+        .filter(customer_identity::Column::Id.is_in(identity_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let conversation_ids: Vec<Uuid> = conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::CustomerId.eq(m.survivor_id))
+        .filter(conversation::Column::Id.is_in(conversation_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    move_rows(
+        txn,
+        tenant_id,
+        &identity_ids,
+        &conversation_ids,
+        m.absorbed_id,
+    )
+    .await?;
+    let mut am: customer::ActiveModel = absorbed.into();
+    am.merged_into = Set(None);
+    am.update(txn).await?;
+    let now = Utc::now();
+    let mut done: customer_merge::ActiveModel = m.into();
+    done.unmerged_at = Set(Some(now));
+    Ok(done.update(txn).await?)
+}
+
+pub async fn get_merge<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    merge_id: Uuid,
+) -> Result<Option<customer_merge::Model>, StoreError> {
+    Ok(customer_merge::Entity::find_by_id(merge_id)
+        .filter(customer_merge::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?)
+}
+
+/// How many identities and conversations a merge moved.
+pub fn merge_counts(m: &customer_merge::Model) -> (usize, usize) {
+    (
+        ids_from_json(&m.identity_ids).len(),
+        ids_from_json(&m.conversation_ids).len(),
+    )
+}
+
+/// One message of a customer's history, with where it was said.
+#[derive(Clone, Debug)]
+pub struct HistoryMessage {
+    pub message: message::Model,
+    pub channel_id: String,
+}
+
+/// The latest `limit` messages of the customer on every channel, oldest first.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    limit: u64,
+) -> Result<Vec<HistoryMessage>, StoreError> {
+    let conversations: HashMap<Uuid, String> = conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::CustomerId.eq(customer_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.channel_id))
+        .collect();
+    if conversations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = message::Entity::find()
+        .filter(message::Column::TenantId.eq(tenant_id))
+        .filter(message::Column::ConversationId.is_in(conversations.keys().copied()))
+        .order_by_desc(message::Column::CreatedAt)
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows
+        .into_iter()
+        .map(|m| HistoryMessage {
+            channel_id: conversations
+                .get(&m.conversation_id)
+                .cloned()
+                .unwrap_or_default(),
+            message: m,
+        })
+        .collect())
+}
+
+/// What the session needs before asking the bot about a channel user's message: the customer,
+/// their open conversation on the channel (if any), profile and identities.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub customer: customer::Model,
+    pub identities: Vec<customer_identity::Model>,
+    pub open: Option<conversation::Model>,
+}
+
+/// The context of each known `(channel, user)`; unknown users are absent. Four statements for
+/// the whole batch.
+pub async fn contexts<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    keys: &[super::batch::ChannelUser],
+) -> Result<HashMap<super::batch::ChannelUser, Context>, StoreError> {
+    let channels: HashSet<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
+    let users: HashSet<&str> = keys.iter().map(|(_, u)| u.as_str()).collect();
+    let external = customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
+        .filter(customer_identity::Column::Scope.is_in(channels))
+        .filter(customer_identity::Column::Value.is_in(users))
+        .all(db)
+        .await?;
+    let wanted: HashSet<&super::batch::ChannelUser> = keys.iter().collect();
+    let owners: HashMap<super::batch::ChannelUser, Uuid> = external
+        .into_iter()
+        .map(|i| ((i.scope, i.value), i.customer_id))
+        .filter(|(k, _)| wanted.contains(k))
+        .collect();
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: HashSet<Uuid> = owners.values().copied().collect();
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::TenantId.eq(tenant_id))
+        .filter(customer::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut identities: HashMap<Uuid, Vec<customer_identity::Model>> = HashMap::new();
+    for i in customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        .filter(customer_identity::Column::CustomerId.is_in(ids.iter().copied()))
+        .filter(customer_identity::Column::Kind.ne(IDENTITY_EXTERNAL))
+        .all(db)
+        .await?
+    {
+        identities.entry(i.customer_id).or_default().push(i);
+    }
+    let mut open: HashMap<(Uuid, String), conversation::Model> = HashMap::new();
+    for c in conversation::Entity::find()
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
+        .filter(conversation::Column::CustomerId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+    {
+        open.insert((c.customer_id, c.channel_id.clone()), c);
+    }
+    Ok(owners
+        .into_iter()
+        .filter_map(|(key, id)| {
+            let customer = customers.get(&id)?.clone();
+            Some((
+                key.clone(),
+                Context {
+                    identities: identities.get(&id).cloned().unwrap_or_default(),
+                    open: open.get(&(id, key.0.clone())).cloned(),
+                    customer,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Stores the bot's dialogue state of a conversation.
+pub async fn set_bot_state<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    conversation_id: Uuid,
+    state: &str,
+) -> Result<(), StoreError> {
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::BotState, Expr::value(state))
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::Id.eq(conversation_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a conversation handed off (the bot stays quiet from now on) with its handoff record.
+pub async fn hand_off<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    conversation_id: Uuid,
+    handoff: Vec<u8>,
+) -> Result<(), StoreError> {
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::Mode, Expr::value(super::MODE_QUEUED))
+        .col_expr(conversation::Column::Handoff, Expr::value(handoff))
+        .filter(conversation::Column::TenantId.eq(tenant_id))
+        .filter(conversation::Column::Id.eq(conversation_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,893 @@
+//! The conversation around the matcher: order look-ups and operations through the order-system
+//! connector, order and product cards whose buttons work, multi-turn order choice, and the
+//! handoff rules that need memory (N consecutive misses).
+//!
+//! The bot stays stateless: the session stores each conversation's [`DialogueState`] with the
+//! turn and passes it back with the next message, so a restart or another replica loses nothing.
+
+use crate::BotApp;
+use kefu_orders::{CustomerKeys, Operation, Order, OrderError, Product};
+use kefu_proto::events::{Card, CardAction, CardButton, CardField, CustomerProfile, PageContext};
+use serde::{Deserialize, Serialize};
+
+/// Recent orders offered when the bot must ask which order.
+pub const ORDER_CHOICES: usize = 3;
+/// Intents remembered for the handoff's context.
+const MAX_INTENTS: usize = 10;
+/// Largest dialogue state accepted back from the session.
+pub const MAX_STATE_BYTES: usize = 4 * 1024;
+
+/// What the bot remembers within one conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DialogueState {
+    /// Consecutive messages the bot could not answer.
+    pub misses: u32,
+    /// An order action waiting for the customer to say which order.
+    pub pending: Option<String>,
+    /// The order this conversation is about, once known.
+    pub order_id: Option<String>,
+    /// Intents detected so far, oldest first.
+    pub intents: Vec<String>,
+}
+
+impl DialogueState {
+    /// Parses the state the session passed back; anything unreadable starts afresh.
+    pub fn parse(s: &str) -> Self {
+        if s.is_empty() || s.len() > MAX_STATE_BYTES {
+            return Self::default();
+        }
+        serde_json::from_str(s).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn note_intent(&mut self, intent: &str) {
+        if self.intents.last().map(String::as_str) != Some(intent) {
+            self.intents.push(intent.to_owned());
+            if self.intents.len() > MAX_INTENTS {
+                self.intents.remove(0);
+            }
+        }
+    }
+}
+
+/// One customer turn as the bot sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Turn {
+    pub tenant: String,
+    pub merchant: Option<String>,
+    pub text: String,
+    pub action: Option<CardAction>,
+    pub page: Option<PageContext>,
+    pub customer: Option<CustomerProfile>,
+    pub state: DialogueState,
+    /// Consecutive misses before a person takes over (0: [`DEFAULT_HANDOFF_AFTER_MISSES`]).
+    pub handoff_after_misses: u32,
+}
+
+pub const DEFAULT_HANDOFF_AFTER_MISSES: u32 = 3;
+
+/// The bot's reply to a turn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub faq_id: Option<String>,
+    pub intent: String,
+    pub confidence: f64,
+    pub answer: String,
+    pub handoff: bool,
+    pub reason: String,
+    pub suggestions: Vec<String>,
+    pub cards: Vec<Card>,
+    pub state: DialogueState,
+    /// The action that ran, if any.
+    pub action: String,
+    pub language: Lang,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Hans,
+    Hant,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Hans => "zh-Hans",
+            Lang::Hant => "zh-Hant",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "zh-Hans" => Some(Lang::Hans),
+            "zh-Hant" => Some(Lang::Hant),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Picks the text for this language.
+    fn t(self, hans: &'static str, hant: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Hans => hans,
+            Lang::Hant => hant,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Actions that need an order.
+const ORDER_ACTIONS: &[&str] = &[
+    "order_lookup",
+    "logistics_lookup",
+    "urge_shipment",
+    "change_address",
+    "cancel_order",
+    "create_return",
+    "create_exchange",
+    "issue_invoice",
+];
+
+fn keys_of(customer: Option<&CustomerProfile>) -> CustomerKeys {
+    let mut keys = CustomerKeys::default();
+    for i in customer
+        .map(|c| c.identities.as_slice())
+        .unwrap_or_default()
+    {
+        match i.kind.as_str() {
+            "phone" if keys.phone.is_none() => keys.phone = Some(i.value.clone()),
+            "member_id" if keys.member_id.is_none() => keys.member_id = Some(i.value.clone()),
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// An order number written in the message (letters then at least six digits, e.g.
+/// `D20261118001`), or a pick from the offered list ("第2个", "2").
+fn order_in_text(text: &str, offered: &[Order]) -> Option<String> {
+    let upper = text.to_uppercase();
+    for o in offered {
+        if upper.contains(&o.order_id.to_uppercase()) {
+            return Some(o.order_id.clone());
+        }
+    }
+    let t = text.trim().trim_end_matches(['个', '個', '吧', '。', '.']);
+    let t = t
+        .trim_start_matches("第")
+        .trim_start_matches("the ")
+        .trim_start_matches('#');
+    let n = match t {
+        "1" | "一" | "first" | "1st" => 1,
+        "2" | "二" | "second" | "2nd" => 2,
+        "3" | "三" | "third" | "3rd" => 3,
+        _ => 0,
+    };
+    (n > 0 && n <= offered.len().min(ORDER_CHOICES)).then(|| offered[n - 1].order_id.clone())
+}
+
+/// An order-number-looking token, when none of the offered orders matched (the order system
+/// then decides whether it is the customer's).
+fn order_number_like(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| {
+            w.len() >= 8
+                && w.len() <= 32
+                && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && w.chars().filter(char::is_ascii_digit).count() >= 6
+        })
+        .map(str::to_uppercase)
+}
+
+fn money(cents: i64) -> String {
+    format!("¥{}.{:02}", cents / 100, cents.rem_euclid(100))
+}
+
+fn status_text(status: &str, lang: Lang) -> &'static str {
+    match status {
+        "unpaid" => lang.t("待付款", "待付款", "awaiting payment"),
+        "paid" => lang.t("待发货", "待發貨", "paid, not shipped yet"),
+        "shipped" => lang.t("运输中", "運輸中", "on its way"),
+        "delivered" => lang.t("已签收", "已簽收", "delivered"),
+        "completed" => lang.t("已完成", "已完成", "completed"),
+        "cancelled" => lang.t("已取消", "已取消", "cancelled"),
+        "returning" => lang.t("退换货中", "退換貨中", "return in progress"),
+        _ => lang.t("处理中", "處理中", "in progress"),
+    }
+}
+
+fn button(label: &str, action: &str, order_id: &str) -> CardButton {
+    CardButton {
+        label: label.to_owned(),
+        action: Some(CardAction {
+            action: action.to_owned(),
+            order_id: order_id.to_owned(),
+            product_id: String::new(),
+        }),
+    }
+}
+
+/// An order card with the buttons that make sense for its state.
+pub fn order_card(o: &Order, lang: Lang, kind: &str) -> Card {
+    let mut fields = vec![
+        CardField {
+            label: lang.t("状态", "狀態", "Status").into(),
+            value: status_text(&o.status, lang).into(),
+        },
+        CardField {
+            label: lang.t("金额", "金額", "Amount").into(),
+            value: money(o.amount_cents),
+        },
+        CardField {
+            label: lang.t("下单时间", "下單時間", "Ordered").into(),
+            value: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        },
+    ];
+    if let Some(l) = &o.logistics {
+        fields.push(CardField {
+            label: lang.t("物流", "物流", "Carrier").into(),
+            value: format!("{} {}", l.carrier, l.tracking_no),
+        });
+        fields.push(CardField {
+            label: lang.t("最新进展", "最新進展", "Latest").into(),
+            value: l.latest.clone(),
+        });
+    }
+    let id = o.order_id.as_str();
+    let mut buttons = Vec::new();
+    match o.status.as_str() {
+        "paid" => buttons.push(button(
+            lang.t("催发货", "催發貨", "Urge shipment"),
+            "urge_shipment",
+            id,
+        )),
+        "shipped" => buttons.push(button(
+            lang.t("查物流", "查物流", "Track parcel"),
+            "logistics_lookup",
+            id,
+        )),
+        "delivered" | "completed" => buttons.push(button(
+            lang.t("申请退货", "申請退貨", "Return"),
+            "create_return",
+            id,
+        )),
+        _ => {}
+    }
+    if o.invoice == "none" && !matches!(o.status.as_str(), "unpaid" | "cancelled") {
+        buttons.push(button(
+            lang.t("开发票", "開發票", "Invoice"),
+            "issue_invoice",
+            id,
+        ));
+    }
+    buttons.push(button(
+        lang.t("转人工", "轉人工", "Talk to a person"),
+        "handoff",
+        id,
+    ));
+    Card {
+        kind: kind.to_owned(),
+        title: o.title(),
+        subtitle: format!("{} {}", lang.t("订单号", "訂單號", "Order"), o.order_id),
+        image_url: o
+            .items
+            .first()
+            .map(|i| i.image_url.clone())
+            .unwrap_or_default(),
+        order_id: o.order_id.clone(),
+        product_id: String::new(),
+        fields,
+        buttons,
+    }
+}
+
+/// A card offering an order to pick.
+fn choice_card(o: &Order, lang: Lang) -> Card {
+    Card {
+        kind: "order".into(),
+        title: o.title(),
+        subtitle: format!(
+            "{} {} · {}",
+            lang.t("订单号", "訂單號", "Order"),
+            o.order_id,
+            status_text(&o.status, lang)
+        ),
+        image_url: String::new(),
+        order_id: o.order_id.clone(),
+        product_id: String::new(),
+        fields: Vec::new(),
+        buttons: vec![button(
+            lang.t("选这个订单", "選這個訂單", "This order"),
+            "select_order",
+            &o.order_id,
+        )],
+    }
+}
+
+pub fn product_card(p: &Product, lang: Lang) -> Card {
+    let stock = if p.stock > 0 {
+        match lang {
+            Lang::En => format!("{} in stock", p.stock),
+            _ => format!("{} {}", lang.t("有货，库存", "有貨，庫存", ""), p.stock),
+        }
+    } else {
+        lang.t("暂时缺货", "暫時缺貨", "out of stock").to_owned()
+    };
+    Card {
+        kind: "product".into(),
+        title: p.name.clone(),
+        subtitle: money(p.price_cents),
+        image_url: p.image_url.clone(),
+        order_id: String::new(),
+        product_id: p.product_id.clone(),
+        fields: vec![CardField {
+            label: lang.t("库存", "庫存", "Stock").into(),
+            value: stock,
+        }],
+        buttons: vec![CardButton {
+            label: lang.t("转人工", "轉人工", "Talk to a person").into(),
+            action: Some(CardAction {
+                action: "handoff".into(),
+                order_id: String::new(),
+                product_id: p.product_id.clone(),
+            }),
+        }],
+    }
+}
+
+impl BotApp {
+    /// Answers one turn of a conversation.
+    pub async fn respond(&self, turn: Turn) -> Reply {
+        let mut state = turn.state.clone();
+        let lang = self.language_of(&turn);
+        if let Some(action) = turn.action.clone().filter(|a| !a.action.is_empty()) {
+            return self.press(&turn, state, action, lang).await;
+        }
+        if turn.text.trim().is_empty() {
+            // An image (or an empty message): not a miss; ask what it is about.
+            return Reply {
+                faq_id: None,
+                intent: "fallback".into(),
+                confidence: 0.0,
+                answer: lang
+                    .t(
+                        "已收到您的图片，请用一句话描述一下遇到的问题，我来帮您处理。",
+                        "已收到您的圖片，請用一句話描述一下遇到的問題，我來幫您處理。",
+                        "Thanks for the picture. Please tell me in a sentence what the problem is.",
+                    )
+                    .into(),
+                handoff: false,
+                reason: String::new(),
+                suggestions: Vec::new(),
+                cards: Vec::new(),
+                state,
+                action: String::new(),
+                language: lang,
+            };
+        }
+        let keys = keys_of(turn.customer.as_ref());
+        // A pending order action: the customer's answer may name the order.
+        if let Some(pending) = state.pending.clone() {
+            let offered = self.recent_orders(&keys).await.unwrap_or_default();
+            if let Some(order_id) =
+                order_in_text(&turn.text, &offered).or_else(|| order_number_like(&turn.text))
+            {
+                state.pending = None;
+                state.order_id = Some(order_id.clone());
+                state.misses = 0;
+                let mut reply = self
+                    .run_order_action(&turn, &mut state, &pending, &order_id, lang)
+                    .await;
+                reply.state = state;
+                return reply;
+            }
+        }
+        let a = self.answer(&turn.tenant, &turn.text, turn.merchant.as_deref());
+        let action = a
+            .faq_id
+            .as_deref()
+            .and_then(|id| self.faq_action(&turn.tenant, id))
+            .unwrap_or_default();
+        let mut reply = Reply {
+            faq_id: a.faq_id.clone(),
+            intent: a.intent.clone(),
+            confidence: a.confidence,
+            answer: a.answer.clone(),
+            handoff: a.handoff,
+            reason: a.reason.clone(),
+            suggestions: a.suggestions.clone(),
+            cards: Vec::new(),
+            state: DialogueState::default(),
+            action: String::new(),
+            language: lang,
+        };
+        let small_talk = matches!(a.intent.as_str(), "greeting" | "thanks");
+        if a.faq_id.is_some() || a.handoff {
+            state.note_intent(&a.intent);
+        }
+        if a.handoff {
+            reply.reason = normalise_reason(&a.reason);
+            reply.state = state;
+            return reply;
+        }
+        if a.faq_id.is_none() && !small_talk {
+            state.misses += 1;
+            let limit = match turn.handoff_after_misses {
+                0 => DEFAULT_HANDOFF_AFTER_MISSES,
+                n => n,
+            };
+            if state.misses >= limit {
+                reply.handoff = true;
+                reply.reason = "repeated_misses".into();
+                reply.answer = lang
+                    .t(
+                        "抱歉，我暂时没能解决您的问题，正在为您转接人工客服，请稍候。",
+                        "抱歉，我暫時沒能解決您的問題，正在為您轉接人工客服，請稍候。",
+                        "Sorry I couldn't help with that. I'm connecting you to a person now.",
+                    )
+                    .into();
+            }
+            reply.state = state;
+            return reply;
+        }
+        if a.faq_id.is_some() {
+            state.misses = 0;
+        }
+        if ORDER_ACTIONS.contains(&action.as_str()) {
+            reply.action = action.clone();
+            let page_order = turn
+                .page
+                .as_ref()
+                .map(|p| p.order_id.clone())
+                .filter(|o| !o.is_empty());
+            let offered = match self.recent_orders(&keys).await {
+                Ok(o) => o,
+                Err(e) => {
+                    return self.unavailable(reply, state, e, lang);
+                }
+            };
+            let chosen = order_in_text(&turn.text, &offered)
+                .or_else(|| order_number_like(&turn.text))
+                .or(page_order)
+                .or_else(|| state.order_id.clone())
+                .or_else(|| (offered.len() == 1).then(|| offered[0].order_id.clone()));
+            if let Some(order_id) = chosen {
+                state.order_id = Some(order_id.clone());
+                let done = self
+                    .run_order_action(&turn, &mut state, &action, &order_id, lang)
+                    .await;
+                reply.answer = done.answer;
+                reply.cards = done.cards;
+                reply.handoff = done.handoff;
+                reply.reason = done.reason;
+            } else if !offered.is_empty() {
+                state.pending = Some(action);
+                reply.answer = format!(
+                    "{}\n{}",
+                    a.answer,
+                    lang.t(
+                        "请选择要办理的订单：",
+                        "請選擇要辦理的訂單：",
+                        "Which order is it about?"
+                    )
+                );
+                reply.cards = offered
+                    .iter()
+                    .take(ORDER_CHOICES)
+                    .map(|o| choice_card(o, lang))
+                    .collect();
+            } else if keys.is_empty() {
+                state.pending = Some(action);
+                reply.answer = format!(
+                    "{}\n{}",
+                    a.answer,
+                    lang.t(
+                        "请告诉我订单号（可在“我的-订单”中查看），或登录后再问我。",
+                        "請告訴我訂單號（可在「我的-訂單」中查看），或登入後再問我。",
+                        "Please tell me the order number (see My Orders), or sign in and ask again."
+                    )
+                );
+            } else {
+                reply.answer = format!(
+                    "{}\n{}",
+                    a.answer,
+                    lang.t(
+                        "没有查到您近期的订单，如有疑问可以回复“人工”。",
+                        "沒有查到您近期的訂單，如有疑問可以回覆「人工」。",
+                        "I couldn't find any recent orders of yours. Reply \"agent\" to talk to a person."
+                    )
+                );
+            }
+        } else if action == "store_stock_lookup"
+            && let Some(pid) = turn
+                .page
+                .as_ref()
+                .map(|p| p.product_id.clone())
+                .filter(|p| !p.is_empty())
+        {
+            reply.action = action;
+            if let Ok(p) = self.orders.product(&pid).await {
+                reply.cards.push(product_card(&p, lang));
+            }
+        }
+        reply.state = state;
+        reply
+    }
+
+    fn language_of(&self, turn: &Turn) -> Lang {
+        if turn.text.trim().is_empty() {
+            return turn
+                .customer
+                .as_ref()
+                .and_then(|c| Lang::from_code(&c.language))
+                .unwrap_or(Lang::Hans);
+        }
+        crate::language::detect(&turn.text)
+    }
+
+    async fn recent_orders(&self, keys: &CustomerKeys) -> Result<Vec<Order>, OrderError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.orders.recent_orders(keys, 5).await
+    }
+
+    fn unavailable(
+        &self,
+        mut reply: Reply,
+        state: DialogueState,
+        e: OrderError,
+        lang: Lang,
+    ) -> Reply {
+        tracing::warn!(error = %e, "order system unavailable");
+        reply.answer = lang
+            .t(
+                "抱歉，订单系统暂时无法查询。您可以稍后再试，或点击下方按钮联系人工客服。",
+                "抱歉，訂單系統暫時無法查詢。您可以稍後再試，或點擊下方按鈕聯繫人工客服。",
+                "Sorry, I can't reach the order system right now. Try again later or talk to a person.",
+            )
+            .into();
+        reply.cards = vec![Card {
+            kind: "menu".into(),
+            title: lang.t("需要帮助？", "需要幫助？", "Need help?").into(),
+            buttons: vec![button(
+                lang.t("转人工", "轉人工", "Talk to a person"),
+                "handoff",
+                "",
+            )],
+            ..Card::default()
+        }];
+        reply.state = state;
+        reply
+    }
+
+    /// Runs an order action on a known order and describes the result.
+    async fn run_order_action(
+        &self,
+        turn: &Turn,
+        state: &mut DialogueState,
+        action: &str,
+        order_id: &str,
+        lang: Lang,
+    ) -> Reply {
+        let keys = keys_of(turn.customer.as_ref());
+        let mut reply = Reply {
+            faq_id: None,
+            intent: intent_of_action(action).into(),
+            confidence: 1.0,
+            answer: String::new(),
+            handoff: false,
+            reason: String::new(),
+            suggestions: Vec::new(),
+            cards: Vec::new(),
+            state: DialogueState::default(),
+            action: action.to_owned(),
+            language: lang,
+        };
+        state.note_intent(intent_of_action(action));
+        if keys.is_empty() {
+            reply.answer = lang
+                .t(
+                    "为保护您的隐私，请先登录，我再为您查询这笔订单。",
+                    "為保護您的隱私，請先登入，我再為您查詢這筆訂單。",
+                    "To protect your privacy, please sign in so I can look up this order.",
+                )
+                .into();
+            return reply;
+        }
+        if let Some(op) = Operation::from_action(action) {
+            match self.orders.operate(&keys, order_id, op).await {
+                Ok(done) => {
+                    reply.answer = done.message;
+                    reply.cards.push(order_card(&done.order, lang, "order"));
+                }
+                Err(OrderError::Refused(why)) => {
+                    reply.answer = why;
+                    if let Ok(o) = self.orders.order(&keys, order_id).await {
+                        reply.cards.push(order_card(&o, lang, "order"));
+                    }
+                }
+                Err(OrderError::NotFound) => reply.answer = not_found(order_id, lang),
+                Err(e) => return self.unavailable(reply, state.clone(), e, lang),
+            }
+            return reply;
+        }
+        match self.orders.order(&keys, order_id).await {
+            Ok(o) => {
+                let kind = if action == "logistics_lookup" {
+                    "logistics"
+                } else {
+                    "order"
+                };
+                reply.answer = match (action, &o.logistics) {
+                    ("logistics_lookup", Some(l)) => match lang {
+                        Lang::En => format!(
+                            "Order {} is with {} ({}): {}",
+                            o.order_id, l.carrier, l.tracking_no, l.latest
+                        ),
+                        _ => format!(
+                            "{} {}：{}（{} {}）",
+                            lang.t("订单", "訂單", ""),
+                            o.order_id,
+                            l.latest,
+                            l.carrier,
+                            l.tracking_no
+                        ),
+                    },
+                    ("logistics_lookup", None) => match lang {
+                        Lang::En => format!("Order {} has not shipped yet.", o.order_id),
+                        _ => format!(
+                            "{} {} {}",
+                            lang.t("订单", "訂單", ""),
+                            o.order_id,
+                            lang.t(
+                                "还没有发货，可以点“催发货”帮您加急。",
+                                "還沒有發貨，可以點「催發貨」幫您加急。",
+                                ""
+                            )
+                        ),
+                    },
+                    ("change_address", _) => lang
+                        .t(
+                            "修改收货地址需要人工客服核实，请点击“转人工”。",
+                            "修改收貨地址需要人工客服核實，請點擊「轉人工」。",
+                            "Changing the address needs a person to check; tap \"Talk to a person\".",
+                        )
+                        .into(),
+                    _ => match lang {
+                        Lang::En => format!(
+                            "Here is order {}: {}.",
+                            o.order_id,
+                            status_text(&o.status, lang)
+                        ),
+                        _ => format!(
+                            "{} {}{}{}",
+                            lang.t("为您找到订单", "為您找到訂單", ""),
+                            o.order_id,
+                            lang.t("，当前状态：", "，當前狀態：", ""),
+                            status_text(&o.status, lang)
+                        ),
+                    },
+                };
+                reply.cards.push(order_card(&o, lang, kind));
+            }
+            Err(OrderError::NotFound) => reply.answer = not_found(order_id, lang),
+            Err(e) => return self.unavailable(reply, state.clone(), e, lang),
+        }
+        reply
+    }
+
+    /// A card button.
+    async fn press(
+        &self,
+        turn: &Turn,
+        mut state: DialogueState,
+        action: CardAction,
+        lang: Lang,
+    ) -> Reply {
+        if action.action == "handoff" {
+            state.note_intent("handoff");
+            return Reply {
+                faq_id: None,
+                intent: "handoff".into(),
+                confidence: 1.0,
+                answer: lang
+                    .t(
+                        "好的，正在为您转接人工客服，请稍候。",
+                        "好的，正在為您轉接人工客服，請稍候。",
+                        "Sure, connecting you to a person now.",
+                    )
+                    .into(),
+                handoff: true,
+                reason: "button".into(),
+                suggestions: Vec::new(),
+                cards: Vec::new(),
+                state,
+                action: "handoff".into(),
+                language: lang,
+            };
+        }
+        if action.action == "store_stock_lookup" && !action.product_id.is_empty() {
+            let cards = match self.orders.product(&action.product_id).await {
+                Ok(p) => vec![product_card(&p, lang)],
+                Err(_) => Vec::new(),
+            };
+            return Reply {
+                faq_id: None,
+                intent: "store".into(),
+                confidence: 1.0,
+                answer: if cards.is_empty() {
+                    lang.t(
+                        "没有找到这件商品。",
+                        "沒有找到這件商品。",
+                        "I couldn't find that product.",
+                    )
+                    .into()
+                } else {
+                    String::new()
+                },
+                handoff: false,
+                reason: String::new(),
+                suggestions: Vec::new(),
+                cards,
+                state,
+                action: action.action,
+                language: lang,
+            };
+        }
+        let run = if action.action == "select_order" {
+            state
+                .pending
+                .take()
+                .unwrap_or_else(|| "order_lookup".to_owned())
+        } else {
+            action.action.clone()
+        };
+        state.misses = 0;
+        if action.order_id.is_empty() || !ORDER_ACTIONS.contains(&run.as_str()) {
+            return Reply {
+                faq_id: None,
+                intent: "fallback".into(),
+                confidence: 0.0,
+                answer: lang
+                    .t(
+                        "这个按钮已经失效了，请重新告诉我您的问题。",
+                        "這個按鈕已經失效了，請重新告訴我您的問題。",
+                        "That button no longer works; please tell me what you need.",
+                    )
+                    .into(),
+                handoff: false,
+                reason: String::new(),
+                suggestions: Vec::new(),
+                cards: Vec::new(),
+                state,
+                action: String::new(),
+                language: lang,
+            };
+        }
+        state.order_id = Some(action.order_id.clone());
+        let mut reply = self
+            .run_order_action(turn, &mut state, &run, &action.order_id, lang)
+            .await;
+        reply.state = state;
+        reply
+    }
+}
+
+fn not_found(order_id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("I couldn't find order {order_id} among your orders."),
+        _ => format!(
+            "{}{}{}",
+            lang.t("没有在您的订单中找到", "沒有在您的訂單中找到", ""),
+            order_id,
+            lang.t("，请核对订单号。", "，請核對訂單號。", "")
+        ),
+    }
+}
+
+fn intent_of_action(action: &str) -> &'static str {
+    match action {
+        "logistics_lookup" => "logistics",
+        "urge_shipment" => "shipping",
+        "issue_invoice" => "invoice",
+        "create_return" | "create_exchange" => "after_sales",
+        _ => "order",
+    }
+}
+
+/// Handoff reasons in the event's vocabulary.
+fn normalise_reason(reason: &str) -> String {
+    match reason {
+        r if r.starts_with("faq:") => "faq_handoff".into(),
+        "" => "faq_handoff".into(),
+        r => r.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn order(id: &str) -> Order {
+        Order {
+            order_id: id.into(),
+            status: "paid".into(),
+            created_at: Utc::now(),
+            amount_cents: 100,
+            items: Vec::new(),
+            merchant_id: String::new(),
+            logistics: None,
+            invoice: "none".into(),
+            urged: false,
+        }
+    }
+
+    #[test]
+    fn an_order_is_picked_by_number_or_by_place() {
+        let offered = [order("D20261118001"), order("D20261112002")];
+        assert_eq!(
+            order_in_text("就是 d20261112002 这个", &offered).as_deref(),
+            Some("D20261112002")
+        );
+        assert_eq!(
+            order_in_text("第2个", &offered).as_deref(),
+            Some("D20261112002")
+        );
+        assert_eq!(
+            order_in_text("1", &offered).as_deref(),
+            Some("D20261118001")
+        );
+        assert_eq!(order_in_text("第3个", &offered), None);
+        assert_eq!(order_in_text("随便", &offered), None);
+        assert_eq!(
+            order_number_like("订单号是J20261101001谢谢").as_deref(),
+            Some("J20261101001")
+        );
+        assert_eq!(order_number_like("我买了3个"), None);
+        assert_eq!(
+            order_number_like("订单号 J20261101001").as_deref(),
+            Some("J20261101001")
+        );
+    }
+
+    #[test]
+    fn state_survives_a_round_trip_and_garbage_starts_afresh() {
+        let mut s = DialogueState::default();
+        s.misses = 2;
+        s.pending = Some("urge_shipment".into());
+        s.note_intent("shipping");
+        s.note_intent("shipping");
+        assert_eq!(s.intents, ["shipping"]);
+        assert_eq!(DialogueState::parse(&s.to_json()), s);
+        assert_eq!(DialogueState::parse("{nope"), DialogueState::default());
+    }
+
+    #[test]
+    fn order_cards_offer_what_the_state_allows() {
+        let mut o = order("D1");
+        let labels = |c: &Card| -> Vec<String> {
+            c.buttons
+                .iter()
+                .map(|b| b.action.as_ref().unwrap().action.clone())
+                .collect()
+        };
+        assert_eq!(
+            labels(&order_card(&o, Lang::Hans, "order")),
+            ["urge_shipment", "issue_invoice", "handoff"]
+        );
+        o.status = "completed".into();
+        o.invoice = "requested".into();
+        assert_eq!(
+            labels(&order_card(&o, Lang::En, "order")),
+            ["create_return", "handoff"]
+        );
+    }
+}

@@ -1,0 +1,406 @@
+//! The customer admin API (bearer admin token), served by the gateway in front of the session
+//! service: the unified customer's profile and cross-channel history, merge and unmerge,
+//! conversations with their handoff context, and each tenant's customer rules.
+//!
+//! - `GET   /v1/admin/tenants/{t}/customers?channel_id=&external_user_id=` — find by channel user
+//! - `GET   /v1/admin/tenants/{t}/customers/{id}` — profile, identities, recent orders
+//! - `PATCH /v1/admin/tenants/{t}/customers/{id}` — `{display_name, tier, region, language, tags}`
+//! - `GET   /v1/admin/tenants/{t}/customers/{id}/messages?limit=` — history on every channel
+//! - `POST  /v1/admin/tenants/{t}/customer-merges` — `{survivor_id, absorbed_id}`
+//! - `POST  /v1/admin/tenants/{t}/customer-merges/{merge_id}/undo`
+//! - `GET   /v1/admin/tenants/{t}/conversations/{id}` — status, mode, page, handoff
+//! - `GET|PUT /v1/admin/tenants/{t}/settings` — `{merge_identity_kinds, handoff_after_misses}`
+
+use crate::AppState;
+use crate::admin::{authorize, parse_json};
+use crate::cards::cards_json;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use kefu_proto::events::{CustomerProfile, HandoffRequested};
+use kefu_proto::session::{
+    CustomerHistoryRequest, FindCustomerRequest, GetConversationRequest, GetCustomerRequest,
+    GetTenantSettingsRequest, Merge, MergeCustomersRequest, TenantSettings,
+    UnmergeCustomersRequest, UpdateCustomerRequest,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/v1/admin/tenants/{tenant_id}/customers", get(find))
+        .route(
+            "/v1/admin/tenants/{tenant_id}/customers/{customer_id}",
+            get(get_profile).patch(patch_profile),
+        )
+        .route(
+            "/v1/admin/tenants/{tenant_id}/customers/{customer_id}/messages",
+            get(history),
+        )
+        .route("/v1/admin/tenants/{tenant_id}/customer-merges", post(merge))
+        .route(
+            "/v1/admin/tenants/{tenant_id}/customer-merges/{merge_id}/undo",
+            post(unmerge),
+        )
+        .route(
+            "/v1/admin/tenants/{tenant_id}/conversations/{conversation_id}",
+            get(conversation),
+        )
+        .route(
+            "/v1/admin/tenants/{tenant_id}/settings",
+            get(get_settings).put(put_settings),
+        )
+}
+
+/// A session error as the HTTP error table has it.
+fn from_status(s: tonic::Status, what: &'static str, id: &str) -> ApiError {
+    use tonic::Code;
+    match s.code() {
+        Code::NotFound => ApiError::NotFound {
+            what,
+            id: id.chars().take(64).collect(),
+        },
+        Code::InvalidArgument => {
+            let msg = s.message();
+            match msg.split_once(": ") {
+                Some((field, reason)) if !field.contains(' ') => ApiError::field(field, reason),
+                _ => ApiError::field("body", msg),
+            }
+        }
+        Code::FailedPrecondition | Code::AlreadyExists => ApiError::Conflict(s.message().into()),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+            ApiError::Unavailable("the session service")
+        }
+        _ => ApiError::Internal(format!("session: {s}")),
+    }
+}
+
+fn ts(t: &Option<prost_types::Timestamp>) -> Value {
+    json!(t.as_ref().and_then(kefu_proto::time::from_timestamp))
+}
+
+pub fn profile_json(p: &CustomerProfile) -> Value {
+    json!({
+        "customer_id": p.customer_id,
+        "display_name": p.display_name,
+        "tier": p.tier,
+        "tags": p.tags,
+        "region": p.region,
+        "language": p.language,
+        "identities": p.identities.iter().map(|i| json!({"kind": i.kind, "value": i.value})).collect::<Vec<_>>(),
+        "recent_orders": p.recent_orders.iter().map(|o| json!({
+            "order_id": o.order_id, "status": o.status, "title": o.title,
+            "amount_cents": o.amount_cents, "created_at": ts(&o.created_at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn handoff_json(h: &HandoffRequested) -> Value {
+    json!({
+        "reason": h.reason,
+        "intents": h.intents,
+        "language": h.language,
+        "merchant_id": h.merchant_id,
+        "requested_at": ts(&h.requested_at),
+        "page": h.page.as_ref().map(|p| json!({
+            "url": p.url, "page_type": p.page_type, "product_id": p.product_id, "order_id": p.order_id,
+        })),
+        "profile": h.profile.as_ref().map(profile_json),
+        "transcript": h.transcript.iter().map(|t| json!({
+            "sender": t.sender_kind, "text": t.text, "at": ts(&t.at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn merge_json(m: &Merge) -> Value {
+    json!({
+        "merge_id": m.merge_id,
+        "survivor_id": m.survivor_id,
+        "absorbed_id": m.absorbed_id,
+        "cause": m.cause,
+        "identities_moved": m.identities_moved,
+        "conversations_moved": m.conversations_moved,
+        "merged_at": ts(&m.merged_at),
+        "unmerged_at": ts(&m.unmerged_at),
+    })
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    channel_id: Option<String>,
+    external_user_id: Option<String>,
+}
+
+async fn find(
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    Query(q): Query<FindQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let channel_id = q
+        .channel_id
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::field("channel_id", "is required"))?;
+    let user = q
+        .external_user_id
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::field("external_user_id", "is required"))?;
+    let mut session = state.session.clone();
+    let c = session
+        .find_customer(FindCustomerRequest {
+            tenant_id: tenant_id.clone(),
+            channel_id,
+            external_user_id: user.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &user))?
+        .into_inner();
+    let p = session
+        .get_customer(GetCustomerRequest {
+            tenant_id,
+            customer_id: c.customer_id.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &c.customer_id))?
+        .into_inner();
+    Ok(Json(profile_json(&p)))
+}
+
+async fn get_profile(
+    State(state): State<AppState>,
+    Path((tenant_id, customer_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let p = state
+        .session
+        .clone()
+        .get_customer(GetCustomerRequest {
+            tenant_id,
+            customer_id: customer_id.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &customer_id))?
+        .into_inner();
+    Ok(Json(profile_json(&p)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfilePatch {
+    display_name: Option<String>,
+    tier: Option<String>,
+    region: Option<String>,
+    language: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+async fn patch_profile(
+    State(state): State<AppState>,
+    Path((tenant_id, customer_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let patch: ProfilePatch = parse_json(&body)?;
+    let p = state
+        .session
+        .clone()
+        .update_customer(UpdateCustomerRequest {
+            tenant_id,
+            customer_id: customer_id.clone(),
+            display_name: patch.display_name,
+            tier: patch.tier,
+            region: patch.region,
+            language: patch.language,
+            set_tags: patch.tags.is_some(),
+            tags: patch.tags.unwrap_or_default(),
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &customer_id))?
+        .into_inner();
+    Ok(Json(profile_json(&p)))
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<u32>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path((tenant_id, customer_id)): Path<(String, String)>,
+    Query(q): Query<Limit>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let h = state
+        .session
+        .clone()
+        .customer_history(CustomerHistoryRequest {
+            tenant_id,
+            customer_id: customer_id.clone(),
+            limit: q.limit.unwrap_or(100),
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &customer_id))?
+        .into_inner();
+    Ok(Json(json!({
+        "messages": h.messages.iter().map(|m| json!({
+            "message_id": m.message_id,
+            "conversation_id": m.conversation_id,
+            "channel_id": m.channel_id,
+            "direction": m.direction,
+            "sender": m.sender_kind,
+            "message_type": m.message_type,
+            "text": m.text,
+            "cards": cards_json(&m.cards),
+            "created_at": ts(&m.created_at),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    survivor_id: String,
+    absorbed_id: String,
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: MergeBody = parse_json(&body)?;
+    let m = state
+        .session
+        .clone()
+        .merge_customers(MergeCustomersRequest {
+            tenant_id,
+            survivor_id: b.survivor_id.clone(),
+            absorbed_id: b.absorbed_id,
+        })
+        .await
+        .map_err(|s| from_status(s, "customer", &b.survivor_id))?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(merge_json(&m))))
+}
+
+async fn unmerge(
+    State(state): State<AppState>,
+    Path((tenant_id, merge_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let m = state
+        .session
+        .clone()
+        .unmerge_customers(UnmergeCustomersRequest {
+            tenant_id,
+            merge_id: merge_id.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "merge", &merge_id))?
+        .into_inner();
+    Ok(Json(merge_json(&m)))
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    Path((tenant_id, conversation_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let c = state
+        .session
+        .clone()
+        .get_conversation(GetConversationRequest {
+            tenant_id,
+            conversation_id: conversation_id.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "conversation", &conversation_id))?
+        .into_inner();
+    Ok(Json(json!({
+        "conversation_id": c.conversation_id,
+        "customer_id": c.customer_id,
+        "channel_id": c.channel_id,
+        "status": c.status,
+        "mode": c.mode,
+        "opened_at": ts(&c.opened_at),
+        "page": c.page.as_ref().map(|p| json!({
+            "url": p.url, "page_type": p.page_type, "product_id": p.product_id, "order_id": p.order_id,
+        })),
+        "handoff": c.handoff.as_ref().map(handoff_json),
+    })))
+}
+
+fn settings_json(s: &TenantSettings) -> Value {
+    json!({
+        "tenant_id": s.tenant_id,
+        "merge_identity_kinds": s.merge_identity_kinds,
+        "handoff_after_misses": s.handoff_after_misses,
+    })
+}
+
+async fn get_settings(
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let s = state
+        .session
+        .clone()
+        .get_tenant_settings(GetTenantSettingsRequest {
+            tenant_id: tenant_id.clone(),
+        })
+        .await
+        .map_err(|s| from_status(s, "tenant", &tenant_id))?
+        .into_inner();
+    Ok(Json(settings_json(&s)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    merge_identity_kinds: Vec<String>,
+    handoff_after_misses: u32,
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let b: SettingsBody = parse_json(&body)?;
+    if kefu_store::gateway::get_tenant(&state.db, &tenant_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound {
+            what: "tenant",
+            id: tenant_id.chars().take(64).collect(),
+        });
+    }
+    let s = state
+        .session
+        .clone()
+        .put_tenant_settings(TenantSettings {
+            tenant_id: tenant_id.clone(),
+            merge_identity_kinds: b.merge_identity_kinds,
+            handoff_after_misses: b.handoff_after_misses,
+        })
+        .await
+        .map_err(|s| from_status(s, "tenant", &tenant_id))?
+        .into_inner();
+    Ok(Json(settings_json(&s)))
+}

@@ -1,0 +1,516 @@
+//! The web chat channel: a customer WebSocket for the chat widget,
+//! `GET /v1/channels/{channel_id}/ws?token=<identity JWT>` (a signed-in customer) or
+//! `?visitor=<credential>` (a returning anonymous visitor) or neither (a new visitor, who is
+//! given a credential to keep).
+//!
+//! Frames are JSON. The customer sends `message` (text), `image`, `action` (a card button),
+//! `typing` and `read`; each message carries a client `id` (the idempotency key: a re-send
+//! after a reconnect is acknowledged again, not stored twice) and the page context. The server
+//! sends `welcome`, `history` (the customer's messages on every channel), `ack`, `error` (with
+//! the field at fault; the socket stays open), `typing` and `message` (bot and agent replies
+//! with their cards). Limits: frame size, messages per second, sockets per replica.
+
+use crate::AppState;
+use crate::content::{self, Content};
+use crate::error::ApiError;
+use crate::identity_token::{self, VerifiedIdentity};
+use crate::inbound::{self, Submission};
+use axum::Json;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use kefu_proto::events::{Identity, MessageToSend, ProfileHints};
+use kefu_proto::session::{CustomerHistoryRequest, FindCustomerRequest};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Frames queued for one slow socket before newer ones are dropped (they stay in history).
+const SOCKET_QUEUE: usize = 64;
+
+type Key = (String, String);
+
+/// The open sockets of this replica, by `(channel, external user)`.
+#[derive(Clone, Default)]
+pub struct Sockets {
+    inner: Arc<RwLock<HashMap<Key, Vec<(u64, mpsc::Sender<Arc<str>>)>>>>,
+    open: Arc<AtomicUsize>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Sockets {
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    fn register(&self, key: Key, max: usize) -> Option<(u64, mpsc::Receiver<Arc<str>>)> {
+        if self.open.fetch_add(1, Ordering::AcqRel) >= max {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        self.inner
+            .write()
+            .expect("sockets lock")
+            .entry(key)
+            .or_default()
+            .push((id, tx));
+        Some((id, rx))
+    }
+
+    fn unregister(&self, key: &Key, id: u64) {
+        let mut map = self.inner.write().expect("sockets lock");
+        if let Some(list) = map.get_mut(key) {
+            list.retain(|(i, _)| *i != id);
+            if list.is_empty() {
+                map.remove(key);
+            }
+        }
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Sends a frame to every socket of the user on this replica; returns how many took it.
+    pub fn push(&self, channel_id: &str, user: &str, frame: Arc<str>) -> usize {
+        let targets: Vec<mpsc::Sender<Arc<str>>> = self
+            .inner
+            .read()
+            .expect("sockets lock")
+            .get(&(channel_id.to_owned(), user.to_owned()))
+            .map(|l| l.iter().map(|(_, tx)| tx.clone()).collect())
+            .unwrap_or_default();
+        targets
+            .iter()
+            .filter(|tx| tx.try_send(frame.clone()).is_ok())
+            .count()
+    }
+}
+
+/// The frame that shows an outgoing message in the widget.
+pub fn message_frame(m: &MessageToSend) -> String {
+    json!({
+        "type": "message",
+        "message_id": m.message_id,
+        "conversation_id": m.conversation_id,
+        "sender": m.sender_kind,
+        "message_type": if m.message_type.is_empty() { "text" } else { m.message_type.as_str() },
+        "text": m.text,
+        "cards": crate::cards::cards_json(&m.cards),
+        "reply_to": m.reply_to_external_message_id,
+        "bot": m.bot.as_ref().map(|b| json!({
+            "faq_id": b.faq_id, "intent": b.intent, "confidence": b.confidence,
+            "suggestions": b.suggestions, "handoff": b.handoff, "reason": b.reason,
+        })),
+    })
+    .to_string()
+}
+
+#[derive(Deserialize)]
+pub struct ConnectParams {
+    token: Option<String>,
+    visitor: Option<String>,
+}
+
+/// Who is on the socket.
+struct Peer {
+    external_user_id: String,
+    identities: Vec<Identity>,
+    profile: Option<ProfileHints>,
+    /// Given to a new anonymous visitor to reconnect with.
+    visitor_credential: Option<String>,
+}
+
+fn refuse(status: StatusCode, error: &'static str, field: &str, message: String) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "field": field, "message": message })),
+    )
+        .into_response()
+}
+
+pub async fn connect(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    Query(params): Query<ConnectParams>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let channel = match state.channels.get(&channel_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return ApiError::UnknownChannel(channel_id.chars().take(64).collect()).into_response();
+        }
+        Err(e) => return ApiError::Internal(e.to_string()).into_response(),
+    };
+    if !channel.enabled {
+        return ApiError::ChannelDisabled(channel_id).into_response();
+    }
+    if channel.channel_type != "web" {
+        return ApiError::field("channel_id", "is not a web channel").into_response();
+    }
+    let secret = channel.secret.as_bytes();
+    let peer = match (&params.token, &params.visitor) {
+        (Some(token), _) => {
+            match identity_token::verify(token, secret, chrono::Utc::now().timestamp()) {
+                Ok(VerifiedIdentity {
+                    user_id,
+                    identities,
+                    profile,
+                }) => Peer {
+                    external_user_id: format!("user:{user_id}"),
+                    identities,
+                    profile: Some(profile),
+                    visitor_credential: None,
+                },
+                Err(why) => {
+                    return refuse(
+                        StatusCode::UNAUTHORIZED,
+                        "bad_token",
+                        "token",
+                        format!("token {why}"),
+                    );
+                }
+            }
+        }
+        (None, Some(cred)) => match identity_token::verify_visitor(cred, secret) {
+            Some(id) => Peer {
+                external_user_id: format!("visitor:{id}"),
+                identities: Vec::new(),
+                profile: None,
+                visitor_credential: Some(cred.clone()),
+            },
+            None => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_visitor",
+                    "visitor",
+                    "visitor is not a credential this channel issued".into(),
+                );
+            }
+        },
+        (None, None) => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            Peer {
+                external_user_id: format!("visitor:{id}"),
+                identities: Vec::new(),
+                profile: None,
+                visitor_credential: Some(identity_token::visitor_credential(&id, secret)),
+            }
+        }
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rej) => {
+            return refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "websocket_required",
+                "upgrade",
+                rej.body_text(),
+            );
+        }
+    };
+    let key = (channel.id.clone(), peer.external_user_id.clone());
+    let Some((socket_id, rx)) = state
+        .sockets
+        .register(key.clone(), state.config.webchat.max_connections)
+    else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_connections",
+            "channel_id",
+            "this gateway has no room for more chat sockets; retry shortly".into(),
+        );
+    };
+    let max = state.config.max_body_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move {
+            serve(state.clone(), channel, peer, socket, rx).await;
+            state.sockets.unregister(&key, socket_id);
+        })
+}
+
+async fn serve(
+    state: AppState,
+    channel: Arc<kefu_store::entities::channel::Model>,
+    peer: Peer,
+    socket: WebSocket,
+    mut rx: mpsc::Receiver<Arc<str>>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut welcome = json!({
+        "type": "welcome",
+        "channel_id": channel.id,
+        "external_user_id": peer.external_user_id,
+    });
+    if let Some(cred) = &peer.visitor_credential {
+        welcome["visitor"] = json!(cred);
+    }
+    if sink
+        .send(WsMessage::Text(welcome.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let history = history_frame(&state, &channel, &peer.external_user_id).await;
+    if sink.send(WsMessage::Text(history.into())).await.is_err() {
+        return;
+    }
+    let cfg = &state.config.webchat;
+    let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_s));
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut bucket = TokenBucket::new(cfg.messages_per_second);
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(frame) => {
+                    if sink.send(WsMessage::Text(frame.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > Duration::from_secs(cfg.ping_interval_s * 3) {
+                    let _ = sink.send(WsMessage::Close(None)).await;
+                    return;
+                }
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = stream.next() => {
+                let Some(Ok(msg)) = incoming else { return };
+                last_heard = Instant::now();
+                let text = match msg {
+                    WsMessage::Text(t) => t,
+                    WsMessage::Close(_) => return,
+                    WsMessage::Binary(_) => {
+                        let e = error_frame(None, &ApiError::MalformedJson("frames must be JSON text".into()));
+                        if sink.send(WsMessage::Text(e.into())).await.is_err() { return; }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let replies = handle_frame(&state, &channel, &peer, text.as_str(), &mut bucket).await;
+                for r in replies {
+                    if sink.send(WsMessage::Text(r.into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The customer's history on every channel (empty for someone new).
+async fn history_frame(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    user: &str,
+) -> String {
+    let mut session = state.session.clone();
+    let messages = async {
+        let customer = session
+            .find_customer(FindCustomerRequest {
+                tenant_id: channel.tenant_id.clone(),
+                channel_id: channel.id.clone(),
+                external_user_id: user.to_owned(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        let history = session
+            .customer_history(CustomerHistoryRequest {
+                tenant_id: channel.tenant_id.clone(),
+                customer_id: customer.customer_id,
+                limit: state.config.webchat.history,
+            })
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "history unavailable"))
+            .ok()?
+            .into_inner();
+        Some(history.messages)
+    }
+    .await
+    .unwrap_or_default();
+    json!({
+        "type": "history",
+        "messages": messages.iter().map(|m| json!({
+            "message_id": m.message_id,
+            "conversation_id": m.conversation_id,
+            "channel_id": m.channel_id,
+            "direction": m.direction,
+            "sender": m.sender_kind,
+            "message_type": m.message_type,
+            "text": m.text,
+            "cards": crate::cards::cards_json(&m.cards),
+            "created_at": m.created_at.as_ref().and_then(kefu_proto::time::from_timestamp),
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+fn error_frame(id: Option<&str>, e: &ApiError) -> String {
+    let (field, code) = match e {
+        ApiError::InvalidField { field, .. } => (Some(field.clone()), e.code()),
+        _ => (None, e.code()),
+    };
+    json!({ "type": "error", "id": id, "error": code, "field": field, "message": e.to_string() })
+        .to_string()
+}
+
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second);
+        Self {
+            rate,
+            tokens: rate * 2.0,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate)
+            .min(self.rate * 2.0);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn handle_frame(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    peer: &Peer,
+    text: &str,
+    bucket: &mut TokenBucket,
+) -> Vec<String> {
+    let obj: Map<String, Value> = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => {
+            return vec![error_frame(
+                None,
+                &ApiError::MalformedJson("a frame must be a JSON object".into()),
+            )];
+        }
+        Err(e) => return vec![error_frame(None, &ApiError::MalformedJson(e.to_string()))],
+    };
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
+    let id = obj.get("id").and_then(Value::as_str);
+    match kind {
+        "message" | "image" | "action" => {
+            if !bucket.take() {
+                return vec![
+                    json!({
+                        "type": "error", "id": id, "error": "rate_limited", "field": null,
+                        "message": "too many messages; slow down",
+                    })
+                    .to_string(),
+                ];
+            }
+            match submit(state, channel, peer, &obj, kind).await {
+                Ok((accepted, duplicate)) => {
+                    let ack = json!({
+                        "type": "ack", "id": id, "message_id": accepted.message_id,
+                        "duplicate": duplicate,
+                    });
+                    let mut out = vec![ack.to_string()];
+                    if !duplicate {
+                        out.push(json!({"type": "typing", "sender": "bot"}).to_string());
+                    }
+                    out
+                }
+                Err(e) => vec![error_frame(id, &e)],
+            }
+        }
+        "typing" | "read" => {
+            // Ephemeral signals for the agent side; nothing is stored.
+            let mut event = json!({
+                "type": kind, "channel_id": channel.id, "external_user_id": peer.external_user_id,
+            });
+            if kind == "read" {
+                match obj.get("message_id").and_then(Value::as_str) {
+                    Some(m) if m.len() <= content::MAX_ID_LEN => event["message_id"] = json!(m),
+                    _ => {
+                        return vec![error_frame(
+                            None,
+                            &ApiError::field("message_id", "is required (the last message read)"),
+                        )];
+                    }
+                }
+            }
+            let routing = if kind == "typing" {
+                "customer.typing"
+            } else {
+                "customer.read"
+            };
+            let envelope = kefu_bus::Envelope::new(
+                channel.tenant_id.clone(),
+                routing,
+                event.to_string().into_bytes(),
+            );
+            if let Err(e) = state.bus.publish(&envelope).await {
+                tracing::debug!(error = %e, "ephemeral signal not published");
+            }
+            Vec::new()
+        }
+        "ping" => vec![json!({"type": "pong"}).to_string()],
+        "" => vec![error_frame(id, &ApiError::field("type", "is required"))],
+        _ => vec![error_frame(
+            id,
+            &ApiError::field(
+                "type",
+                "must be one of message, image, action, typing, read, ping",
+            ),
+        )],
+    }
+}
+
+async fn submit(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    peer: &Peer,
+    obj: &Map<String, Value>,
+    kind: &str,
+) -> Result<(inbound::Accepted, bool), ApiError> {
+    let id = content::required_id(obj, "id")?;
+    let mut body = obj.clone();
+    body.insert(
+        "type".into(),
+        json!(if kind == "message" { "text" } else { kind }),
+    );
+    let content = Content::parse(&body)?;
+    let fingerprint = inbound::fingerprint(&peer.external_user_id, &content);
+    inbound::submit(
+        state,
+        channel,
+        Submission {
+            external_message_id: id,
+            external_user_id: peer.external_user_id.clone(),
+            content,
+            identities: peer.identities.clone(),
+            profile: peer.profile.clone(),
+            fingerprint,
+        },
+    )
+    .await
+}

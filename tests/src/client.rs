@@ -121,6 +121,43 @@ impl GatewayClient {
         .await
     }
 
+    /// A web chat channel (replies go to the customer's socket).
+    pub async fn upsert_web_channel(&self, channel: &str, tenant: &str, secret: &str) -> Reply {
+        self.admin_put(
+            &format!("/v1/admin/channels/{channel}"),
+            json!({ "tenant_id": tenant, "channel_type": "web", "secret": secret, "webhook_url": "" }),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.admin_put(path, body).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("gateway reachable");
+        Self::reply(resp).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        let resp = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("gateway reachable");
+        Self::reply(resp).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         let resp = self
             .http

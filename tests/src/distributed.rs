@@ -79,7 +79,12 @@ pub async fn start_gateway(
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
-    let gateway = start_gateway(iso, admin_token, extra).await;
+    let mut with_session = extra.to_vec();
+    with_session.push((
+        "KEFU_SESSION_URL",
+        format!("http://{}", session.addr("grpc")),
+    ));
+    let gateway = start_gateway(iso, admin_token, &with_session).await;
     Distributed {
         bot,
         session,

@@ -8,12 +8,14 @@ pub mod distributed;
 pub mod env;
 pub mod otlp;
 pub mod process;
+pub mod webchat;
 pub mod webhook;
 
 pub use client::{GatewayClient, sign};
 pub use env::Isolation;
 pub use otlp::OtlpReceiver;
 pub use process::{Service, bin_path};
+pub use webchat::{ChatSocket, identity_token};
 pub use webhook::WebhookReceiver;
 
 use std::future::Future;

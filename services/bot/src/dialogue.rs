@@ -229,6 +229,12 @@ pub fn order_card(o: &Order, lang: Lang, kind: &str) -> Card {
             value: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
         },
     ];
+    if o.urged && o.status == "paid" {
+        fields.push(CardField {
+            label: lang.t("发货", "發貨", "Shipping").into(),
+            value: lang.t("已催发货", "已催發貨", "urged").into(),
+        });
+    }
     if let Some(l) = &o.logistics {
         fields.push(CardField {
             label: lang.t("物流", "物流", "Carrier").into(),

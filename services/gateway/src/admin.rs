@@ -56,6 +56,7 @@ pub struct ChannelBody {
     pub channel_type: String,
     #[serde(default)]
     pub secret: Option<String>,
+    #[serde(default)]
     pub webhook_url: String,
     #[serde(default = "yes")]
     pub enabled: bool,

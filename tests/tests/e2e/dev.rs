@@ -35,6 +35,7 @@ async fn start(data: &std::path::Path) -> Platform {
             ("kefu-dev", "gateway.outbound process"),
         ],
         services: vec![dev],
+        _orders: None,
     }
 }
 
@@ -90,3 +91,27 @@ async fn dev_demo_channel_answers_and_survives_restart() {
     assert_eq!(again.status, 202);
     assert_eq!(again.body, first.body, "dedupe survives a restart");
 }
+
+macro_rules! dev_customer_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod customer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let data = tempfile::tempdir().unwrap();
+                    let p = super::start(data.path()).await;
+                    crate::customer::$name(&p).await;
+                }
+            )*
+        }
+    };
+}
+
+dev_customer_scenarios!(
+    faq_in_each_script,
+    order_card_buttons,
+    handoffs,
+    one_customer_across_channels,
+    merge_then_unmerge,
+    web_chat_socket,
+);

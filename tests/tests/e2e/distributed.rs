@@ -1,7 +1,7 @@
 //! Distributed mode: gateway, session and bot as separate OS processes on real PostgreSQL and
 //! RabbitMQ, each test isolated by its own schemas and broker prefix.
 
-use crate::platform::{ADMIN_TOKEN, Platform};
+use crate::platform::{ADMIN_TOKEN, OrderSystem, Platform};
 use crate::scenario;
 use kefu_bus::{Bus, Envelope, RabbitBus, Topology};
 use kefu_tests::distributed::Distributed;
@@ -14,7 +14,10 @@ const QUEUES: &[&str] = &["session.inbound", "gateway.outbound"];
 async fn start(iso: &Isolation) -> Platform {
     iso.require_servers().await;
     let otlp = OtlpReceiver::start().await;
+    let orders = OrderSystem::start().await;
     let extra = [
+        ("KEFU_ORDERS__URL", orders.url.clone()),
+        ("KEFU_ORDERS__TOKEN", orders.token.clone()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.clone()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
         ("RUST_LOG", "info".into()),
@@ -36,6 +39,7 @@ async fn start(iso: &Isolation) -> Platform {
             ("kefu-gateway", "gateway.outbound process"),
         ],
         services: vec![bot, session, gateway],
+        _orders: Some(orders),
     }
 }
 
@@ -151,3 +155,25 @@ async fn distributed_messages_accepted_before_the_session_ever_ran_are_answered(
     drop((bot, gateway, session));
     iso.cleanup(&["gateway", "session"], QUEUES).await;
 }
+
+macro_rules! distributed_customer_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod customer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::with_platform(|p, _| async move { crate::customer::$name(&p).await }).await;
+                }
+            )*
+        }
+    };
+}
+
+distributed_customer_scenarios!(
+    faq_in_each_script,
+    order_card_buttons,
+    handoffs,
+    one_customer_across_channels,
+    merge_then_unmerge,
+    web_chat_socket,
+);

@@ -9,7 +9,7 @@ use kefu_tests::env::amqp_url;
 use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, eventually};
 use std::time::Duration;
 
-const QUEUES: &[&str] = &["session.inbound", "gateway.outbound"];
+const QUEUES: &[&str] = &["session.inbound", "gateway.outbound", "e2e.handoffs"];
 
 async fn start(iso: &Isolation) -> Platform {
     iso.require_servers().await;
@@ -177,3 +177,49 @@ distributed_customer_scenarios!(
     merge_then_unmerge,
     web_chat_socket,
 );
+
+/// A handoff is an event on the bus for the routing side, carrying the transcript, intents,
+/// reason and profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_handoff_is_published_with_its_context() {
+    with_platform(|p, iso| async move {
+        use prost::Message as _;
+        let bus = RabbitBus::connect(&amqp_url(), Topology::new(iso.bus_prefix()))
+            .await
+            .expect("broker");
+        let spec =
+            kefu_bus::QueueSpec::new("e2e.handoffs", [kefu_proto::event_types::HANDOFF_REQUESTED]);
+        let mut sub = bus.subscribe(spec).await.expect("subscribe");
+        let ch = p.channel("event-api").await;
+        let body = serde_json::json!({
+            "external_message_id": "ev-1", "external_user_id": "u-ev",
+            "text": "我要投诉你们",
+            "identities": [{"kind": "phone", "value": "13800000001"}],
+        });
+        assert_eq!(
+            p.gateway.send(&ch.id, &ch.secret, &body, &[]).await.status,
+            202
+        );
+        let delivery = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .expect("a handoff event within 20 s")
+            .expect("subscription open");
+        let h = kefu_proto::events::HandoffRequested::decode(delivery.envelope.payload.clone())
+            .expect("a HandoffRequested payload");
+        assert_eq!(delivery.envelope.tenant_id, "demo");
+        assert_eq!(h.channel_id, "event-api");
+        assert!(
+            h.transcript.iter().any(|l| l.text == "我要投诉你们"),
+            "{h:?}"
+        );
+        assert!(!h.intents.is_empty(), "{h:?}");
+        assert!(!h.reason.is_empty(), "{h:?}");
+        let profile = h.profile.expect("profile");
+        assert!(profile.identities.iter().any(|i| i.kind == "phone"));
+        assert_eq!(profile.recent_orders.len(), 3, "李雷's orders: {profile:?}");
+        delivery.ack().await.expect("ack");
+        drop(sub);
+        bus.close().await;
+    })
+    .await;
+}

@@ -44,20 +44,21 @@ impl BotConfig {
     pub fn load_knowledge(&self) -> anyhow::Result<Vec<(String, Vec<kb::Faq>)>> {
         let mut out = Vec::new();
         for (tenant, path) in &self.kb {
-            let meta = std::fs::metadata(path)
-                .map_err(|e| anyhow::anyhow!("kb.{tenant}: cannot read {path}: {e}"))?;
-            if meta.len() as usize > kb::MAX_KB_BYTES {
-                anyhow::bail!(
-                    "kb.{tenant}: {path} is larger than {} bytes",
-                    kb::MAX_KB_BYTES
-                );
-            }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("kb.{tenant}: cannot read {path}: {e}"))?;
-            let faqs =
-                kb::parse_jsonl(&text).map_err(|e| anyhow::anyhow!("kb.{tenant} ({path}): {e}"))?;
+            let faqs = read_kb_file(path).map_err(|e| anyhow::anyhow!("kb.{tenant}: {e:#}"))?;
             out.push((tenant.clone(), faqs));
         }
         Ok(out)
     }
+}
+
+/// Reads and validates one `faq-kb.jsonl`; errors name the file and, for bad content, the line
+/// and field.
+pub fn read_kb_file(path: &str) -> anyhow::Result<Vec<kb::Faq>> {
+    let meta = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+    if meta.len() as usize > kb::MAX_KB_BYTES {
+        anyhow::bail!("{path} is larger than {} bytes", kb::MAX_KB_BYTES);
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+    kb::parse_jsonl(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))
 }

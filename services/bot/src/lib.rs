@@ -11,7 +11,7 @@ pub mod kb;
 pub mod nlu;
 mod run;
 
-pub use config::BotConfig;
+pub use config::{BotConfig, read_kb_file};
 pub use run::run;
 
 use kefu_proto::bot::bot_server::{Bot, BotServer};
@@ -110,6 +110,14 @@ impl BotApp {
     }
 }
 
+/// The limits every caller of [`BotApp::answer`] applies to a message (gRPC and `kefu bot ask`).
+pub fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("text: at most {MAX_TEXT_CHARS} characters"));
+    }
+    Ok(())
+}
+
 pub struct BotGrpc {
     app: Arc<BotApp>,
 }
@@ -121,11 +129,7 @@ impl Bot for BotGrpc {
         if req.tenant_id.is_empty() {
             return Err(Status::invalid_argument("tenant_id: is required"));
         }
-        if req.text.chars().count() > MAX_TEXT_CHARS {
-            return Err(Status::invalid_argument(format!(
-                "text: at most {MAX_TEXT_CHARS} characters"
-            )));
-        }
+        check_text(&req.text).map_err(Status::invalid_argument)?;
         let merchant = (!req.merchant_id.is_empty()).then_some(req.merchant_id.as_str());
         let a = self.app.answer(&req.tenant_id, &req.text, merchant);
         tracing::debug!(faq = ?a.faq_id, confidence = a.confidence, "answered");

@@ -35,7 +35,9 @@ struct Converters {
 static OPENCC: LazyLock<Converters> = LazyLock::new(|| Converters {
     // The dictionaries are compiled into the crate; failing here means a broken build.
     t2s: OpenCC::from_config(BuiltinConfig::T2s).expect("built-in OpenCC t2s"),
-    s2t: OpenCC::from_config(BuiltinConfig::S2t).expect("built-in OpenCC s2t"),
+    // Taiwan standard characters (為, 裡): what most Traditional-script customers read; the
+    // vocabulary stays as written.
+    s2t: OpenCC::from_config(BuiltinConfig::S2tw).expect("built-in OpenCC s2tw"),
 });
 
 /// Loads the conversion tables now rather than on the first message.
@@ -55,7 +57,7 @@ pub fn to_simplified(text: &str) -> String {
     OPENCC.t2s.convert(text)
 }
 
-/// Simplified → Traditional (OpenCC `s2t`), for answers to Traditional-script customers.
+/// Simplified → Traditional (OpenCC `s2tw`), for answers to Traditional-script customers.
 pub fn to_traditional(text: &str) -> String {
     if !text.chars().any(is_cjk) {
         return text.to_owned();
@@ -166,6 +168,7 @@ mod tests {
             "請選擇您要查詢的訂單"
         );
         assert_eq!(to_traditional("叶菜和浆果"), "葉菜和漿果");
+        assert_eq!(to_traditional("我已为您登记"), "我已為您登記");
     }
 
     #[test]

@@ -263,8 +263,10 @@ impl Engine {
         } else {
             None
         };
+        let declined = self.signals.without_declined_human(&q.norm.text);
+        let talk = declined.as_deref().unwrap_or(&q.norm.text);
         if signal.is_none()
-            && let Some(small) = self.signals.small_talk(&self.lexicon, &q.norm.text)
+            && let Some(small) = self.signals.small_talk(&self.lexicon, talk)
         {
             let (intent, text): (&str, fn(&reply::Texts) -> &'static str) = match small {
                 SmallTalk::Greeting => ("greeting", |t| t.greeting),
@@ -277,7 +279,11 @@ impl Engine {
         }
 
         let slots = self.slots(&q);
-        let ranked = self.rank(&slots, merchant);
+        let mut ranked = self.rank(&slots, merchant);
+        if declined.is_some() {
+            // 不用转人工: whatever else the message asks, it is not for a person.
+            ranked.retain(|&(i, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+        }
 
         if let Some(why) = signal {
             let faq = self.handoff_faq(&ranked, why, merchant);
@@ -617,6 +623,19 @@ mod tests {
         assert!(n.handoff && n.reason == reason::NEGATIVE_SENTIMENT, "{n:?}");
         assert!(n.sentiment <= signals::STRONG_NEGATIVE);
         assert!(!n.miss);
+        // Declining a person is neither a handoff nor a miss.
+        let d = e.answer("不用转人工了，谢谢", None);
+        assert_eq!(
+            (d.handoff, d.intent.as_str(), d.miss),
+            (false, "thanks", false),
+            "{d:?}"
+        );
+        let d = e.answer("不用转人工，我的快递到哪了", None);
+        assert_eq!(
+            (d.handoff, d.faq_id.as_deref()),
+            (false, Some("logistics.where")),
+            "{d:?}"
+        );
         // Mildly negative is not a reason to hand off.
         let m = e.answer("不喜欢能退吗", None);
         assert!(!m.handoff, "{m:?}");

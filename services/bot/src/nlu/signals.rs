@@ -187,24 +187,30 @@ impl Signals {
     /// (不用转人工) is not.
     pub fn wants_human(&self, text: &str, lemmas: &str) -> bool {
         let compact: String = compact(text).replace(' ', "");
-        let negated = ["不用", "不要", "不需要", "无需", "别", "没叫"];
         self.human.iter().any(|p| {
             if p.is_ascii() {
                 return contains_words(lemmas, p);
             }
-            compact.match_indices(p.as_str()).any(|(i, _)| {
-                // 不用转人工, 不需要找人工: a negation just before the phrase.
-                let window: String = compact[..i]
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                !negated.iter().any(|n| window.contains(n))
-            })
+            compact
+                .match_indices(p.as_str())
+                .any(|(i, _)| declining_negation(&compact[..i]).is_none())
         })
+    }
+
+    /// The message without the requests for a person it declines (不用转人工了，谢谢 → 了谢谢), or
+    /// `None` when it declines none: a declined request is neither a handoff nor content.
+    pub fn without_declined_human(&self, text: &str) -> Option<String> {
+        let mut compact: String = compact(text).replace(' ', "");
+        let mut declined = false;
+        for p in self.human.iter().filter(|p| !p.is_ascii()) {
+            while let Some((start, end)) = compact.match_indices(p.as_str()).find_map(|(i, m)| {
+                declining_negation(&compact[..i]).map(|neg_start| (neg_start, i + m.len()))
+            }) {
+                compact.replace_range(start..end, "");
+                declined = true;
+            }
+        }
+        declined.then_some(compact)
     }
 
     pub fn complains(&self, text: &str, lemmas: &str) -> bool {
@@ -279,6 +285,17 @@ pub fn compact(text: &str) -> String {
     out.trim_end().to_owned()
 }
 
+/// Where a negation that declines what follows starts, when `before` (the text before a phrase)
+/// ends in one within four characters (不用转人工, 不需要找人工).
+fn declining_negation(before: &str) -> Option<usize> {
+    const NEGATIONS: &[&str] = &["不用", "不要", "不需要", "无需", "别", "没叫"];
+    let window_start = before.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    NEGATIONS
+        .iter()
+        .filter_map(|n| before[window_start..].rfind(n).map(|i| window_start + i))
+        .min()
+}
+
 fn starts_with_word(rest: &str, phrase: &str) -> bool {
     if !rest.starts_with(phrase) {
         return false;
@@ -342,6 +359,11 @@ mod tests {
         assert!(human("I want to talk to a person"));
         assert!(human("can I speak to a human please"));
         assert!(!human("不用转人工了"));
+        assert_eq!(
+            s.without_declined_human("不用转人工了，谢谢").as_deref(),
+            Some("了谢谢")
+        );
+        assert_eq!(s.without_declined_human("转人工"), None);
         assert!(!human("我的快递到哪了"));
         let complaint = |t: &str| s.complains(t, &lemma_line(&lex, t));
         assert!(complaint("你们客服态度太恶劣了，我要投诉到底"));

@@ -243,7 +243,7 @@ impl Engine {
 
         let slots = self.slots(&q);
         let mut ranked = self.rank(&slots, merchant);
-        if declined.is_some() {
+        if self.signals.declines_human(&q.norm.text, &q.lemmas) {
             // 不用转人工: whatever else the message asks, it is not for a person.
             ranked.retain(|&(i, _)| self.faqs[i].action.as_deref() != Some("handoff"));
         }

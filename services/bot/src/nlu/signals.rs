@@ -189,12 +189,23 @@ impl Signals {
         let compact: String = compact(text).replace(' ', "");
         self.human.iter().any(|p| {
             if p.is_ascii() {
-                return contains_words(lemmas, p);
+                return english_request(lemmas, p);
             }
             compact
                 .match_indices(p.as_str())
                 .any(|(i, _)| declining_negation(&compact[..i]).is_none())
         })
+    }
+
+    /// Whether the message declines a person (不用转人工, I don't need a human): then it is not
+    /// answered through a handoff FAQ either.
+    pub fn declines_human(&self, text: &str, lemmas: &str) -> bool {
+        self.without_declined_human(text).is_some()
+            || self
+                .human
+                .iter()
+                .filter(|p| p.is_ascii())
+                .any(|p| english_occurrences(lemmas, p).contains(&true))
     }
 
     /// The message without the requests for a person it declines (不用转人工了，谢谢 → 了谢谢), or
@@ -307,6 +318,28 @@ fn starts_with_word(rest: &str, phrase: &str) -> bool {
         && next.is_some_and(|c| c.is_ascii_alphanumeric()))
 }
 
+/// Each occurrence of `phrase` among the words of `lemmas`: whether a negation among the five
+/// words before declines it (I don't need a human).
+fn english_occurrences(lemmas: &str, phrase: &str) -> Vec<bool> {
+    const NEGATIONS: &[&str] = &["don't", "not", "no", "never", "didn't", "doesn't"];
+    let words: Vec<&str> = lemmas.split(' ').collect();
+    let n = phrase.split(' ').count();
+    (0..words.len().saturating_sub(n - 1))
+        .filter(|&i| words[i..i + n].join(" ") == phrase)
+        .map(|i| {
+            words[i.saturating_sub(5)..i]
+                .iter()
+                .any(|w| NEGATIONS.contains(w))
+        })
+        .collect()
+}
+
+fn english_request(lemmas: &str, phrase: &str) -> bool {
+    english_occurrences(lemmas, phrase)
+        .iter()
+        .any(|declined| !declined)
+}
+
 fn contains_words(haystack: &str, phrase: &str) -> bool {
     let hay = format!(" {haystack} ");
     hay.contains(&format!(" {phrase} "))
@@ -359,6 +392,7 @@ mod tests {
         assert!(human("I want to talk to a person"));
         assert!(human("can I speak to a human please"));
         assert!(!human("不用转人工了"));
+        assert!(!human("I don't need to talk to a person"));
         assert_eq!(
             s.without_declined_human("不用转人工了，谢谢").as_deref(),
             Some("了谢谢")

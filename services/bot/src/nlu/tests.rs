@@ -199,6 +199,8 @@ fn handoff_signals() {
         (false, Some("logistics.where")),
         "{d:?}"
     );
+    let d = e.answer("I don't need to talk to a person", None);
+    assert!(!d.handoff, "{d:?}");
     // Mildly negative is not a reason to hand off.
     let m = e.answer("不喜欢能退吗", None);
     assert!(!m.handoff, "{m:?}");

@@ -2,6 +2,7 @@
 //! in-process bus); `kefu gateway|session|bot` run one service in distributed mode, exactly like
 //! the `kefu-<service>` binaries.
 
+mod bot_ask;
 mod dev;
 mod inbox;
 
@@ -23,8 +24,20 @@ enum Command {
     Gateway,
     /// Run the session service.
     Session,
-    /// Run the bot service.
-    Bot,
+    /// Run the bot service, or `kefu bot ask` to try a knowledge base on JSON lines.
+    Bot(BotArgs),
+}
+
+#[derive(clap::Args)]
+struct BotArgs {
+    #[command(subcommand)]
+    command: Option<BotCommand>,
+}
+
+#[derive(Subcommand)]
+enum BotCommand {
+    /// Answer JSON lines {"text": …} from stdin with a knowledge base, one JSON line each.
+    Ask(bot_ask::AskArgs),
 }
 
 #[global_allocator]
@@ -36,7 +49,12 @@ fn main() -> std::process::ExitCode {
         Command::Dev(args) => dev::main(args),
         Command::Gateway => kefu_lifecycle::service_main("kefu-gateway", kefu_gateway::run),
         Command::Session => kefu_lifecycle::service_main("kefu-session", kefu_session::run),
-        Command::Bot => kefu_lifecycle::service_main("kefu-bot", kefu_bot::run),
+        Command::Bot(BotArgs { command: None }) => {
+            kefu_lifecycle::service_main("kefu-bot", kefu_bot::run)
+        }
+        Command::Bot(BotArgs {
+            command: Some(BotCommand::Ask(args)),
+        }) => bot_ask::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 //! The bot stays stateless: the session stores each conversation's [`DialogueState`] with the
 //! turn and passes it back with the next message, so a restart or another replica loses nothing.
 
-use crate::BotApp;
+use crate::{BotApp, Language};
 use kefu_orders::{CustomerKeys, Operation, Order, OrderError, Product};
 use kefu_proto::events::{Card, CardAction, CardButton, CardField, CustomerProfile, PageContext};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ pub struct DialogueState {
     pub order_id: Option<String>,
     /// Intents detected so far, oldest first.
     pub intents: Vec<String>,
+    /// The customer's language as last detected (for turns without words, e.g. a button).
+    pub language: Option<String>,
 }
 
 impl DialogueState {
@@ -71,7 +73,7 @@ pub struct Turn {
 pub const DEFAULT_HANDOFF_AFTER_MISSES: u32 = 3;
 
 /// The bot's reply to a turn.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reply {
     pub faq_id: Option<String>,
     pub intent: String,
@@ -84,40 +86,41 @@ pub struct Reply {
     pub state: DialogueState,
     /// The action that ran, if any.
     pub action: String,
-    pub language: Lang,
+    pub language: Language,
+    /// In [-1, 1], from the understanding of the message.
+    pub sentiment: f64,
+    /// The bot could not answer (suggestions or fallback without a handoff).
+    pub miss: bool,
+    pub suggestion_ids: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Hans,
-    Hant,
-    En,
+impl Default for Language {
+    fn default() -> Self {
+        Language::ZhHans
+    }
 }
 
-impl Lang {
-    pub fn code(self) -> &'static str {
+/// The bot's own texts in the customer's script or language.
+impl Language {
+    pub(crate) fn t(
+        self,
+        hans: &'static str,
+        hant: &'static str,
+        en: &'static str,
+    ) -> &'static str {
         match self {
-            Lang::Hans => "zh-Hans",
-            Lang::Hant => "zh-Hant",
-            Lang::En => "en",
+            Language::ZhHans => hans,
+            Language::ZhHant => hant,
+            Language::En => en,
         }
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
         match code {
-            "zh-Hans" => Some(Lang::Hans),
-            "zh-Hant" => Some(Lang::Hant),
-            "en" => Some(Lang::En),
+            "zh-Hans" => Some(Language::ZhHans),
+            "zh-Hant" => Some(Language::ZhHant),
+            "en" => Some(Language::En),
             _ => None,
-        }
-    }
-
-    /// Picks the text for this language.
-    fn t(self, hans: &'static str, hant: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::Hans => hans,
-            Lang::Hant => hant,
-            Lang::En => en,
         }
     }
 }
@@ -189,7 +192,7 @@ fn money(cents: i64) -> String {
     format!("¥{}.{:02}", cents / 100, cents.rem_euclid(100))
 }
 
-fn status_text(status: &str, lang: Lang) -> &'static str {
+fn status_text(status: &str, lang: Language) -> &'static str {
     match status {
         "unpaid" => lang.t("待付款", "待付款", "awaiting payment"),
         "paid" => lang.t("待发货", "待發貨", "paid, not shipped yet"),
@@ -214,7 +217,7 @@ fn button(label: &str, action: &str, order_id: &str) -> CardButton {
 }
 
 /// An order card with the buttons that make sense for its state.
-pub fn order_card(o: &Order, lang: Lang, kind: &str) -> Card {
+pub fn order_card(o: &Order, lang: Language, kind: &str) -> Card {
     let mut fields = vec![
         CardField {
             label: lang.t("状态", "狀態", "Status").into(),
@@ -294,7 +297,7 @@ pub fn order_card(o: &Order, lang: Lang, kind: &str) -> Card {
 }
 
 /// A card offering an order to pick.
-fn choice_card(o: &Order, lang: Lang) -> Card {
+fn choice_card(o: &Order, lang: Language) -> Card {
     Card {
         kind: "order".into(),
         title: o.title(),
@@ -316,10 +319,10 @@ fn choice_card(o: &Order, lang: Lang) -> Card {
     }
 }
 
-pub fn product_card(p: &Product, lang: Lang) -> Card {
+pub fn product_card(p: &Product, lang: Language) -> Card {
     let stock = if p.stock > 0 {
         match lang {
-            Lang::En => format!("{} in stock", p.stock),
+            Language::En => format!("{} in stock", p.stock),
             _ => format!("{} {}", lang.t("有货，库存", "有貨，庫存", ""), p.stock),
         }
     } else {
@@ -351,35 +354,49 @@ impl BotApp {
     /// Answers one turn of a conversation.
     pub async fn respond(&self, turn: Turn) -> Reply {
         let mut state = turn.state.clone();
-        let lang = self.language_of(&turn);
+        let remembered = state
+            .language
+            .as_deref()
+            .and_then(Language::from_code)
+            .or_else(|| {
+                turn.customer
+                    .as_ref()
+                    .and_then(|c| Language::from_code(&c.language))
+            })
+            .unwrap_or_default();
         if let Some(action) = turn.action.clone().filter(|a| !a.action.is_empty()) {
-            return self.press(&turn, state, action, lang).await;
+            return self.press(&turn, state, action, remembered).await;
         }
         if turn.text.trim().is_empty() {
             // An image (or an empty message): not a miss; ask what it is about.
             return Reply {
-                faq_id: None,
                 intent: "fallback".into(),
-                confidence: 0.0,
-                answer: lang
+                answer: remembered
                     .t(
                         "已收到您的图片，请用一句话描述一下遇到的问题，我来帮您处理。",
                         "已收到您的圖片，請用一句話描述一下遇到的問題，我來幫您處理。",
                         "Thanks for the picture. Please tell me in a sentence what the problem is.",
                     )
                     .into(),
-                handoff: false,
-                reason: String::new(),
-                suggestions: Vec::new(),
-                cards: Vec::new(),
                 state,
-                action: String::new(),
-                language: lang,
+                language: remembered,
+                ..Reply::default()
             };
         }
+        let a = self.answer(&turn.tenant, &turn.text, turn.merchant.as_deref());
+        // Digits alone ("2") say nothing about the language: keep the one we know.
+        let worded = turn
+            .text
+            .chars()
+            .any(|c| c.is_alphabetic() && !c.is_ascii_digit());
+        let lang = if worded { a.language } else { remembered };
+        state.language = Some(lang.as_str().to_owned());
         let keys = keys_of(turn.customer.as_ref());
         // A pending order action: the customer's answer may name the order.
-        if let Some(pending) = state.pending.clone() {
+        if let Some(pending) = state.pending.clone()
+            && !a.handoff
+            && a.faq_id.is_none()
+        {
             let offered = self.recent_orders(&keys).await.unwrap_or_default();
             if let Some(order_id) =
                 order_in_text(&turn.text, &offered).or_else(|| order_number_like(&turn.text))
@@ -394,12 +411,7 @@ impl BotApp {
                 return reply;
             }
         }
-        let a = self.answer(&turn.tenant, &turn.text, turn.merchant.as_deref());
-        let action = a
-            .faq_id
-            .as_deref()
-            .and_then(|id| self.faq_action(&turn.tenant, id))
-            .unwrap_or_default();
+        let action = a.action.clone().unwrap_or_default();
         let mut reply = Reply {
             faq_id: a.faq_id.clone(),
             intent: a.intent.clone(),
@@ -408,21 +420,20 @@ impl BotApp {
             handoff: a.handoff,
             reason: a.reason.clone(),
             suggestions: a.suggestions.clone(),
-            cards: Vec::new(),
-            state: DialogueState::default(),
-            action: String::new(),
             language: lang,
+            sentiment: a.sentiment,
+            miss: a.miss,
+            suggestion_ids: a.suggestion_ids.clone(),
+            ..Reply::default()
         };
-        let small_talk = matches!(a.intent.as_str(), "greeting" | "thanks");
         if a.faq_id.is_some() || a.handoff {
             state.note_intent(&a.intent);
         }
         if a.handoff {
-            reply.reason = normalise_reason(&a.reason);
             reply.state = state;
             return reply;
         }
-        if a.faq_id.is_none() && !small_talk {
+        if a.miss {
             state.misses += 1;
             let limit = match turn.handoff_after_misses {
                 0 => DEFAULT_HANDOFF_AFTER_MISSES,
@@ -526,17 +537,6 @@ impl BotApp {
         reply
     }
 
-    fn language_of(&self, turn: &Turn) -> Lang {
-        if turn.text.trim().is_empty() {
-            return turn
-                .customer
-                .as_ref()
-                .and_then(|c| Lang::from_code(&c.language))
-                .unwrap_or(Lang::Hans);
-        }
-        crate::language::detect(&turn.text)
-    }
-
     async fn recent_orders(&self, keys: &CustomerKeys) -> Result<Vec<Order>, OrderError> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -549,7 +549,7 @@ impl BotApp {
         mut reply: Reply,
         state: DialogueState,
         e: OrderError,
-        lang: Lang,
+        lang: Language,
     ) -> Reply {
         tracing::warn!(error = %e, "order system unavailable");
         reply.answer = lang
@@ -580,7 +580,7 @@ impl BotApp {
         state: &mut DialogueState,
         action: &str,
         order_id: &str,
-        lang: Lang,
+        lang: Language,
     ) -> Reply {
         let keys = keys_of(turn.customer.as_ref());
         let mut reply = Reply {
@@ -595,6 +595,7 @@ impl BotApp {
             state: DialogueState::default(),
             action: action.to_owned(),
             language: lang,
+            ..Reply::default()
         };
         state.note_intent(intent_of_action(action));
         if keys.is_empty() {
@@ -633,7 +634,7 @@ impl BotApp {
                 };
                 reply.answer = match (action, &o.logistics) {
                     ("logistics_lookup", Some(l)) => match lang {
-                        Lang::En => format!(
+                        Language::En => format!(
                             "Order {} is with {} ({}): {}",
                             o.order_id, l.carrier, l.tracking_no, l.latest
                         ),
@@ -647,7 +648,7 @@ impl BotApp {
                         ),
                     },
                     ("logistics_lookup", None) => match lang {
-                        Lang::En => format!("Order {} has not shipped yet.", o.order_id),
+                        Language::En => format!("Order {} has not shipped yet.", o.order_id),
                         _ => format!(
                             "{} {} {}",
                             lang.t("订单", "訂單", ""),
@@ -667,7 +668,7 @@ impl BotApp {
                         )
                         .into(),
                     _ => match lang {
-                        Lang::En => format!(
+                        Language::En => format!(
                             "Here is order {}: {}.",
                             o.order_id,
                             status_text(&o.status, lang)
@@ -695,7 +696,7 @@ impl BotApp {
         turn: &Turn,
         mut state: DialogueState,
         action: CardAction,
-        lang: Lang,
+        lang: Language,
     ) -> Reply {
         if action.action == "handoff" {
             state.note_intent("handoff");
@@ -717,6 +718,7 @@ impl BotApp {
                 state,
                 action: "handoff".into(),
                 language: lang,
+                ..Reply::default()
             };
         }
         if action.action == "store_stock_lookup" && !action.product_id.is_empty() {
@@ -745,6 +747,7 @@ impl BotApp {
                 state,
                 action: action.action,
                 language: lang,
+                ..Reply::default()
             };
         }
         let run = if action.action == "select_order" {
@@ -775,6 +778,7 @@ impl BotApp {
                 state,
                 action: String::new(),
                 language: lang,
+                ..Reply::default()
             };
         }
         state.order_id = Some(action.order_id.clone());
@@ -786,9 +790,9 @@ impl BotApp {
     }
 }
 
-fn not_found(order_id: &str, lang: Lang) -> String {
+fn not_found(order_id: &str, lang: Language) -> String {
     match lang {
-        Lang::En => format!("I couldn't find order {order_id} among your orders."),
+        Language::En => format!("I couldn't find order {order_id} among your orders."),
         _ => format!(
             "{}{}{}",
             lang.t("没有在您的订单中找到", "沒有在您的訂單中找到", ""),
@@ -805,15 +809,6 @@ fn intent_of_action(action: &str) -> &'static str {
         "issue_invoice" => "invoice",
         "create_return" | "create_exchange" => "after_sales",
         _ => "order",
-    }
-}
-
-/// Handoff reasons in the event's vocabulary.
-fn normalise_reason(reason: &str) -> String {
-    match reason {
-        r if r.starts_with("faq:") => "faq_handoff".into(),
-        "" => "faq_handoff".into(),
-        r => r.into(),
     }
 }
 
@@ -886,13 +881,13 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            labels(&order_card(&o, Lang::Hans, "order")),
+            labels(&order_card(&o, Language::ZhHans, "order")),
             ["urge_shipment", "issue_invoice", "handoff"]
         );
         o.status = "completed".into();
         o.invoice = "requested".into();
         assert_eq!(
-            labels(&order_card(&o, Lang::En, "order")),
+            labels(&order_card(&o, Language::En, "order")),
             ["create_return", "handoff"]
         );
     }

@@ -1,24 +1,26 @@
 //! The bot: answers customers from each tenant's knowledge base over gRPC
 //! (`kefu.bot.v1.Bot`). Stateless; the session service calls it and stores the turns.
 //!
-//! - [`kb`]: the `faq-kb.jsonl` format; [`normalize`] and [`matcher`]: matching.
+//! - [`kb`]: the `faq-kb.jsonl` format; [`nlu`]: understanding one message (normalisation,
+//!   segmentation, synonyms, BM25, small talk, handoff signals, sentiment) into an [`Answer`].
+//! - [`dialogue`]: the conversation around it — order look-ups and operations through the
+//!   order-system connector, cards and their buttons, multi-turn order choice, handoff after N
+//!   misses — with the state carried by the session.
 //! - [`BotApp`]: the knowledge of every tenant behind the gRPC service, shared by the standalone
 //!   binary ([`run`]) and `kefu dev`.
 
 pub mod config;
 pub mod dialogue;
 pub mod kb;
-pub mod language;
-pub mod matcher;
-pub mod normalize;
+pub mod nlu;
 mod run;
 
-pub use config::BotConfig;
+pub use config::{BotConfig, read_kb_file};
 pub use run::run;
 
 use kefu_proto::bot::bot_server::{Bot, BotServer};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
-use matcher::Matcher;
+pub use nlu::{Answer, Engine, Language};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram};
 use std::collections::HashMap;
@@ -28,22 +30,30 @@ use tonic::{Request, Response, Status};
 
 pub const MAX_TEXT_CHARS: usize = 5_000;
 
-/// Every tenant's matcher; replaced whole when a knowledge base is (re)loaded.
+/// Every tenant's engine; replaced whole when a knowledge base is (re)loaded.
 #[derive(Clone, Default)]
 pub struct Knowledge {
-    tenants: Arc<RwLock<HashMap<String, Arc<Matcher>>>>,
+    tenants: Arc<RwLock<HashMap<String, Arc<Engine>>>>,
 }
 
+/// The engine of a tenant without a knowledge base: small talk, handoff and the menu only.
+static EMPTY: std::sync::LazyLock<Arc<Engine>> =
+    std::sync::LazyLock::new(|| Arc::new(Engine::new(Vec::new())));
+
 impl Knowledge {
+    /// Indexes `faqs` and makes them the tenant's knowledge base.
     pub fn set(&self, tenant: &str, faqs: Vec<kb::Faq>) {
-        let m = Arc::new(Matcher::new(faqs));
+        self.set_engine(tenant, Engine::new(faqs));
+    }
+
+    pub fn set_engine(&self, tenant: &str, engine: Engine) {
         self.tenants
             .write()
             .expect("knowledge lock")
-            .insert(tenant.to_owned(), m);
+            .insert(tenant.to_owned(), Arc::new(engine));
     }
 
-    pub fn get(&self, tenant: &str) -> Option<Arc<Matcher>> {
+    pub fn get(&self, tenant: &str) -> Option<Arc<Engine>> {
         self.tenants
             .read()
             .expect("knowledge lock")
@@ -70,6 +80,7 @@ impl BotApp {
     }
 
     pub fn with_orders(knowledge: Knowledge, orders: kefu_orders::OrderClient) -> Arc<Self> {
+        nlu::warm_up();
         let meter = kefu_telemetry::metrics::meter();
         Arc::new(Self {
             knowledge,
@@ -93,12 +104,10 @@ impl BotApp {
 
     /// Answers with the tenant's knowledge base; a tenant without one gets small talk and the
     /// fallback menu, never another tenant's entries.
-    pub fn answer(&self, tenant: &str, text: &str, merchant: Option<&str>) -> matcher::Answer {
+    pub fn answer(&self, tenant: &str, text: &str, merchant: Option<&str>) -> Answer {
         let started = Instant::now();
-        let answer = match self.knowledge.get(tenant) {
-            Some(m) => m.answer(text, merchant),
-            None => Matcher::new(Vec::new()).answer(text, merchant),
-        };
+        let engine = self.knowledge.get(tenant).unwrap_or_else(|| EMPTY.clone());
+        let answer = engine.answer(text, merchant);
         let kind = if answer.handoff {
             "handoff"
         } else if answer.faq_id.is_some() {
@@ -116,11 +125,12 @@ impl BotApp {
     }
 }
 
-impl BotApp {
-    /// The action of one of the tenant's FAQs.
-    pub fn faq_action(&self, tenant: &str, faq_id: &str) -> Option<String> {
-        self.knowledge.get(tenant)?.faq(faq_id)?.action.clone()
+/// The limits every caller of [`BotApp::answer`] applies to a message (gRPC and `kefu bot ask`).
+pub fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("text: at most {MAX_TEXT_CHARS} characters"));
     }
+    Ok(())
 }
 
 pub struct BotGrpc {
@@ -134,11 +144,7 @@ impl Bot for BotGrpc {
         if req.tenant_id.is_empty() {
             return Err(Status::invalid_argument("tenant_id: is required"));
         }
-        if req.text.chars().count() > MAX_TEXT_CHARS {
-            return Err(Status::invalid_argument(format!(
-                "text: at most {MAX_TEXT_CHARS} characters"
-            )));
-        }
+        check_text(&req.text).map_err(Status::invalid_argument)?;
         if req.state.len() > dialogue::MAX_STATE_BYTES {
             return Err(Status::invalid_argument(format!(
                 "state: at most {} bytes",
@@ -165,11 +171,14 @@ impl Bot for BotGrpc {
             handoff: a.handoff,
             reason: a.reason,
             suggestions: a.suggestions,
+            action: a.action,
+            language: a.language.as_str().to_owned(),
+            sentiment: a.sentiment,
+            miss: a.miss,
+            suggestion_ids: a.suggestion_ids,
             cards: a.cards,
             intents: a.state.intents.clone(),
             state: a.state.to_json(),
-            action: a.action,
-            language: a.language.code().into(),
         }))
     }
 }

@@ -9,9 +9,17 @@ pub async fn run(config: BotConfig, shutdown: CancellationToken) -> anyhow::Resu
     let kb_ready = readiness.component("knowledge");
     let servers = Servers::bind(&config.http_addr, &config.grpc_addr).await?;
     let knowledge = Knowledge::default();
+    crate::nlu::warm_up();
     for (tenant, faqs) in config.load_knowledge()? {
-        tracing::info!(%tenant, entries = faqs.len(), "knowledge base loaded");
-        knowledge.set(&tenant, faqs);
+        let started = std::time::Instant::now();
+        let entries = faqs.len();
+        let engine = match config.lexicon(&tenant)? {
+            Some(lexicon) => crate::Engine::with_lexicon(faqs, std::sync::Arc::new(lexicon)),
+            None => crate::Engine::new(faqs),
+        };
+        knowledge.set_engine(&tenant, engine);
+        let index_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(%tenant, entries, index_ms, "knowledge base loaded");
     }
     kb_ready.set_ready(true);
     let app = BotApp::with_orders(knowledge, kefu_orders::OrderClient::new(&config.orders));

@@ -466,9 +466,13 @@ async fn apply_tenant(
         customers::set_bot_state(txn, tenant, conversation_id, &state).await?;
     }
     for (conversation_id, w, customer_id, reason) in handoffs {
-        let _in_span = w.span.enter();
-        let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason).await?;
+        let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason)
+            .instrument(w.span.clone())
+            .await?;
         customers::hand_off(txn, tenant, conversation_id, handoff.encode_to_vec()).await?;
+        // The event carries the message's trace; the span is entered only while it is made
+        // (never across an await).
+        let _in_span = w.span.enter();
         tracing::info!(conversation = %conversation_id, reason = %reason, "handed off to a person");
         events.push(Envelope::new(
             tenant,

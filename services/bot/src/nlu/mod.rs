@@ -1,0 +1,402 @@
+//! The bot's understanding of one message, without memory of the conversation: normalisation
+//! ([`text`]), segmentation and terms ([`segment`]) from the language data ([`lexicon`]),
+//! small talk, handoff signals and sentiment ([`signals`]), BM25 over the knowledge base
+//! ([`index`]), and the texts it answers with ([`reply`]). [`Engine::answer`] puts them together:
+//!
+//! 1. normalise (width, case, Traditional → Simplified) and detect zh-Hans / zh-Hant / en;
+//! 2. a complaint or an explicit request for a person hands off (to the knowledge base's
+//!    handoff FAQ when it has one);
+//! 3. a message made only of greetings or thanks is small talk, never a miss;
+//! 4. otherwise the FAQs visible to the customer are ranked; [`ANSWER_THRESHOLD`] and
+//!    [`SUGGEST_THRESHOLD`] on the confidence decide between answering, offering up to three
+//!    suggestions, and the fallback menu; strongly negative messages also hand off.
+
+mod answer;
+pub mod index;
+pub mod lexicon;
+pub mod reply;
+pub mod segment;
+pub mod signals;
+pub mod text;
+
+use crate::kb::Faq;
+pub use answer::{Answer, reason};
+use index::{Alt, Hit, Index, Scope, Slot};
+use lexicon::Lexicon;
+use signals::{STRONG_NEGATIVE, Signals, SmallTalk};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+pub use text::Language;
+
+/// At or above: answer with the best FAQ.
+pub const ANSWER_THRESHOLD: f64 = 0.45;
+/// At or above (below the answer threshold): offer the best FAQs' questions as suggestions.
+pub const SUGGEST_THRESHOLD: f64 = 0.25;
+/// Suggestions offered at most.
+pub const MAX_SUGGESTIONS: usize = 3;
+/// Words of a message considered for matching (the rest of a long message is ignored).
+pub const MAX_QUERY_WORDS: usize = 64;
+
+static BUILTIN_LEXICON: LazyLock<Arc<Lexicon>> = LazyLock::new(|| Arc::new(Lexicon::builtin()));
+static BUILTIN_SIGNALS: LazyLock<Arc<Signals>> = LazyLock::new(|| Arc::new(Signals::builtin()));
+
+/// Loads the dictionaries and conversion tables (a few hundred milliseconds) up front.
+pub fn warm_up() {
+    text::warm_up();
+    segment::warm_up();
+    LazyLock::force(&BUILTIN_LEXICON);
+    LazyLock::force(&BUILTIN_SIGNALS);
+}
+
+/// One tenant's knowledge base, indexed.
+pub struct Engine {
+    faqs: Vec<Faq>,
+    index: Index,
+    merchants: HashMap<String, u32>,
+    lexicon: Arc<Lexicon>,
+    signals: Arc<Signals>,
+}
+
+/// A message, analysed.
+struct Query {
+    norm: text::Normalized,
+    words: Vec<String>,
+    lemmas: String,
+}
+
+impl Engine {
+    pub fn new(faqs: Vec<Faq>) -> Self {
+        Self::with_lexicon(faqs, BUILTIN_LEXICON.clone())
+    }
+
+    /// With a tenant's own lexicon (the built-in one extended, see [`Lexicon::extend_synonyms`]).
+    pub fn with_lexicon(faqs: Vec<Faq>, lexicon: Arc<Lexicon>) -> Self {
+        let mut merchants: HashMap<String, u32> = HashMap::new();
+        let docs = faqs
+            .iter()
+            .map(|faq| {
+                let scope = match faq.merchant() {
+                    None => Scope::Platform,
+                    Some(m) => {
+                        let next = merchants.len() as u32;
+                        Scope::Merchant(*merchants.entry(m.to_owned()).or_insert(next))
+                    }
+                };
+                (scope, document_terms(&lexicon, faq))
+            })
+            .collect();
+        Self {
+            index: Index::build(docs),
+            faqs,
+            merchants,
+            lexicon,
+            signals: BUILTIN_SIGNALS.clone(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.faqs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.faqs.is_empty()
+    }
+
+    pub fn faqs(&self) -> &[Faq] {
+        &self.faqs
+    }
+
+    fn visible(&self, merchant: Option<&str>) -> impl Fn(Scope) -> bool + use<> {
+        let own = merchant.and_then(|m| self.merchants.get(m).copied());
+        move |s| match s {
+            Scope::Platform => true,
+            Scope::Merchant(m) => own == Some(m),
+        }
+    }
+
+    fn analyse(&self, raw: &str) -> Query {
+        let norm = text::normalize(raw);
+        let words = if norm.language == Language::En {
+            lexicon::english_words(&norm.text)
+        } else {
+            segment::words(&self.lexicon, &norm.text)
+        };
+        let lemmas = signals::lemma_line(&self.lexicon, &norm.text);
+        Query {
+            norm,
+            words,
+            lemmas,
+        }
+    }
+
+    /// Slots for the index: one per word, with the word, its concepts and, for a Chinese word
+    /// the knowledge base never uses, its character bigrams or characters.
+    fn slots(&self, q: &Query) -> Vec<Slot> {
+        let units = if q.norm.language == Language::En {
+            segment::english_units(&self.lexicon, &q.norm.text)
+        } else {
+            segment::chinese_units(&self.lexicon, &q.norm.text)
+        };
+        units
+            .into_iter()
+            .filter(|u| !self.signals.is_small_talk_word(&u.word))
+            .take(MAX_QUERY_WORDS)
+            .map(|u| {
+                let domain = if self.lexicon.is_topical(&u.word)
+                    || u.terms[1..].iter().any(|t| self.lexicon.is_topical(t))
+                {
+                    index::DOMAIN_FACTOR
+                } else {
+                    1.0
+                };
+                let mut alts: Vec<Alt> = u
+                    .terms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Alt {
+                        term: t.clone(),
+                        factor: domain * if i == 0 { 1.0 } else { index::CONCEPT_FACTOR },
+                    })
+                    .collect();
+                let known = alts.iter().any(|a| self.index.contains(&a.term));
+                let unknown_word = !known;
+                if !known && u.word.chars().any(text::is_cjk) {
+                    let chars: Vec<char> = u.word.chars().collect();
+                    let bigrams: Vec<Alt> = chars
+                        .windows(2)
+                        .map(segment::char_key)
+                        .filter(|k| self.index.contains(k))
+                        .map(|term| Alt {
+                            term,
+                            factor: index::BIGRAM_FACTOR,
+                        })
+                        .collect();
+                    if bigrams.is_empty() {
+                        alts.extend(chars.iter().map(|c| Alt {
+                            term: segment::char_key(&[*c]),
+                            factor: index::UNIGRAM_FACTOR,
+                        }));
+                    } else {
+                        alts.extend(bigrams);
+                    }
+                }
+                Slot { alts, unknown_word }
+            })
+            .collect()
+    }
+
+    /// Ranked FAQs for a message, with the calibrated confidence of each.
+    fn rank(&self, slots: &[Slot], merchant: Option<&str>) -> Vec<(usize, f64)> {
+        let hits = self.index.search(slots, self.visible(merchant));
+        let second = hits.get(1).map_or(0.0, |h| h.score);
+        hits.iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let rival = if i == 0 { second } else { hits[0].score };
+                (h.doc as usize, confidence(h, rival))
+            })
+            .collect()
+    }
+
+    /// Answers `text` for a customer of `merchant` (`None`: the platform's own customers, who
+    /// see only platform entries).
+    pub fn answer(&self, text: &str, merchant: Option<&str>) -> Answer {
+        let q = self.analyse(text);
+        let lang = q.norm.language;
+        let sentiment = self.signals.sentiment(&q.words, &q.norm.text);
+        let mut a = Answer {
+            faq_id: None,
+            intent: "fallback".into(),
+            action: None,
+            confidence: 0.0,
+            answer: String::new(),
+            handoff: false,
+            reason: String::new(),
+            suggestions: Vec::new(),
+            suggestion_ids: Vec::new(),
+            language: lang,
+            sentiment,
+            miss: false,
+        };
+
+        let signal = if self.signals.complains(&q.norm.text, &q.lemmas) {
+            Some(reason::COMPLAINT)
+        } else if self.signals.wants_human(&q.norm.text, &q.lemmas) {
+            Some(reason::HUMAN_REQUEST)
+        } else {
+            None
+        };
+        let declined = self.signals.without_declined_human(&q.norm.text);
+        let talk = declined.as_deref().unwrap_or(&q.norm.text);
+        if signal.is_none()
+            && let Some(small) = self.signals.small_talk(&self.lexicon, talk)
+        {
+            let (intent, text): (&str, fn(&reply::Texts) -> &'static str) = match small {
+                SmallTalk::Greeting => ("greeting", |t| t.greeting),
+                SmallTalk::Thanks => ("thanks", |t| t.thanks),
+            };
+            a.intent = intent.into();
+            a.confidence = 1.0;
+            a.answer = reply::system(lang, text);
+            return a;
+        }
+
+        let slots = self.slots(&q);
+        let mut ranked = self.rank(&slots, merchant);
+        if self.signals.declines_human(&q.norm.text, &q.lemmas) {
+            // 不用转人工: whatever else the message asks, it is not for a person.
+            ranked.retain(|&(i, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+        }
+
+        if let Some(why) = signal {
+            let faq = self.handoff_faq(&ranked, why, merchant);
+            a.handoff = true;
+            a.reason = why.into();
+            a.confidence = 1.0;
+            match faq {
+                Some(i) => {
+                    self.set_faq(&mut a, i);
+                    if lang == Language::En {
+                        a.answer = handoff_notice(lang, why);
+                    }
+                }
+                None => a.answer = handoff_notice(lang, why),
+            }
+            return a;
+        }
+
+        let strongly_negative = sentiment <= STRONG_NEGATIVE;
+        match ranked.first() {
+            Some(&(i, conf)) if conf >= ANSWER_THRESHOLD => {
+                a.confidence = conf;
+                self.set_faq(&mut a, i);
+                if a.action.as_deref() == Some("handoff") {
+                    a.handoff = true;
+                    a.reason = reason::FAQ_HANDOFF.into();
+                    if lang == Language::En {
+                        a.answer = handoff_notice(lang, reason::FAQ_HANDOFF);
+                    }
+                } else if strongly_negative {
+                    a.handoff = true;
+                    a.reason = reason::NEGATIVE_SENTIMENT.into();
+                    a.answer.push('\n');
+                    a.answer
+                        .push_str(&handoff_notice(lang, reason::NEGATIVE_SENTIMENT));
+                }
+                return a;
+            }
+            Some(&(_, conf)) if conf >= SUGGEST_THRESHOLD => {
+                a.confidence = conf;
+                for &(i, c) in ranked.iter().take(MAX_SUGGESTIONS) {
+                    if c < SUGGEST_THRESHOLD && !a.suggestions.is_empty() {
+                        break;
+                    }
+                    a.suggestions
+                        .push(reply::in_script(&self.faqs[i].question, lang));
+                    a.suggestion_ids.push(self.faqs[i].id.clone());
+                }
+                a.answer = reply::suggestions(lang, &a.suggestions);
+            }
+            other => {
+                a.confidence = other.map_or(0.0, |o| o.1);
+                let intents = self.visible_intents(merchant);
+                a.answer = reply::fallback(lang, &intents);
+            }
+        }
+        if strongly_negative {
+            a.handoff = true;
+            a.reason = reason::NEGATIVE_SENTIMENT.into();
+            a.answer = handoff_notice(lang, reason::NEGATIVE_SENTIMENT);
+        } else {
+            a.miss = true;
+        }
+        a
+    }
+
+    fn set_faq(&self, a: &mut Answer, i: usize) {
+        let faq = &self.faqs[i];
+        a.faq_id = Some(faq.id.clone());
+        a.intent = faq.intent.clone();
+        a.action = faq.action.clone();
+        a.answer = reply::in_script(&faq.answer, a.language);
+    }
+
+    /// The handoff FAQ to hand off through: the best ranked one, else the one that best matches
+    /// the signal's own concept (投诉, 人工), else none.
+    fn handoff_faq(
+        &self,
+        ranked: &[(usize, f64)],
+        why: &str,
+        merchant: Option<&str>,
+    ) -> Option<usize> {
+        let is_handoff = |i: usize| self.faqs[i].action.as_deref() == Some("handoff");
+        if let Some(&(i, _)) = ranked.iter().find(|(i, _)| is_handoff(*i)) {
+            return Some(i);
+        }
+        let concept = if why == reason::COMPLAINT {
+            "投诉"
+        } else {
+            "人工"
+        };
+        let slot = Slot {
+            alts: vec![Alt {
+                term: concept.into(),
+                factor: 1.0,
+            }],
+            unknown_word: false,
+        };
+        self.index
+            .search(&[slot], self.visible(merchant))
+            .iter()
+            .map(|h: &Hit| h.doc as usize)
+            .find(|&i| is_handoff(i))
+    }
+
+    fn visible_intents(&self, merchant: Option<&str>) -> Vec<&str> {
+        let visible = self.visible(merchant);
+        let mut out: Vec<&str> = Vec::new();
+        for (i, faq) in self.faqs.iter().enumerate() {
+            if visible(self.index.scope(i as u32)) && !out.contains(&faq.intent.as_str()) {
+                out.push(&faq.intent);
+            }
+        }
+        out
+    }
+}
+
+/// Confidence in [0, 1]: the share of the message's weight the FAQ explains, lowered by up to
+/// 45% when the runner-up scores nearly as well (a tie means "ask, don't guess").
+fn confidence(hit: &Hit, rival: f64) -> f64 {
+    let margin = if hit.score > 0.0 {
+        (1.0 - rival / hit.score).max(0.0)
+    } else {
+        0.0
+    };
+    let certainty = 0.55 + 0.45 * (margin / 0.35).min(1.0);
+    (hit.coverage * certainty).clamp(0.0, 1.0)
+}
+
+fn handoff_notice(lang: Language, why: &str) -> String {
+    reply::system(lang, |t| match why {
+        reason::COMPLAINT => t.handoff_complaint,
+        reason::NEGATIVE_SENTIMENT => t.handoff_negative,
+        _ => t.handoff,
+    })
+}
+
+/// An FAQ's terms: the units of its question and similar questions (words and concepts), and
+/// their character unigrams and bigrams.
+fn document_terms(lexicon: &Lexicon, faq: &Faq) -> Vec<String> {
+    let mut terms = Vec::new();
+    for q in std::iter::once(&faq.question).chain(&faq.similar) {
+        let simplified = text::to_simplified(&text::fold_width_case(q));
+        for u in segment::chinese_units(lexicon, &simplified) {
+            terms.extend(u.terms);
+        }
+        terms.extend(segment::char_grams(&simplified));
+    }
+    terms
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,288 @@
+//! The engine as a customer meets it: scripts, small talk, thresholds, handoff, scoping.
+
+use super::*;
+use crate::kb::parse_jsonl;
+
+fn demo() -> Engine {
+    Engine::new(parse_jsonl(include_str!("../../../../demo/faq-kb.jsonl")).unwrap())
+}
+
+fn faq(id: &str, scope: &str, question: &str) -> Faq {
+    Faq {
+        id: id.into(),
+        intent: "product".into(),
+        question: question.into(),
+        similar: Vec::new(),
+        answer: format!("answer of {id}"),
+        action: None,
+        scope: scope.into(),
+    }
+}
+
+#[test]
+fn answers_unseen_phrasing_in_three_scripts() {
+    let e = demo();
+    let id = |t: &str| e.answer(t, None).faq_id;
+    assert_eq!(id("快递到哪儿了呀").as_deref(), Some("logistics.where"));
+    assert_eq!(id("東西什麼時候寄出").as_deref(), Some("shipping.urge"));
+    assert_eq!(
+        id("I was charged but the order failed").as_deref(),
+        Some("payment.failed")
+    );
+    assert_eq!(id("送来的香蕉都黑了").as_deref(), Some("fresh.damaged"));
+}
+
+/// The messages the end-to-end tests send.
+#[test]
+fn end_to_end_messages() {
+    let e = demo();
+    let a = e.answer("我的快递到哪了", None);
+    assert_eq!(a.faq_id.as_deref(), Some("logistics.where"));
+    assert!(a.answer.contains("物流"));
+    assert_eq!(
+        e.answer("怎麼還不發貨", None).faq_id.as_deref(),
+        Some("shipping.urge")
+    );
+    assert_eq!(
+        e.answer("怎么开发票", None).faq_id.as_deref(),
+        Some("invoice.issue")
+    );
+    assert_eq!(
+        e.answer("退款多久到账", None).faq_id.as_deref(),
+        Some("refund.time")
+    );
+    assert_eq!(e.answer("您好", None).intent, "greeting");
+}
+
+#[test]
+fn traditional_customers_get_traditional_answers() {
+    let e = demo();
+    let a = e.answer("我的訂單怎麼取消", None);
+    assert_eq!(a.faq_id.as_deref(), Some("order.cancel"));
+    assert_eq!(a.language, Language::ZhHant);
+    assert!(
+        a.answer.contains("訂單") && !a.answer.contains("订单"),
+        "{}",
+        a.answer
+    );
+    let g = e.answer("您好，在嗎", None);
+    assert_eq!(g.intent, "greeting");
+    assert!(g.answer.contains("請問"), "{}", g.answer);
+}
+
+#[test]
+fn english_customers_get_english_system_texts() {
+    let e = demo();
+    assert!(e.answer("hello", None).answer.starts_with("Hello"));
+    assert!(
+        e.answer("thank you so much", None)
+            .answer
+            .starts_with("You're welcome")
+    );
+    let off = e.answer("what's the weather like tomorrow", None);
+    assert_eq!((off.intent.as_str(), off.miss), ("fallback", true));
+    assert!(off.answer.contains("I can help with"), "{}", off.answer);
+    let h = e.answer("I want to talk to a real person", None);
+    assert!(h.handoff);
+    assert!(h.answer.starts_with("I'm connecting you"), "{}", h.answer);
+}
+
+#[test]
+fn small_talk_is_never_a_miss() {
+    let e = demo();
+    for (t, intent) in [
+        ("您好", "greeting"),
+        ("好的谢谢", "thanks"),
+        ("謝謝", "thanks"),
+        ("hi there", "greeting"),
+    ] {
+        let a = e.answer(t, None);
+        assert_eq!(
+            (a.intent.as_str(), a.faq_id.as_deref(), a.miss),
+            (intent, None, false),
+            "{t}"
+        );
+    }
+    // A greeting in front of a question does not hide the question.
+    assert_eq!(
+        e.answer("你好，我想开发票", None).faq_id.as_deref(),
+        Some("invoice.issue")
+    );
+}
+
+#[test]
+fn off_topic_gets_the_menu_of_the_customers_consultation_types() {
+    let e = demo();
+    let a = e.answer("明天会下雨吗", None);
+    assert_eq!(
+        (a.faq_id.as_deref(), a.intent.as_str(), a.miss),
+        (None, "fallback", true)
+    );
+    assert!(a.confidence < SUGGEST_THRESHOLD);
+    assert!(
+        a.answer.contains("物流查询") && a.answer.contains("发票"),
+        "{}",
+        a.answer
+    );
+    assert!(!a.handoff);
+}
+
+#[test]
+fn unsure_offers_suggestions_instead_of_guessing() {
+    let e = demo();
+    // 退 fits both the return policy and how to return.
+    let a = e.answer("能退吗", None);
+    assert!(a.faq_id.is_none(), "{a:?}");
+    assert!(a.miss);
+    assert!(
+        (SUGGEST_THRESHOLD..ANSWER_THRESHOLD).contains(&a.confidence),
+        "{a:?}"
+    );
+    assert!(a.suggestion_ids.len() >= 2 && a.suggestion_ids.len() <= MAX_SUGGESTIONS);
+    assert!(
+        a.suggestion_ids.iter().all(|id| id.starts_with("return.")),
+        "{a:?}"
+    );
+    assert!(a.answer.contains("1. "), "{}", a.answer);
+}
+
+#[test]
+fn confidence_is_a_share_in_zero_one() {
+    let e = demo();
+    for t in [
+        "我的快递到哪了",
+        "查物流",
+        "怎么开发票发票发票",
+        "随便说点什么",
+        "x",
+        "",
+        "，。！",
+    ] {
+        let c = e.answer(t, None).confidence;
+        assert!((0.0..=1.0).contains(&c), "{t}: {c}");
+    }
+    assert!(e.answer("我的快递到哪了", None).confidence >= 0.9);
+    let empty = e.answer("   ", None);
+    assert_eq!((empty.intent.as_str(), empty.miss), ("fallback", true));
+}
+
+#[test]
+fn handoff_signals() {
+    let e = demo();
+    let a = e.answer("给我找个真人", None);
+    assert_eq!(
+        (a.handoff, a.reason.as_str(), a.faq_id.as_deref()),
+        (true, reason::HUMAN_REQUEST, Some("handoff.human"))
+    );
+    let c = e.answer("你们客服态度太恶劣了，我要投诉到底", None);
+    assert_eq!(
+        (c.handoff, c.reason.as_str(), c.faq_id.as_deref()),
+        (true, reason::COMPLAINT, Some("handoff.complaint"))
+    );
+    let f = e.answer("别用机器人了", None);
+    assert!(f.handoff && f.action.as_deref() == Some("handoff"));
+    // Strongly negative: still answered, and handed to a person.
+    let n = e.answer("垃圾快递，到现在还没到，气死我了", None);
+    assert!(n.handoff && n.reason == reason::NEGATIVE_SENTIMENT, "{n:?}");
+    assert!(n.sentiment <= signals::STRONG_NEGATIVE);
+    assert!(!n.miss);
+    // Declining a person is neither a handoff nor a miss.
+    let d = e.answer("不用转人工了，谢谢", None);
+    assert_eq!(
+        (d.handoff, d.intent.as_str(), d.miss),
+        (false, "thanks", false),
+        "{d:?}"
+    );
+    let d = e.answer("不用转人工，我的快递到哪了", None);
+    assert_eq!(
+        (d.handoff, d.faq_id.as_deref()),
+        (false, Some("logistics.where")),
+        "{d:?}"
+    );
+    let d = e.answer("I don't need to talk to a person", None);
+    assert!(!d.handoff, "{d:?}");
+    // Mildly negative is not a reason to hand off.
+    let m = e.answer("不喜欢能退吗", None);
+    assert!(!m.handoff, "{m:?}");
+    // Without a knowledge base the request still reaches a person.
+    let empty = Engine::new(Vec::new()).answer("转人工", None);
+    assert_eq!((empty.handoff, empty.faq_id), (true, None));
+}
+
+#[test]
+fn actions_come_with_the_faq() {
+    let e = demo();
+    let a = e.answer("帮我查查物流", None);
+    assert_eq!(a.action.as_deref(), Some("logistics_lookup"));
+    assert_eq!(e.answer("生鲜怎么保存", None).action, None);
+}
+
+#[test]
+fn platform_customers_never_see_merchant_entries() {
+    let e = demo();
+    for t in [
+        "戒指尺寸怎么量",
+        "戒指想改小一圈",
+        "黄金首饰怎么保养",
+        "有鉴定证书吗",
+    ] {
+        let a = e.answer(t, None);
+        assert!(
+            !a.faq_id.as_deref().unwrap_or("").starts_with("jewelry."),
+            "{t}: {a:?}"
+        );
+        assert!(
+            a.suggestion_ids
+                .iter()
+                .all(|id| !id.starts_with("jewelry.")),
+            "{t}: {a:?}"
+        );
+    }
+    assert_eq!(
+        e.answer("戒指尺寸怎么量", Some("jinyuan"))
+            .faq_id
+            .as_deref(),
+        Some("jewelry.size")
+    );
+    // Merchant customers still see the platform's entries.
+    assert_eq!(
+        e.answer("怎么开发票", Some("jinyuan")).faq_id.as_deref(),
+        Some("invoice.issue")
+    );
+}
+
+#[test]
+fn merchants_never_see_each_others_entries() {
+    let e = Engine::new(vec![
+        faq("a.engrave", "merchant:a", "可以刻字吗"),
+        faq("b.engrave", "merchant:b", "可以刻字吗"),
+        faq("p.invoice", "platform", "怎么开发票"),
+    ]);
+    assert_eq!(
+        e.answer("能刻字吗", Some("a")).faq_id.as_deref(),
+        Some("a.engrave")
+    );
+    assert_eq!(
+        e.answer("能刻字吗", Some("b")).faq_id.as_deref(),
+        Some("b.engrave")
+    );
+    assert_eq!(e.answer("能刻字吗", None).faq_id, None);
+    assert_eq!(e.answer("能刻字吗", Some("unknown")).faq_id, None);
+    let a = e.answer("能刻字吗", Some("a"));
+    assert!(!a.suggestion_ids.contains(&"b.engrave".to_owned()));
+}
+
+#[test]
+fn a_tenant_lexicon_teaches_new_synonyms() {
+    let faqs = vec![faq("p.sf", "platform", "顺丰快递到哪了")];
+    let mut lex = Lexicon::builtin();
+    lex.extend_synonyms("tenant.txt", "顺丰: 小哥 快递员\n")
+        .unwrap();
+    let plain = Engine::new(faqs.clone());
+    let taught = Engine::with_lexicon(faqs, Arc::new(lex));
+    let q = "小哥到哪了";
+    assert!(
+        taught.answer(q, None).confidence > plain.answer(q, None).confidence,
+        "the tenant's synonym must help"
+    );
+}

@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Builds live outside the clone so CI and repeated clones reuse them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 
-.PHONY: run test lint unit e2e bench build fmt services
+.PHONY: run test lint unit e2e bench build fmt services crds chart-lint
 
 ## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
 run:
@@ -33,3 +33,7 @@ fmt:
 ## services: start the local PostgreSQL and RabbitMQ if they are installed but not running
 services:
 	bash scripts/ensure-services.sh
+
+## crds: regenerate crds/*.yaml from the Rust types in crates/crd (a test fails when they drift)
+crds:
+	$(CARGO) run -q -p kefu-crd --bin crdgen -- crds

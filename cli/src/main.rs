@@ -1,7 +1,9 @@
 //! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
 //! in-process bus); `kefu gateway|session|bot` run one service in distributed mode, exactly like
-//! the `kefu-<service>` binaries.
+//! the `kefu-<service>` binaries; `kefu validate|apply -f FILE` check and apply the operator's
+//! YAML outside Kubernetes.
 
+mod apply;
 mod dev;
 mod inbox;
 
@@ -25,6 +27,10 @@ enum Command {
     Session,
     /// Run the bot service.
     Bot,
+    /// Check Tenant/Channel/Queue/RoutingPolicy YAML; every error is printed with its field path.
+    Validate(apply::ValidateArgs),
+    /// Apply Tenant/Channel/Queue/RoutingPolicy YAML to a running gateway (`kefu dev`).
+    Apply(apply::ApplyArgs),
 }
 
 #[global_allocator]
@@ -37,6 +43,8 @@ fn main() -> std::process::ExitCode {
         Command::Gateway => kefu_lifecycle::service_main("kefu-gateway", kefu_gateway::run),
         Command::Session => kefu_lifecycle::service_main("kefu-session", kefu_session::run),
         Command::Bot => kefu_lifecycle::service_main("kefu-bot", kefu_bot::run),
+        Command::Validate(args) => apply::validate(args),
+        Command::Apply(args) => apply::apply(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -43,7 +43,7 @@ fn demo_tenant_file_is_valid() {
     let peak = &t.spec.peak_events[0];
     let (start, end) = peak.window().unwrap();
     // Midnight in Shanghai is 16:00 UTC the day before.
-    assert_eq!(start.to_rfc3339(), "2026-11-10T16:00:00+00:00");
+    assert_eq!(start.to_rfc3339(), "2027-11-10T16:00:00+00:00");
     assert_eq!((end - start).num_hours(), 4);
     assert!(resources.iter().all(|r| r.tenant() == "demo"));
 }

@@ -36,6 +36,8 @@ pub mod event_types {
     pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
     /// [`crate::events::ConversationClosed`]
     pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+    /// [`crate::events::TenantConfigChanged`]
+    pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
 }
 
 /// Conversions between `prost_types::Timestamp` and `chrono`.

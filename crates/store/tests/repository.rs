@@ -17,6 +17,8 @@ mod outbox;
 mod session;
 #[path = "repository/support.rs"]
 mod support;
+#[path = "repository/tenant_config.rs"]
+mod tenant_config;
 
 /// For every `module::body`, an `async fn body(db: &DatabaseConnection)`, generates
 /// `sqlite::body` and `postgres::body` tests that hand it a fresh, empty database.
@@ -69,4 +71,7 @@ contract_suite! {
     session::open_conversation_is_unique_per_customer_and_channel,
     session::concurrent_open_conversation_yields_one,
     session::messages_are_listed_oldest_first,
+    tenant_config::config_put_versions_and_announces_each_change,
+    tenant_config::config_requires_an_existing_tenant,
+    tenant_config::config_delete_announces_once_and_list_is_per_tenant,
 }

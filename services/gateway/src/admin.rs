@@ -135,7 +135,7 @@ pub fn bearer_matches(expected: &str, authorization: Option<&str>) -> bool {
     a == b
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -11,3 +11,4 @@ pub mod message;
 pub mod outbox;
 pub mod processed_event;
 pub mod tenant;
+pub mod tenant_config;

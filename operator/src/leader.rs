@@ -130,3 +130,85 @@ impl Elector {
         Some(lost)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ApiServerVerifier, expect, not_found};
+    use serde_json::json;
+
+    const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/kefu/leases/kefu-operator";
+
+    fn elector(name: &str) -> (Elector, ApiServerVerifier) {
+        let (service, handle) = tower_test::mock::pair();
+        let client = kube::Client::new(service, "kefu");
+        let api = Api::namespaced(client, "kefu");
+        (
+            Elector::new(api, "kefu-operator", name, Duration::from_secs(15)),
+            ApiServerVerifier(handle),
+        )
+    }
+
+    fn lease(holder: &str, renewed: &str) -> serde_json::Value {
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "kefu-operator", "namespace": "kefu", "resourceVersion": "7"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "renewTime": renewed}})
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_first_candidate_creates_the_lease() {
+        let (e, api) = elector("a");
+        let server = api.run(vec![
+            expect("GET", LEASE).reply(404, not_found()),
+            expect(
+                "POST",
+                "/apis/coordination.k8s.io/v1/namespaces/kefu/leases?",
+            ),
+        ]);
+        assert!(e.try_acquire(at("2027-01-01T00:00:00Z")).await.unwrap());
+        let seen = server.await.unwrap();
+        assert_eq!(seen[1].body["spec"]["holderIdentity"], "a");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_lease_of_another_replica_is_respected_and_an_expired_one_taken() {
+        let (e, api) = elector("b");
+        let server = api.run(vec![
+            expect("GET", LEASE).reply(200, lease("a", "2027-01-01T00:00:00Z")),
+            expect("GET", LEASE).reply(200, lease("a", "2027-01-01T00:00:00Z")),
+            expect("PUT", LEASE),
+        ]);
+        assert!(
+            !e.try_acquire(at("2027-01-01T00:00:10Z")).await.unwrap(),
+            "10 s < 15 s"
+        );
+        assert!(
+            e.try_acquire(at("2027-01-01T00:00:20Z")).await.unwrap(),
+            "expired"
+        );
+        let seen = server.await.unwrap();
+        let taken = &seen[2].body;
+        assert_eq!(taken["spec"]["holderIdentity"], "b");
+        assert_eq!(
+            taken["metadata"]["resourceVersion"], "7",
+            "optimistic concurrency"
+        );
+        assert_eq!(taken["spec"]["leaseTransitions"], 1);
+    }
+
+    #[tokio::test]
+    async fn losing_a_race_is_not_leading() {
+        let (e, api) = elector("b");
+        let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "conflict"});
+        let server = api.run(vec![
+            expect("GET", LEASE).reply(200, lease("a", "2026-01-01T00:00:00Z")),
+            expect("PUT", LEASE).reply(409, conflict),
+        ]);
+        assert!(!e.try_acquire(at("2027-01-01T00:00:00Z")).await.unwrap());
+        server.await.unwrap();
+    }
+}

@@ -3,22 +3,24 @@
 
 use std::path::PathBuf;
 
-fn crds_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crds")
-}
+/// Where the generated CRDs are committed: `crds/` and the Helm chart's `crds/`.
+const DIRS: &[&str] = &["crds", "charts/kefu/crds"];
 
 #[test]
 fn crds_up_to_date() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut stale = Vec::new();
-    for (file, yaml) in kefu_crd::crdgen::render() {
-        let committed = std::fs::read_to_string(crds_dir().join(&file)).unwrap_or_default();
-        if committed != yaml {
-            stale.push(file);
+    for dir in DIRS {
+        for (file, yaml) in kefu_crd::crdgen::render() {
+            let committed = std::fs::read_to_string(root.join(dir).join(&file)).unwrap_or_default();
+            if committed != yaml {
+                stale.push(format!("{dir}/{file}"));
+            }
         }
     }
     assert!(
         stale.is_empty(),
-        "crds/ is out of date for {stale:?}: run `make crds` and commit the result"
+        "generated CRDs are out of date: {stale:?}; run `make crds` and commit the result"
     );
 }
 

@@ -311,6 +311,36 @@ mod tests {
                 .version,
             1
         );
+        // Withdrawing a document (as the operator's finalizer does) is idempotent.
+        client
+            .delete_config("demo", "queue", "tea-house")
+            .await
+            .unwrap();
+        client
+            .delete_config("demo", "queue", "tea-house")
+            .await
+            .unwrap();
+        let gone = client
+            .get_config("demo", "queue", "tea-house")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                gone,
+                kefu_crd::admin::AdminError::Rejected { status: 404, .. }
+            ),
+            "{gone}"
+        );
+        // A spec the types reject is refused with its field path.
+        let bad = serde_json::json!({"tenant": "demo", "strategy": "coin-toss"});
+        let err = client
+            .put_config("demo", "routingpolicy", "x", &bad)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, kefu_crd::admin::AdminError::Rejected { status: 422, field: Some(f), .. } if f == "spec.strategy"),
+            "{err}"
+        );
         // A bad token is refused with the gateway's reason.
         let mut bad = args(vec![DEMO.into()]);
         bad.token = "wrong".into();

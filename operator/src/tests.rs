@@ -484,3 +484,54 @@ async fn a_channel_is_applied_with_its_secret_and_disabled_on_deletion() {
     assert_eq!(view["enabled"], false);
     stop.cancel();
 }
+
+/// A changed spec (new generation): the autoscalers get the new bounds, the status the new
+/// generation, and an unchanged `Ready` neither moves its transition time nor records an event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_updated_dedicated_tenant_is_re_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = CancellationToken::new();
+    let broker = MockBroker::default();
+    let mut s = settings();
+    s.rabbitmq_management_url = broker.clone().serve().await;
+    s.dedicated_admin_url = gateway(dir.path(), stop.clone()).await;
+    let admin = kefu_crd::admin::AdminClient::new(&s.dedicated_admin_url, "t0ken");
+    let (ctx, api) = context(s, fixed("2027-11-01T00:00:00Z"));
+    let mut t = dedicated_tenant().finalized();
+    let earlier = utc("2027-10-01T00:00:00Z");
+    t.status = Some(kefu_crd::TenantStatus {
+        common: kefu_crd::CommonStatus {
+            observed_generation: Some(3),
+            conditions: vec![kefu_crd::common::make_condition(
+                "Ready",
+                true,
+                "Configured",
+                "x",
+                Some(3),
+                earlier,
+            )],
+        },
+        ..Default::default()
+    });
+    t.metadata.generation = Some(4);
+    t.spec.scaling.max_replicas = 40;
+    t.spec.display_name = "Acme Global".into();
+    let server = api.run(dedicated_script(&t, true, 0));
+    reconcile_tenant(t, ctx).await;
+    let seen = server.await.unwrap();
+    for so in seen.iter().filter(|s| s.uri.contains("/scaledobjects/")) {
+        assert_eq!(so.body["spec"]["maxReplicaCount"], 40);
+    }
+    let status = seen.last().unwrap();
+    assert_eq!(status.body["status"]["observedGeneration"], 4);
+    let r = ready(status);
+    assert_eq!(
+        (r["status"].as_str(), r["observedGeneration"].as_i64()),
+        (Some("True"), Some(4))
+    );
+    assert_eq!(r["lastTransitionTime"], "2027-10-01T00:00:00Z");
+    let stored = admin.get_config("acme", "tenant", "acme").await.unwrap();
+    assert_eq!(stored.spec["displayName"], "Acme Global");
+    assert_eq!(stored.spec["scaling"]["maxReplicas"], 40);
+    stop.cancel();
+}

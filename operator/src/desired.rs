@@ -240,7 +240,7 @@ pub fn trigger_auth_resource() -> ApiResource {
     )
 }
 
-fn dynamic(resource: &ApiResource, value: Value) -> DynamicObject {
+pub fn dynamic(resource: &ApiResource, value: Value) -> DynamicObject {
     let mut obj: DynamicObject = serde_json::from_value(value).expect("static shape");
     obj.types = Some(kube::api::TypeMeta {
         api_version: resource.api_version.clone(),
@@ -263,22 +263,27 @@ pub fn trigger_authentication(tenant: &Tenant) -> DynamicObject {
     )
 }
 
-/// Scales `c` on the depth of its queue between `min_replicas` (raised during peak events)
-/// and the tenant's `maxReplicas`.
-pub fn scaled_object(tenant: &Tenant, c: Component, min_replicas: u32) -> Option<DynamicObject> {
-    let queue = c.queue?;
-    let name = tenant.name_any();
-    let s = &tenant.spec.scaling;
-    Some(dynamic(
+/// A ScaledObject on `queue`'s depth for the Deployment `target`.
+#[allow(clippy::too_many_arguments)]
+pub fn scaled_object_for(
+    metadata: Value,
+    target: &str,
+    queue: &str,
+    min: u32,
+    max: u32,
+    queue_length: u32,
+    auth: &str,
+) -> DynamicObject {
+    dynamic(
         &scaled_object_resource(),
         json!({
             "apiVersion": "keda.sh/v1alpha1",
             "kind": "ScaledObject",
-            "metadata": meta(tenant, object_name(&name, c.name), c.name),
+            "metadata": metadata,
             "spec": {
-                "scaleTargetRef": {"name": object_name(&name, c.name)},
-                "minReplicaCount": min_replicas,
-                "maxReplicaCount": s.max_replicas.max(min_replicas),
+                "scaleTargetRef": {"name": target},
+                "minReplicaCount": min,
+                "maxReplicaCount": max.max(min),
                 "pollingInterval": 15,
                 "cooldownPeriod": 300,
                 "triggers": [{
@@ -287,12 +292,45 @@ pub fn scaled_object(tenant: &Tenant, c: Component, min_replicas: u32) -> Option
                         "protocol": "amqp",
                         "queueName": queue,
                         "mode": "QueueLength",
-                        "value": s.queue_length_per_replica.to_string(),
+                        "value": queue_length.to_string(),
                     },
-                    "authenticationRef": {"name": object_name(&name, "rabbitmq")},
+                    "authenticationRef": {"name": auth},
                 }],
             },
         }),
+    )
+}
+
+/// An `autoscaling/v2` HPA on CPU for the Deployment `target`.
+pub fn hpa_for(metadata: Value, target: &str, min: u32, max: u32) -> HorizontalPodAutoscaler {
+    serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": min,
+            "maxReplicas": max.max(min),
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+        },
+    }))
+    .expect("static shape")
+}
+
+/// Scales `c` on the depth of its queue between `min_replicas` (raised during peak events)
+/// and the tenant's `maxReplicas`.
+pub fn scaled_object(tenant: &Tenant, c: Component, min_replicas: u32) -> Option<DynamicObject> {
+    let queue = c.queue?;
+    let name = tenant.name_any();
+    let s = &tenant.spec.scaling;
+    Some(scaled_object_for(
+        meta(tenant, object_name(&name, c.name), c.name),
+        &object_name(&name, c.name),
+        queue,
+        min_replicas,
+        s.max_replicas,
+        s.queue_length_per_replica,
+        &object_name(&name, "rabbitmq"),
     ))
 }
 
@@ -301,20 +339,12 @@ pub fn scaled_object(tenant: &Tenant, c: Component, min_replicas: u32) -> Option
 pub fn hpa(tenant: &Tenant, c: Component, min_replicas: u32) -> Option<HorizontalPodAutoscaler> {
     c.queue?;
     let name = tenant.name_any();
-    Some(
-        serde_json::from_value(json!({
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": meta(tenant, object_name(&name, c.name), c.name),
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name(&name, c.name)},
-                "minReplicas": min_replicas,
-                "maxReplicas": tenant.spec.scaling.max_replicas.max(min_replicas),
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
-            },
-        }))
-        .expect("static shape"),
-    )
+    Some(hpa_for(
+        meta(tenant, object_name(&name, c.name), c.name),
+        &object_name(&name, c.name),
+        min_replicas,
+        tenant.spec.scaling.max_replicas,
+    ))
 }
 
 /// The finalizer-free check of whether an object is ours (for tests and debugging).

@@ -5,6 +5,7 @@
 //! - [`tenant`], [`config`]: the reconcilers (finalizers, status conditions, events).
 //! - [`desired`]: the objects a dedicated tenant needs, as pure functions; [`peak`]: the
 //!   peak-event schedule; [`rabbitmq`]: vhosts through the management API.
+//! - [`platform`]: the platform's Deployments scaled for shared tenants' peak events.
 //! - [`context`], [`status`], [`metrics`], [`leader`], [`settings`], [`run`]: the plumbing.
 //! - [`sim`]: the Double 11 scaling simulation (`kefu-operator simulate`).
 
@@ -14,6 +15,7 @@ pub mod desired;
 pub mod leader;
 pub mod metrics;
 pub mod peak;
+pub mod platform;
 pub mod rabbitmq;
 pub mod run;
 pub mod settings;

@@ -4,7 +4,7 @@
 //! next boundary (`requeue_after`), so nothing polls.
 
 use chrono::{DateTime, Duration, Utc};
-use kefu_crd::TenantSpec;
+use kefu_crd::{PeakEvent, TenantSpec};
 
 /// The minimum in force at an instant, and when it changes next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,16 +17,19 @@ pub struct Schedule {
 }
 
 /// `[start − lead, end)` of each well-formed event, with the floor it imposes.
-fn windows(spec: &TenantSpec) -> impl Iterator<Item = (&str, DateTime<Utc>, DateTime<Utc>, u32)> {
-    let s = &spec.scaling;
-    spec.peak_events.iter().filter_map(move |ev| {
+fn windows(
+    events: &[PeakEvent],
+    min: u32,
+    max: u32,
+) -> impl Iterator<Item = (&str, DateTime<Utc>, DateTime<Utc>, u32)> {
+    events.iter().filter_map(move |ev| {
         let (start, end) = ev.window().ok()?;
         let from = start - Duration::minutes(i64::from(ev.pre_scale_lead_minutes));
         Some((
             ev.name.as_str(),
             from,
             end,
-            peak_floor(s.min_replicas, s.max_replicas, ev.traffic_multiplier),
+            peak_floor(min, max, ev.traffic_multiplier),
         ))
     })
 }
@@ -42,11 +45,18 @@ pub fn peak_floor(min: u32, max: u32, multiplier: f64) -> u32 {
     raised.clamp(min, max.max(min))
 }
 
+/// The tenant's own schedule (its `scaling` bounds).
 pub fn schedule_at(spec: &TenantSpec, now: DateTime<Utc>) -> Schedule {
-    let mut min_replicas = spec.scaling.min_replicas;
+    let s = &spec.scaling;
+    schedule_for(&spec.peak_events, s.min_replicas, s.max_replicas, now)
+}
+
+/// The schedule `events` impose on a service scaled between `min` and `max`.
+pub fn schedule_for(events: &[PeakEvent], min: u32, max: u32, now: DateTime<Utc>) -> Schedule {
+    let mut min_replicas = min;
     let mut active_event = None;
     let mut next_change: Option<DateTime<Utc>> = None;
-    for (name, from, until, floor) in windows(spec) {
+    for (name, from, until, floor) in windows(events, min, max) {
         if from <= now && now < until && floor > min_replicas {
             min_replicas = floor;
             active_event = Some(name.to_owned());
@@ -64,10 +74,31 @@ pub fn schedule_at(spec: &TenantSpec, now: DateTime<Utc>) -> Schedule {
     }
 }
 
+/// Several tenants on one service: the highest floor, the earliest next change.
+pub fn combine(schedules: impl IntoIterator<Item = Schedule>, min: u32) -> Schedule {
+    let mut out = Schedule {
+        min_replicas: min,
+        active_event: None,
+        next_change: None,
+    };
+    for s in schedules {
+        if s.min_replicas > out.min_replicas {
+            out.min_replicas = s.min_replicas;
+            out.active_event = s.active_event;
+        }
+        if let Some(n) = s.next_change
+            && out.next_change.is_none_or(|o| n < o)
+        {
+            out.next_change = Some(n);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kefu_crd::tenant::{PeakEvent, Scaling};
+    use kefu_crd::tenant::Scaling;
 
     fn spec(events: Vec<PeakEvent>) -> TenantSpec {
         TenantSpec {
@@ -153,6 +184,38 @@ mod tests {
         assert_eq!(peak_floor(2, 30, 1.0), 2);
         assert_eq!(peak_floor(2, 1, 10.0), 2, "never below min");
         assert_eq!(peak_floor(2, 30, f64::INFINITY), 2);
+    }
+
+    #[test]
+    fn tenants_sharing_a_service_combine_to_the_highest_floor_and_earliest_change() {
+        let d11 = vec![event(
+            "d11",
+            "2027-11-11T00:00:00",
+            "2027-11-11T04:00:00",
+            10.0,
+            60,
+        )];
+        let live = vec![event(
+            "live",
+            "2027-11-10T22:00:00",
+            "2027-11-10T23:00:00",
+            3.0,
+            0,
+        )];
+        let now = utc("2027-11-10T14:30:00Z"); // 22:30 Shanghai
+        let c = combine(
+            [
+                schedule_for(&d11, 3, 40, now),
+                schedule_for(&live, 3, 40, now),
+            ],
+            3,
+        );
+        assert_eq!(
+            (c.min_replicas, c.active_event.as_deref()),
+            (9, Some("live"))
+        );
+        assert_eq!(c.next_change, Some(utc("2027-11-10T15:00:00Z")));
+        assert_eq!(combine([], 3).min_replicas, 3);
     }
 
     #[test]

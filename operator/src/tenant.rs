@@ -180,6 +180,32 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         Some(("InvalidSpec", msg, false))
     } else {
         let mut failure = None;
+        if tenant.spec.isolation == Isolation::Shared
+            && let Some((platform, autoscaler)) = crate::platform::apply(ctx, now).await?
+        {
+            status.autoscaler = Some(autoscaler.into());
+            status.min_replicas = i32::try_from(platform.min_replicas).ok();
+            conditions.push(make_condition(
+                condition::AUTOSCALING,
+                autoscaler == "keda",
+                if autoscaler == "keda" {
+                    "PlatformKeda"
+                } else {
+                    "KedaMissing"
+                },
+                format!(
+                    "the platform's deployments scale for all shared tenants ({}); min {} replicas",
+                    if autoscaler == "keda" {
+                        "KEDA on queue depth"
+                    } else {
+                        "KEDA absent: CPU HPA"
+                    },
+                    platform.min_replicas
+                ),
+                generation,
+                now,
+            ));
+        }
         if tenant.spec.isolation == Isolation::Dedicated {
             let vhost = desired::vhost(&name);
             match ctx.broker.ensure_vhost(&vhost).await {
@@ -304,6 +330,8 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => tracing::warn!(tenant = %name, error = %e, "tenant config not removed"),
         }
+        // Its peak events no longer hold the platform's floor up.
+        crate::platform::apply(ctx, ctx.now()).await?;
     }
     ctx.event(
         tenant,

@@ -23,6 +23,7 @@ pub fn settings() -> Settings {
         rabbitmq_password: "pw".into(),
         image: "kefu:test".into(),
         resources: json!({"requests": {"cpu": "100m"}}),
+        platform: None,
     }
 }
 

@@ -535,3 +535,150 @@ async fn an_updated_dedicated_tenant_is_re_applied() {
     assert_eq!(stored.spec["scaling"]["maxReplicas"], 40);
     stop.cancel();
 }
+
+/// A shared tenant's Double 11 raises the platform's own autoscalers (owned by the Deployments
+/// they scale), combined over every shared tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_tenants_peak_raises_the_platform_autoscalers() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = CancellationToken::new();
+    let mut s = settings();
+    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    s.platform = Some(serde_json::from_value(json!({
+        "namespace": "kefu", "secretName": "kefu-secrets",
+        "deployments": [
+            {"component": "gateway", "name": "kefu-gateway", "minReplicas": 2, "maxReplicas": 10},
+            {"component": "session", "name": "kefu-session", "minReplicas": 3, "maxReplicas": 40},
+        ],
+    })).unwrap());
+    // 23:30 Shanghai: within the hour of lead before midnight.
+    let (ctx, api) = context(s, fixed("2027-11-10T15:30:00Z"));
+    let t = shared_tenant().finalized();
+    let mut other = shared_tenant();
+    other.metadata.name = Some("quiet".into());
+    other.spec.peak_events.clear();
+    let list = json!({"apiVersion": "kefu.dev/v1alpha1", "kind": "TenantList", "metadata": {},
+        "items": [serde_json::to_value(&t).unwrap(), serde_json::to_value(&other).unwrap()]});
+    let deployment = |name: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "kefu", "uid": format!("uid-{name}")}})
+    };
+    let server = api.run(vec![
+        expect("GET", "/apis/kefu.dev/v1alpha1/tenants?").reply(200, list),
+        expect(
+            "GET",
+            "/apis/apps/v1/namespaces/kefu/deployments/kefu-gateway",
+        )
+        .reply(200, deployment("kefu-gateway")),
+        expect(
+            "GET",
+            "/apis/apps/v1/namespaces/kefu/deployments/kefu-session",
+        )
+        .reply(200, deployment("kefu-session")),
+        expect(
+            "GET",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh",
+        )
+        .reply(200, keda_crd()),
+        expect(
+            "PATCH",
+            "/apis/keda.sh/v1alpha1/namespaces/kefu/triggerauthentications/kefu-platform-rabbitmq?",
+        ),
+        expect(
+            "PATCH",
+            "/apis/keda.sh/v1alpha1/namespaces/kefu/scaledobjects/kefu-gateway?",
+        ),
+        expect(
+            "PATCH",
+            "/apis/keda.sh/v1alpha1/namespaces/kefu/scaledobjects/kefu-session?",
+        ),
+        expect("POST", EVENTS),
+        expect("POST", EVENTS),
+        status_patch(&t),
+    ]);
+    let action = reconcile_tenant(t, ctx).await;
+    assert_eq!(
+        action,
+        Action::requeue(Duration::from_secs(4 * 3600 + 1800)),
+        "until the end"
+    );
+    let seen = server.await.unwrap();
+    let (gw, session) = (&seen[5].body, &seen[6].body);
+    assert_eq!(
+        (
+            gw["spec"]["minReplicaCount"].as_u64(),
+            gw["spec"]["maxReplicaCount"].as_u64()
+        ),
+        (Some(10), Some(10)),
+        "2 × 10, capped at 10"
+    );
+    assert_eq!(session["spec"]["minReplicaCount"], 30, "3 × 10");
+    assert_eq!(
+        session["metadata"]["ownerReferences"][0]["uid"],
+        "uid-kefu-session"
+    );
+    assert_eq!(
+        seen[4].body["metadata"]["ownerReferences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(seen[8].body["reason"], "PeakScaling");
+    let status = &seen[9].body["status"];
+    assert_eq!(
+        (
+            status["minReplicas"].as_u64(),
+            status["activePeakEvent"].as_str()
+        ),
+        (Some(30), Some("double-11"))
+    );
+    stop.cancel();
+}
+
+/// Deleting a shared tenant withdraws its config document and recomputes the platform's floor
+/// without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_shared_tenant_lowers_the_platform_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = CancellationToken::new();
+    let mut s = settings();
+    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    let admin = kefu_crd::admin::AdminClient::new(&s.admin_url, "t0ken");
+    admin
+        .apply(&kefu_crd::KefuResource::Tenant(shared_tenant()), None)
+        .await
+        .unwrap();
+    s.platform = Some(serde_json::from_value(json!({
+        "namespace": "kefu", "secretName": "kefu-secrets",
+        "deployments": [{"component": "session", "name": "kefu-session", "minReplicas": 3, "maxReplicas": 40}],
+    })).unwrap());
+    let (ctx, api) = context(s, fixed("2027-11-10T17:00:00Z")); // during Double 11
+    let t = shared_tenant().finalized().deleting();
+    let list = json!({"apiVersion": "kefu.dev/v1alpha1", "kind": "TenantList", "metadata": {},
+        "items": [serde_json::to_value(&t).unwrap()]});
+    let server = api.run(vec![
+        expect("GET", "/apis/kefu.dev/v1alpha1/tenants?").reply(200, list),
+        expect("GET", "/apis/apps/v1/namespaces/kefu/deployments/kefu-session").reply(200,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kefu-session", "uid": "u1"}})),
+        expect("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh").reply(404, not_found()),
+        expect("PATCH", "/apis/autoscaling/v2/namespaces/kefu/horizontalpodautoscalers/kefu-session?"),
+        expect("POST", EVENTS),
+        expect("PATCH", TENANTS).reply(200, serde_json::to_value(shared_tenant()).unwrap()),
+    ]);
+    assert_eq!(reconcile_tenant(t, ctx).await, Action::await_change());
+    let seen = server.await.unwrap();
+    assert_eq!(
+        seen[3].body["spec"]["minReplicas"], 3,
+        "the deleted tenant's event no longer counts"
+    );
+    let gone = admin
+        .get_config("acme", "tenant", "acme")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        gone,
+        kefu_crd::admin::AdminError::Rejected { status: 404, .. }
+    ));
+    stop.cancel();
+}

@@ -136,11 +136,26 @@ mod tests {
     fn platform_scaling_is_checked_when_read() {
         let ok = r#"{"namespace":"kefu","secretName":"s","deployments":[{"component":"session","name":"kefu-session","minReplicas":2,"maxReplicas":10}]}"#;
         let p = parse_platform(ok).unwrap();
-        assert_eq!((p.queue_length_per_replica, p.deployments[0].max_replicas), (100, 10));
+        assert_eq!(
+            (p.queue_length_per_replica, p.deployments[0].max_replicas),
+            (100, 10)
+        );
         let bot = ok.replace("\"session\"", "\"bot\"");
-        assert!(parse_platform(&bot).unwrap_err().contains("deployments[0].component"));
+        assert!(
+            parse_platform(&bot)
+                .unwrap_err()
+                .contains("deployments[0].component")
+        );
         let bounds = ok.replace("\"maxReplicas\":10", "\"maxReplicas\":1");
-        assert!(parse_platform(&bounds).unwrap_err().contains("minReplicas <= maxReplicas"));
-        assert!(parse_platform(r#"{"namespace":"k"}"#).unwrap_err().contains("missing field"));
+        assert!(
+            parse_platform(&bounds)
+                .unwrap_err()
+                .contains("minReplicas <= maxReplicas")
+        );
+        assert!(
+            parse_platform(r#"{"namespace":"k"}"#)
+                .unwrap_err()
+                .contains("missing field")
+        );
     }
 }

@@ -172,6 +172,8 @@ impl Default for Scaling {
     }
 }
 
+/// What the operator last did for the tenant: conditions (`Ready`, `Autoscaling`), the minimum
+/// replicas in force and the peak event behind it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
@@ -180,7 +182,8 @@ pub struct TenantStatus {
     /// `keda` or `hpa` (fallback when KEDA's CRD is absent); dedicated tenants only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<String>,
-    /// The minimum replicas in force (raised during a peak event).
+    /// The minimum replicas in force (raised during a peak event); for a shared tenant, that of
+    /// the platform's deployments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_replicas: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,14 +4,14 @@ CARGO ?= cargo
 # Builds live outside the clone so CI and repeated clones reuse them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 
-.PHONY: run test lint unit e2e bench build fmt services
+.PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate
 
 ## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
 run:
 	$(CARGO) run -p kefu -- dev
 
-## test: formatting, lints, then every test (PostgreSQL and RabbitMQ must be running)
-test: lint build
+## test: formatting, lints, Helm chart lint, then every test (PostgreSQL and RabbitMQ must be running)
+test: lint chart-lint build
 	$(CARGO) test --workspace --no-fail-fast
 
 lint:
@@ -35,3 +35,15 @@ fmt:
 ## services: start the local PostgreSQL and RabbitMQ if they are installed but not running
 services:
 	bash scripts/ensure-services.sh
+
+## chart-lint: Helm's own linter on charts/kefu (installs helm-sdkpy into a venv on first use)
+chart-lint:
+	bash scripts/chart-lint.sh
+
+## simulate: the Double 11 autoscaling simulation (replica-minutes, queue depth, under-provisioning)
+simulate:
+	$(CARGO) run -q --release -p kefu-operator -- simulate $(SIM_ARGS)
+
+## crds: regenerate crds/*.yaml from the Rust types in crates/crd (a test fails when they drift)
+crds:
+	$(CARGO) run -q -p kefu-crd --bin crdgen -- crds charts/kefu/crds

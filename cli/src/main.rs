@@ -1,7 +1,9 @@
 //! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
 //! in-process bus); `kefu gateway|session|bot` run one service in distributed mode, exactly like
-//! the `kefu-<service>` binaries.
+//! the `kefu-<service>` binaries; `kefu validate|apply -f FILE` check and apply the operator's
+//! YAML outside Kubernetes.
 
+mod apply;
 mod bot_ask;
 mod dev;
 mod inbox;
@@ -26,6 +28,10 @@ enum Command {
     Session,
     /// Run the bot service, or `kefu bot ask` to try a knowledge base on JSON lines.
     Bot(BotArgs),
+    /// Check Tenant/Channel/Queue/RoutingPolicy YAML; every error is printed with its field path.
+    Validate(apply::ValidateArgs),
+    /// Apply Tenant/Channel/Queue/RoutingPolicy YAML to a running gateway (`kefu dev`).
+    Apply(apply::ApplyArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,6 +61,8 @@ fn main() -> std::process::ExitCode {
         Command::Bot(BotArgs {
             command: Some(BotCommand::Ask(args)),
         }) => bot_ask::main(args),
+        Command::Validate(args) => apply::validate(args),
+        Command::Apply(args) => apply::apply(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -106,7 +106,7 @@ async fn list(
     let mut orders = owner(&mut data, who.phone.as_deref(), who.member_id.as_deref())
         .map(|c| c.orders.clone())
         .unwrap_or_default();
-    orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
     orders.truncate(who.limit.unwrap_or(5).min(20));
     Json(OrderList { orders }).into_response()
 }

@@ -38,6 +38,8 @@ pub mod event_types {
     pub const CONVERSATION_CLOSED: &str = "conversation.closed";
     /// [`crate::events::HandoffRequested`]
     pub const HANDOFF_REQUESTED: &str = "conversation.handoff_requested";
+    /// [`crate::events::TenantConfigChanged`]
+    pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
 }
 
 /// Conversions between `prost_types::Timestamp` and `chrono`.

@@ -19,6 +19,8 @@ mod outbox;
 mod session;
 #[path = "repository/support.rs"]
 mod support;
+#[path = "repository/tenant_config.rs"]
+mod tenant_config;
 
 /// For every `module::body`, an `async fn body(db: &DatabaseConnection)`, generates
 /// `sqlite::body` and `postgres::body` tests that hand it a fresh, empty database.
@@ -79,4 +81,7 @@ contract_suite! {
     customers::profiles_fill_and_update,
     customers::tenant_settings_default_and_persist,
     customers::contexts_and_handoff_state,
+    tenant_config::config_put_versions_and_announces_each_change,
+    tenant_config::config_requires_an_existing_tenant,
+    tenant_config::config_delete_announces_once_and_list_is_per_tenant,
 }

@@ -45,9 +45,8 @@ impl Validate for BotConfig {
                 });
             }
         }
-        if !self.orders.url.is_empty()
-            && !(self.orders.url.starts_with("http://") || self.orders.url.starts_with("https://"))
-        {
+        let url = &self.orders.url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid {
                 field: "orders.url".into(),
                 reason: "must be an http(s) URL".into(),

@@ -94,12 +94,6 @@ pub struct Reply {
     pub suggestion_ids: Vec<String>,
 }
 
-impl Default for Language {
-    fn default() -> Self {
-        Language::ZhHans
-    }
-}
-
 /// The bot's own texts in the customer's script or language.
 impl Language {
     pub(crate) fn t(
@@ -861,9 +855,11 @@ mod tests {
 
     #[test]
     fn state_survives_a_round_trip_and_garbage_starts_afresh() {
-        let mut s = DialogueState::default();
-        s.misses = 2;
-        s.pending = Some("urge_shipment".into());
+        let mut s = DialogueState {
+            misses: 2,
+            pending: Some("urge_shipment".into()),
+            ..DialogueState::default()
+        };
         s.note_intent("shipping");
         s.note_intent("shipping");
         assert_eq!(s.intents, ["shipping"]);

@@ -3,7 +3,8 @@
 //! - [`inbound`]: the API channel's signed inbound endpoint → `message.received` (via the outbox).
 //! - [`delivery`] and [`webhook`]: `message.to_send` → signed POST to the channel's webhook, with
 //!   retries and dead-marking.
-//! - [`admin`] (REST) and [`grpc`]: tenant and channel configuration.
+//! - [`admin`] (REST) and [`grpc`]: tenant and channel configuration; [`tenant_config`]: the
+//!   rest of a tenant's configuration (kefu-crd specs), announced on the bus when it changes.
 //! - [`channels`]: the channel cache; [`signature`]: HMAC-SHA256; [`error`]: the error table.
 //! - [`GatewayApp`]: everything wired over a database and a bus, used alike by the standalone
 //!   binary ([`run`]) and by `kefu dev`.
@@ -21,6 +22,7 @@ pub mod identity_token;
 pub mod inbound;
 mod run;
 pub mod signature;
+pub mod tenant_config;
 pub mod webchat;
 pub mod webhook;
 pub mod writer;
@@ -157,6 +159,16 @@ impl GatewayApp {
             .route(
                 "/v1/admin/channels/{channel_id}",
                 put(admin::put_channel).get(admin::get_channel),
+            )
+            .route(
+                "/v1/admin/tenants/{tenant_id}/config",
+                get(tenant_config::list_config),
+            )
+            .route(
+                "/v1/admin/tenants/{tenant_id}/config/{kind}/{name}",
+                put(tenant_config::put_config)
+                    .get(tenant_config::get_config)
+                    .delete(tenant_config::delete_config),
             )
             .route(
                 "/v1/admin/deliveries/{message_id}",

@@ -35,11 +35,13 @@ use tokio::sync::mpsc;
 const SOCKET_QUEUE: usize = 64;
 
 type Key = (String, String);
+/// One socket's id and its outgoing queue.
+type Outlet = (u64, mpsc::Sender<Arc<str>>);
 
 /// The open sockets of this replica, by `(channel, external user)`.
 #[derive(Clone, Default)]
 pub struct Sockets {
-    inner: Arc<RwLock<HashMap<Key, Vec<(u64, mpsc::Sender<Arc<str>>)>>>>,
+    inner: Arc<RwLock<HashMap<Key, Vec<Outlet>>>>,
     open: Arc<AtomicUsize>,
     next_id: Arc<AtomicU64>,
 }

@@ -171,10 +171,8 @@ async fn load_contexts(
             .collect();
         let mut found = customers::contexts(&state.db, &tenant, &keys).await?;
         for (&i, key) in idx.iter().zip(&keys) {
-            work[i].context = found.remove(key).or_else(|| {
-                // Two messages of one user in a batch: both get the context.
-                None
-            });
+            work[i].context = found.remove(key);
+            // Two messages of one user in a batch: the later ones share the first one's context.
             if work[i].context.is_none() {
                 work[i].context = idx
                     .iter()

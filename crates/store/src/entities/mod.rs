@@ -12,4 +12,5 @@ pub mod message;
 pub mod outbox;
 pub mod processed_event;
 pub mod tenant;
+pub mod tenant_config;
 pub mod tenant_settings;

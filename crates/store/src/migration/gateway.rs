@@ -1,7 +1,9 @@
 //! The gateway's tables: tenants, channels, inbound messages (dedupe), deliveries, outbox,
 //! processed events.
 use super::{create_entity_table, create_index};
-use crate::entities::{channel, delivery, inbound_message, outbox, processed_event, tenant};
+use crate::entities::{
+    channel, delivery, inbound_message, outbox, processed_event, tenant, tenant_config,
+};
 use sea_orm_migration::prelude::*;
 
 pub struct GatewayMigrator;
@@ -9,7 +11,7 @@ pub struct GatewayMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for GatewayMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial)]
+        vec![Box::new(M0001Initial), Box::new(M0002TenantConfigs)]
     }
 }
 
@@ -34,5 +36,22 @@ impl MigrationTrait for M0001Initial {
         create_entity_table(manager, outbox::Entity).await?;
         create_entity_table(manager, processed_event::Entity).await?;
         Ok(())
+    }
+}
+
+/// Tenant configuration documents (`kefu apply`, the operator).
+struct M0002TenantConfigs;
+
+// Named by hand: the derive names a migration after its file, which the first one already is.
+impl MigrationName for M0002TenantConfigs {
+    fn name(&self) -> &str {
+        "gateway_0002_tenant_configs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002TenantConfigs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_entity_table(manager, tenant_config::Entity).await
     }
 }

@@ -7,9 +7,10 @@ use ferrous_opencc::config::BuiltinConfig;
 use std::sync::LazyLock;
 
 /// The customer's script or language, as reported in an [`super::Answer`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Language {
     /// Simplified Chinese (also the answer for mixed or unknown text).
+    #[default]
     ZhHans,
     /// Traditional Chinese: answers are converted to Traditional.
     ZhHant,

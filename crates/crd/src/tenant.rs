@@ -1,0 +1,194 @@
+//! `Tenant`: a platform (brand or marketplace) with its merchants, member tiers, isolation,
+//! scheduled peak events and bot knowledge base. The resource's name is the tenant id.
+
+use crate::common::{CommonStatus, ConfigMapKeyRef};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Local date-times in peak events: `YYYY-MM-DDTHH:MM:SS`, no offset (the event's `timeZone`
+/// gives it). One fixed width, so the CRD's CEL rule can compare them as strings.
+pub const LOCAL_TIME_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$";
+
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "kefu.dev",
+    version = "v1alpha1",
+    kind = "Tenant",
+    namespaced,
+    status = "TenantStatus",
+    shortname = "kt",
+    derive = "PartialEq",
+    printcolumn = r#"{"name":"Display Name","type":"string","jsonPath":".spec.displayName"}"#,
+    printcolumn = r#"{"name":"Isolation","type":"string","jsonPath":".spec.isolation"}"#,
+    printcolumn = r#"{"name":"Min Replicas","type":"integer","jsonPath":".status.minReplicas"}"#,
+    printcolumn = r#"{"name":"Peak","type":"string","jsonPath":".status.activePeakEvent"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSpec {
+    #[schemars(length(min = 1, max = 200))]
+    pub display_name: String,
+    #[serde(default)]
+    pub isolation: Isolation,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merchants: Vec<Merchant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_tiers: Vec<MemberTier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peak_events: Vec<PeakEvent>,
+    /// The bot's FAQ knowledge base (JSON lines) in a ConfigMap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knowledge_base: Option<KnowledgeBaseRef>,
+    /// Replica bounds and the queue depth one replica is sized for.
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+/// `shared`: served by the platform's deployments. `dedicated`: its own gateway, session and bot
+/// Deployments and its own RabbitMQ vhost, in the tenant's namespace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    #[default]
+    Shared,
+    Dedicated,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Merchant {
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub id: String,
+    #[schemars(length(min = 1, max = 200))]
+    pub name: String,
+    /// When the merchant's queue overflows to the platform's queues.
+    #[serde(default)]
+    pub overflow: OverflowMode,
+    /// For `busy`: a conversation waiting longer than this overflows.
+    #[serde(default = "default_wait_threshold")]
+    pub wait_threshold_seconds: u32,
+}
+
+fn default_wait_threshold() -> u32 {
+    60
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OverflowMode {
+    #[default]
+    Never,
+    Always,
+    Busy,
+    Offline,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberTier {
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub name: String,
+    /// Added to a waiting conversation's priority.
+    #[schemars(range(min = 0, max = 1000))]
+    pub priority_weight: u32,
+}
+
+/// A scheduled surge (Double 11, 618, a live-stream sale): replicas are raised from
+/// `start − preScaleLeadMinutes` to `end`, by `trafficMultiplier`, then restored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = Rule::new("self.end > self.start").message("end must be after start").field_path(".end"))]
+pub struct PeakEvent {
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub name: String,
+    /// Local time in `timeZone`, `YYYY-MM-DDTHH:MM:SS`.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"))]
+    pub start: String,
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"))]
+    pub end: String,
+    /// IANA time zone, e.g. `Asia/Shanghai`.
+    #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// Expected traffic relative to normal; minimum replicas are multiplied by it.
+    #[schemars(range(min = 1.0, max = 100.0))]
+    pub traffic_multiplier: f64,
+    /// How long before `start` the extra replicas are started.
+    #[serde(default = "default_lead")]
+    #[schemars(range(max = 1440))]
+    pub pre_scale_lead_minutes: u32,
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+fn default_lead() -> u32 {
+    30
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KnowledgeBaseRef {
+    pub config_map_ref: ConfigMapKeyRef,
+}
+
+/// Autoscaling bounds of the consuming services (session, gateway delivery) for this tenant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = Rule::new("self.maxReplicas >= self.minReplicas").message("maxReplicas must be at least minReplicas").field_path(".maxReplicas"))]
+pub struct Scaling {
+    #[serde(default = "default_min")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub min_replicas: u32,
+    #[serde(default = "default_max")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_replicas: u32,
+    /// Ready messages per replica the autoscaler aims for (KEDA `QueueLength`).
+    #[serde(default = "default_queue_per_replica")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub queue_length_per_replica: u32,
+}
+
+fn default_min() -> u32 {
+    2
+}
+fn default_max() -> u32 {
+    20
+}
+fn default_queue_per_replica() -> u32 {
+    100
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self {
+            min_replicas: default_min(),
+            max_replicas: default_max(),
+            queue_length_per_replica: default_queue_per_replica(),
+        }
+    }
+}
+
+/// What the operator last did for the tenant: conditions (`Ready`, `Autoscaling`), the minimum
+/// replicas in force and the peak event behind it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+    /// `keda` or `hpa` (fallback when KEDA's CRD is absent); dedicated tenants only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<String>,
+    /// The minimum replicas in force (raised during a peak event); for a shared tenant, that of
+    /// the platform's deployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_peak_event: Option<String>,
+    /// When the minimum changes next (RFC 3339), if a peak event is ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_scale_change: Option<String>,
+}

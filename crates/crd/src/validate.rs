@@ -1,0 +1,272 @@
+//! Validation beyond the schema, shared by the operator, `kefu validate` and `kefu apply`.
+//! Every error names the field path (`spec.peakEvents[0].end`), as the apiserver does for the
+//! schema and CEL rules, so a user sees the same kind of message everywhere.
+
+use crate::channel::ChannelSpec;
+use crate::common::is_id;
+use crate::queue::QueueSpec;
+use crate::routing::RoutingPolicySpec;
+use crate::tenant::{PeakEvent, TenantSpec};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::collections::HashSet;
+use std::fmt;
+
+/// One problem, at one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Collects errors under a path prefix.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn id(&mut self, path: impl Into<String>, id: &str) {
+        if !is_id(id) {
+            self.push(path, "must be 1-64 characters of a-z, 0-9, '-' or '_'");
+        }
+    }
+
+    fn text(&mut self, path: impl Into<String>, value: &str, max: usize) {
+        if value.trim().is_empty() || value.chars().count() > max {
+            self.push(path, format!("must be 1-{max} characters"));
+        }
+    }
+
+    fn weight(&mut self, path: impl Into<String>, value: f64) {
+        if !value.is_finite() || !(0.0..=1000.0).contains(&value) {
+            self.push(path, "must be between 0 and 1000");
+        }
+    }
+}
+
+/// Checks a spec; `Ok` or every problem found, each with its path from the resource root.
+pub trait Validate {
+    fn validate(&self) -> Result<(), Vec<FieldError>>;
+}
+
+fn finish(errors: Errors) -> Result<(), Vec<FieldError>> {
+    if errors.0.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.0)
+    }
+}
+
+/// Parses a peak event's local `YYYY-MM-DDTHH:MM:SS` in its time zone.
+pub fn local_instant(value: &str, zone: &str) -> Result<DateTime<Utc>, String> {
+    let tz: chrono_tz::Tz = zone
+        .parse()
+        .map_err(|_| format!("unknown time zone {zone:?}"))?;
+    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S")
+        .map_err(|_| format!("{value:?} is not a YYYY-MM-DDTHH:MM:SS local time"))?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| format!("{value} does not exist in {zone} (a daylight-saving gap)"))
+}
+
+impl PeakEvent {
+    /// The event's `[start, end)` in UTC.
+    pub fn window(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+        Ok((
+            local_instant(&self.start, &self.time_zone)?,
+            local_instant(&self.end, &self.time_zone)?,
+        ))
+    }
+}
+
+impl Validate for TenantSpec {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.text("spec.displayName", &self.display_name, 200);
+        let mut ids = HashSet::new();
+        for (i, m) in self.merchants.iter().enumerate() {
+            let p = format!("spec.merchants[{i}]");
+            e.id(format!("{p}.id"), &m.id);
+            if !ids.insert(&m.id) {
+                e.push(
+                    format!("{p}.id"),
+                    format!("duplicate merchant id {:?}", m.id),
+                );
+            }
+            e.text(format!("{p}.name"), &m.name, 200);
+            if m.wait_threshold_seconds == 0 || m.wait_threshold_seconds > 86_400 {
+                e.push(
+                    format!("{p}.waitThresholdSeconds"),
+                    "must be 1-86400 seconds",
+                );
+            }
+        }
+        let mut tiers = HashSet::new();
+        for (i, t) in self.member_tiers.iter().enumerate() {
+            let p = format!("spec.memberTiers[{i}]");
+            e.id(format!("{p}.name"), &t.name);
+            if !tiers.insert(&t.name) {
+                e.push(format!("{p}.name"), format!("duplicate tier {:?}", t.name));
+            }
+            if t.priority_weight > 1000 {
+                e.push(format!("{p}.priorityWeight"), "must be 0-1000");
+            }
+        }
+        let mut events = HashSet::new();
+        for (i, ev) in self.peak_events.iter().enumerate() {
+            let p = format!("spec.peakEvents[{i}]");
+            e.id(format!("{p}.name"), &ev.name);
+            if !events.insert(&ev.name) {
+                e.push(
+                    format!("{p}.name"),
+                    format!("duplicate event {:?}", ev.name),
+                );
+            }
+            if ev.time_zone.parse::<chrono_tz::Tz>().is_err() {
+                e.push(
+                    format!("{p}.timeZone"),
+                    format!("unknown time zone {:?}", ev.time_zone),
+                );
+            }
+            let start = local_instant(&ev.start, &ev.time_zone);
+            let end = local_instant(&ev.end, &ev.time_zone);
+            if let Err(m) = &start
+                && !m.starts_with("unknown time zone")
+            {
+                e.push(format!("{p}.start"), m.clone());
+            }
+            if let Err(m) = &end
+                && !m.starts_with("unknown time zone")
+            {
+                e.push(format!("{p}.end"), m.clone());
+            }
+            if let (Ok(s), Ok(t)) = (start, end)
+                && t <= s
+            {
+                e.push(format!("{p}.end"), "end must be after start");
+            }
+            if !ev.traffic_multiplier.is_finite() || !(1.0..=100.0).contains(&ev.traffic_multiplier)
+            {
+                e.push(
+                    format!("{p}.trafficMultiplier"),
+                    "must be between 1 and 100",
+                );
+            }
+            if ev.pre_scale_lead_minutes > 1440 {
+                e.push(format!("{p}.preScaleLeadMinutes"), "must be 0-1440");
+            }
+        }
+        let s = &self.scaling;
+        if s.min_replicas == 0 || s.min_replicas > 1000 {
+            e.push("spec.scaling.minReplicas", "must be 1-1000");
+        }
+        if s.max_replicas < s.min_replicas || s.max_replicas > 1000 {
+            e.push(
+                "spec.scaling.maxReplicas",
+                "must be at least minReplicas and at most 1000",
+            );
+        }
+        if s.queue_length_per_replica == 0 || s.queue_length_per_replica > 100_000 {
+            e.push("spec.scaling.queueLengthPerReplica", "must be 1-100000");
+        }
+        finish(e)
+    }
+}
+
+impl Validate for ChannelSpec {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.id("spec.tenant", &self.tenant);
+        let r = &self.credentials.secret_ref;
+        if r.name.is_empty() {
+            e.push("spec.credentials.secretRef.name", "must not be empty");
+        }
+        if r.key.is_empty() {
+            e.push("spec.credentials.secretRef.key", "must not be empty");
+        }
+        let url = &self.webhook.url;
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.len() > 2048 || url.contains(char::is_whitespace) {
+            e.push(
+                "spec.webhook.url",
+                "must be an http(s) URL of at most 2048 bytes",
+            );
+        }
+        if let Some(t) = self.webhook.timeout_seconds
+            && !(1..=60).contains(&t)
+        {
+            e.push("spec.webhook.timeoutSeconds", "must be 1-60");
+        }
+        finish(e)
+    }
+}
+
+impl Validate for QueueSpec {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.id("spec.tenant", &self.tenant);
+        if let Some(m) = &self.merchant {
+            e.id("spec.merchant", m);
+        }
+        for (i, s) in self.skills.iter().enumerate() {
+            e.text(format!("spec.skills[{i}]"), s, 64);
+        }
+        for (i, l) in self.languages.iter().enumerate() {
+            let ok = !l.is_empty()
+                && l.len() <= 35
+                && l.split('-').all(|part| {
+                    !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric())
+                });
+            if !ok {
+                e.push(
+                    format!("spec.languages[{i}]"),
+                    format!("{l:?} is not a BCP 47 language tag"),
+                );
+            }
+        }
+        if !(1..=100).contains(&self.sla.target_percent) {
+            e.push("spec.sla.targetPercent", "must be 1-100");
+        }
+        if !(1..=86_400).contains(&self.sla.within_seconds) {
+            e.push("spec.sla.withinSeconds", "must be 1-86400");
+        }
+        if !(1..=86_400).contains(&self.timeout_seconds) {
+            e.push("spec.timeoutSeconds", "must be 1-86400");
+        }
+        if let Some(o) = &self.overflow {
+            e.id("spec.overflow.queue", &o.queue);
+        }
+        finish(e)
+    }
+}
+
+impl Validate for RoutingPolicySpec {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.id("spec.tenant", &self.tenant);
+        let w = &self.weights;
+        e.weight("spec.weights.tier", w.tier);
+        e.weight("spec.weights.page", w.page);
+        e.weight("spec.weights.sentiment", w.sentiment);
+        e.weight("spec.weights.aging", w.aging);
+        if !(1..=600).contains(&self.accept_timeout_seconds) {
+            e.push("spec.acceptTimeoutSeconds", "must be 1-600");
+        }
+        if self.skill_relaxation_seconds > 86_400 {
+            e.push("spec.skillRelaxationSeconds", "must be 0-86400");
+        }
+        finish(e)
+    }
+}

@@ -274,14 +274,21 @@ mod tests {
             "demo-secret-change-me",
         )
         .unwrap();
+        std::fs::create_dir_all(secrets.join("demo-web-secret")).unwrap();
+        std::fs::write(
+            secrets.join("demo-web-secret/secret"),
+            "demo-web-secret-change-me",
+        )
+        .unwrap();
         let applied = apply_files(&args(vec![DEMO.into()])).await.unwrap();
         assert_eq!(
             applied,
             [
                 "Tenant/demo",
                 "Channel/demo-api",
+                "Channel/demo-web",
                 "Queue/platform",
-                "Queue/tea-house",
+                "Queue/jinyuan",
                 "RoutingPolicy/default"
             ]
         );
@@ -293,10 +300,7 @@ mod tests {
         let client = kefu_crd::admin::AdminClient::new(format!("http://{addr}"), "t0ken");
         let tenant = client.get_config("demo", "tenant", "demo").await.unwrap();
         assert_eq!(tenant.spec["peakEvents"][0]["name"], "double-11");
-        let queue = client
-            .get_config("demo", "queue", "tea-house")
-            .await
-            .unwrap();
+        let queue = client.get_config("demo", "queue", "jinyuan").await.unwrap();
         assert_eq!(
             (queue.version, queue.spec["overflow"]["queue"].as_str()),
             (1, Some("platform"))
@@ -305,7 +309,7 @@ mod tests {
         apply_files(&args(vec![DEMO.into()])).await.unwrap();
         assert_eq!(
             client
-                .get_config("demo", "queue", "tea-house")
+                .get_config("demo", "queue", "jinyuan")
                 .await
                 .unwrap()
                 .version,
@@ -313,15 +317,15 @@ mod tests {
         );
         // Withdrawing a document (as the operator's finalizer does) is idempotent.
         client
-            .delete_config("demo", "queue", "tea-house")
+            .delete_config("demo", "queue", "jinyuan")
             .await
             .unwrap();
         client
-            .delete_config("demo", "queue", "tea-house")
+            .delete_config("demo", "queue", "jinyuan")
             .await
             .unwrap();
         let gone = client
-            .get_config("demo", "queue", "tea-house")
+            .get_config("demo", "queue", "jinyuan")
             .await
             .unwrap_err();
         assert!(

@@ -113,6 +113,8 @@ mod tests {
                 max_replicas: 30,
                 queue_length_per_replica: 100,
             },
+            customers: Default::default(),
+            bot: Default::default(),
         }
     }
 

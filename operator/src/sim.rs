@@ -119,6 +119,8 @@ pub fn tenant(args: &SimArgs, with_event: bool) -> TenantSpec {
             max_replicas: args.max_replicas,
             queue_length_per_replica: args.queue_length_per_replica,
         },
+        customers: Default::default(),
+        bot: Default::default(),
     }
 }
 

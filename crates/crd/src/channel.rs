@@ -29,7 +29,9 @@ pub struct ChannelSpec {
     pub channel_type: ChannelType,
     /// The signing secret (HMAC of inbound bodies and outbound webhooks).
     pub credentials: Credentials,
-    /// Where replies to customers are POSTed.
+    /// Where replies to customers are POSTed. Not needed by `web` channels, whose replies go to
+    /// the customer's chat socket.
+    #[serde(default, skip_serializing_if = "Webhook::is_unset")]
     pub webhook: Webhook,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -77,7 +79,7 @@ pub struct Credentials {
     pub secret_ref: SecretKeyRef,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Webhook {
     /// `http(s)://…`, at most 2048 bytes.
@@ -87,4 +89,11 @@ pub struct Webhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 60))]
     pub timeout_seconds: Option<u32>,
+}
+
+impl Webhook {
+    /// No webhook given (a `web` channel).
+    pub fn is_unset(&self) -> bool {
+        self.url.is_empty() && self.timeout_seconds.is_none()
+    }
 }

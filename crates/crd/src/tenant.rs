@@ -44,6 +44,81 @@ pub struct TenantSpec {
     /// Replica bounds and the queue depth one replica is sized for.
     #[serde(default)]
     pub scaling: Scaling,
+    /// How one person is recognised across channels.
+    #[serde(default)]
+    pub customers: CustomerRules,
+    /// When the bot hands a conversation to a person.
+    #[serde(default)]
+    pub bot: BotRules,
+}
+
+/// Identity kinds a channel can vouch for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    Phone,
+    Email,
+    MemberId,
+    WechatOpenid,
+    WechatUnionid,
+}
+
+impl IdentityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Phone => "phone",
+            Self::Email => "email",
+            Self::MemberId => "member_id",
+            Self::WechatOpenid => "wechat_openid",
+            Self::WechatUnionid => "wechat_unionid",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerRules {
+    /// Two customers who claim the same identifier of one of these kinds are merged
+    /// automatically (the one who held it first survives).
+    #[serde(default = "default_merge_kinds")]
+    pub merge_identity_kinds: Vec<IdentityKind>,
+}
+
+fn default_merge_kinds() -> Vec<IdentityKind> {
+    vec![
+        IdentityKind::Phone,
+        IdentityKind::MemberId,
+        IdentityKind::WechatUnionid,
+    ]
+}
+
+impl Default for CustomerRules {
+    fn default() -> Self {
+        Self {
+            merge_identity_kinds: default_merge_kinds(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BotRules {
+    /// Consecutive messages the bot cannot answer before a person takes over.
+    #[serde(default = "default_misses")]
+    #[schemars(range(min = 1, max = 100))]
+    pub handoff_after_misses: u32,
+}
+
+fn default_misses() -> u32 {
+    3
+}
+
+impl Default for BotRules {
+    fn default() -> Self {
+        Self {
+            handoff_after_misses: default_misses(),
+        }
+    }
 }
 
 /// `shared`: served by the platform's deployments. `dedicated`: its own gateway, session and bot

@@ -181,6 +181,18 @@ impl Validate for TenantSpec {
         if s.queue_length_per_replica == 0 || s.queue_length_per_replica > 100_000 {
             e.push("spec.scaling.queueLengthPerReplica", "must be 1-100000");
         }
+        if !(1..=100).contains(&self.bot.handoff_after_misses) {
+            e.push("spec.bot.handoffAfterMisses", "must be 1-100");
+        }
+        let kinds = &self.customers.merge_identity_kinds;
+        for (i, k) in kinds.iter().enumerate() {
+            if kinds[..i].contains(k) {
+                e.push(
+                    format!("spec.customers.mergeIdentityKinds[{i}]"),
+                    format!("{} is listed twice", k.as_str()),
+                );
+            }
+        }
         finish(e)
     }
 }
@@ -198,7 +210,8 @@ impl Validate for ChannelSpec {
         }
         let url = &self.webhook.url;
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-        if !scheme_ok || url.len() > 2048 || url.contains(char::is_whitespace) {
+        let needed = self.channel_type != crate::ChannelType::Web || !url.is_empty();
+        if needed && (!scheme_ok || url.len() > 2048 || url.contains(char::is_whitespace)) {
             e.push(
                 "spec.webhook.url",
                 "must be an http(s) URL of at most 2048 bytes",

@@ -34,12 +34,21 @@ fn demo_tenant_file_is_valid() {
     let kinds: Vec<_> = resources.iter().map(|r| r.kind()).collect();
     assert_eq!(
         kinds,
-        ["Tenant", "Channel", "Queue", "Queue", "RoutingPolicy"]
+        [
+            "Tenant",
+            "Channel",
+            "Channel",
+            "Queue",
+            "Queue",
+            "RoutingPolicy"
+        ]
     );
     let KefuResource::Tenant(t) = &resources[0] else {
         panic!()
     };
     assert_eq!(t.spec.isolation, Isolation::Shared);
+    assert_eq!(t.spec.bot.handoff_after_misses, 3);
+    assert_eq!(t.spec.customers.merge_identity_kinds.len(), 3);
     let peak = &t.spec.peak_events[0];
     let (start, end) = peak.window().unwrap();
     // Midnight in Shanghai is 16:00 UTC the day before.

@@ -87,5 +87,12 @@ pub mod queues {
         delivery_limit: 5,
     };
 
-    pub const ALL: &[Queue] = &[SESSION_INBOUND, GATEWAY_OUTBOUND];
+    /// The session service's copy of tenant rules (customer merging, bot handoff).
+    pub const SESSION_CONFIG: Queue = Queue {
+        name: "session.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
+    pub const ALL: &[Queue] = &[SESSION_INBOUND, GATEWAY_OUTBOUND, SESSION_CONFIG];
 }

@@ -81,6 +81,7 @@ contract_suite! {
     customers::profiles_fill_and_update,
     customers::tenant_settings_default_and_persist,
     customers::contexts_and_handoff_state,
+    customers::config_rules_apply_in_version_order,
     tenant_config::config_put_versions_and_announces_each_change,
     tenant_config::config_requires_an_existing_tenant,
     tenant_config::config_delete_announces_once_and_list_is_per_tenant,

@@ -17,6 +17,8 @@ pub struct BotConfig {
     pub kb: BTreeMap<String, String>,
     /// The order-system connector (`KEFU_ORDERS__URL`, `KEFU_ORDERS__TOKEN`).
     pub orders: kefu_orders::OrderSystemConfig,
+    /// How often knowledge-base files are checked for changes (0: never).
+    pub kb_reload_interval_ms: u64,
     /// Tenant id → path of extra synonyms for its knowledge base.
     pub synonyms: BTreeMap<String, String>,
 }
@@ -28,6 +30,7 @@ impl Default for BotConfig {
             grpc_addr: "127.0.0.1:50053".into(),
             kb: BTreeMap::new(),
             orders: kefu_orders::OrderSystemConfig::default(),
+            kb_reload_interval_ms: 5_000,
             synonyms: BTreeMap::new(),
         }
     }

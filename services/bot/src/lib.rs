@@ -13,6 +13,7 @@ pub mod config;
 pub mod dialogue;
 pub mod kb;
 pub mod nlu;
+pub mod reload;
 mod run;
 
 pub use config::{BotConfig, read_kb_file};

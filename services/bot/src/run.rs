@@ -10,18 +10,23 @@ pub async fn run(config: BotConfig, shutdown: CancellationToken) -> anyhow::Resu
     let servers = Servers::bind(&config.http_addr, &config.grpc_addr).await?;
     let knowledge = Knowledge::default();
     crate::nlu::warm_up();
-    for (tenant, faqs) in config.load_knowledge()? {
+    for tenant in config.kb.keys() {
         let started = std::time::Instant::now();
-        let entries = faqs.len();
-        let engine = match config.lexicon(&tenant)? {
-            Some(lexicon) => crate::Engine::with_lexicon(faqs, std::sync::Arc::new(lexicon)),
-            None => crate::Engine::new(faqs),
-        };
-        knowledge.set_engine(&tenant, engine);
+        let engine = crate::reload::load_tenant(&config, tenant)?;
+        let entries = engine.len();
+        knowledge.set_engine(tenant, engine);
         let index_ms = started.elapsed().as_millis() as u64;
         tracing::info!(%tenant, entries, index_ms, "knowledge base loaded");
     }
     kb_ready.set_ready(true);
+    if config.kb_reload_interval_ms > 0 {
+        tokio::spawn(crate::reload::watch(
+            config.clone(),
+            knowledge.clone(),
+            std::time::Duration::from_millis(config.kb_reload_interval_ms),
+            shutdown.clone(),
+        ));
+    }
     let app = BotApp::with_orders(knowledge, kefu_orders::OrderClient::new(&config.orders));
     let routes = tonic::service::Routes::new(app.grpc());
     servers

@@ -107,14 +107,25 @@ pub fn validate_spec(
     value.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn event(tenant_id: &str, kind: &str, name: &str) -> impl Fn(i64, bool) -> kefu_bus::Envelope {
+fn event(
+    tenant_id: &str,
+    kind: &str,
+    name: &str,
+    spec: Option<&serde_json::Value>,
+) -> impl Fn(i64, bool) -> kefu_bus::Envelope {
     let (tenant_id, kind, name) = (tenant_id.to_owned(), kind.to_owned(), name.to_owned());
+    let spec_json = spec.map(ToString::to_string).unwrap_or_default();
     move |version, deleted| {
         let payload = kefu_proto::events::TenantConfigChanged {
             kind: kind.clone(),
             name: name.clone(),
             version,
             deleted,
+            spec_json: if deleted {
+                String::new()
+            } else {
+                spec_json.clone()
+            },
         };
         kefu_bus::Envelope::new(
             tenant_id.clone(),
@@ -132,7 +143,7 @@ pub async fn put_config(
 ) -> Result<(StatusCode, Json<ConfigView>), ApiError> {
     authorize(&state, &headers)?;
     let spec = validate_spec(&tenant_id, &kind, &name, &body)?;
-    let make = event(&tenant_id, &kind, &name);
+    let make = event(&tenant_id, &kind, &name, Some(&spec));
     let (row, change, envelope) =
         tenant_config::put(&state.db, &tenant_id, &kind, &name, &spec, &make).await?;
     state.outbox.dispatch(envelope);
@@ -178,7 +189,7 @@ pub async fn delete_config(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
-    let make = event(&tenant_id, &kind, &name);
+    let make = event(&tenant_id, &kind, &name, None);
     match tenant_config::delete(&state.db, &tenant_id, &kind, &name, &make).await? {
         Some(envelope) => {
             state.outbox.dispatch([envelope]);

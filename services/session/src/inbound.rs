@@ -398,12 +398,28 @@ async fn apply_tenant(
             }
             customers_of.insert(key.clone(), now_id);
         }
-        if let Some(p) = &w.message.profile {
+        // The language the bot detected fills a profile that has none (one write per customer,
+        // the first time).
+        let known_language = w
+            .context
+            .as_ref()
+            .is_some_and(|c| !c.customer.language.is_empty());
+        let detected = w
+            .answer
+            .as_ref()
+            .map(|a| a.language.clone())
+            .filter(|l| !l.is_empty() && !known_language);
+        if w.message.profile.is_some() || detected.is_some() {
+            let p = w.message.profile.clone().unwrap_or_default();
             let hints = customers::ProfileUpdate {
-                display_name: Some(p.display_name.clone()),
-                tier: Some(p.tier.clone()),
-                region: Some(p.region.clone()),
-                language: Some(p.language.clone()),
+                display_name: Some(p.display_name),
+                tier: Some(p.tier),
+                region: Some(p.region),
+                language: Some(if p.language.is_empty() {
+                    detected.unwrap_or_default()
+                } else {
+                    p.language
+                }),
                 tags: None,
             };
             customers::fill_profile(txn, tenant, customers_of[key], &hints).await?;

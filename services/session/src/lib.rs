@@ -10,6 +10,7 @@ pub mod config;
 pub mod grpc;
 pub mod inbound;
 mod run;
+pub mod tenant_rules;
 
 pub use config::SessionConfig;
 pub use run::run;
@@ -127,8 +128,18 @@ impl SessionApp {
         };
         let prefetch =
             (inbound::MAX_BATCH * consumption.batches_in_flight).min(u16::MAX as usize) as u16;
+        // Tenant rules from config documents, next to the inbound messages.
+        let rules_spec = tenant_rules::queue_spec();
+        self.bus.declare(&rules_spec).await?;
+        let rules = {
+            let sub = self.bus.subscribe(rules_spec).await?;
+            let (state, stop) = (self.state.clone(), shutdown.clone());
+            tokio::spawn(kefu_bus::run_consumer(sub, 1, stop, move |env| {
+                tenant_rules::handle(state.clone(), env)
+            }))
+        };
         let state = self.state.clone();
-        kefu_store::outbox::consume_and_relay(
+        let result = kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
             self.state.outbox.clone(),
             &all_queues(),
@@ -138,6 +149,8 @@ impl SessionApp {
             || ready.set_ready(true),
             move |items| inbound::handle_batch(state.clone(), items),
         )
-        .await
+        .await;
+        let _ = rules.await;
+        result
     }
 }

@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let result = e2e(&iso, &args).await;
     iso.cleanup(
         &["gateway", "session"],
-        &["session.inbound", "gateway.outbound"],
+        &["session.inbound", "gateway.outbound", "session.config"],
     )
     .await;
     let (rate, p50, p99, n) = result?;

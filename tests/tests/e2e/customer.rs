@@ -54,6 +54,9 @@ pub async fn faq_in_each_script(p: &Platform) {
     );
     let en = say(&ch, p, "e-1", "u-en", "how long does delivery take").await;
     assert_eq!(en["bot"]["faq_id"], "shipping.time", "{en}");
+    // The profile learns each customer's language.
+    assert_eq!(lookup(p, &ch.id, "u-en").await["language"], "en");
+    assert_eq!(lookup(p, &ch.id, "u-hant").await["language"], "zh-Hant");
     // Small talk is not a miss and needs no FAQ.
     let hi = say(&ch, p, "g-1", "u-hans", "您好").await;
     assert_eq!(hi["bot"]["intent"], "greeting", "{hi}");
@@ -514,4 +517,45 @@ pub async fn web_chat_socket(p: &Platform) {
         .err()
         .expect("unknown");
     assert_eq!(unknown.status, 404);
+}
+
+/// The Tenant document (what `kefu apply` and the operator send) carries the tenant's rules:
+/// the session picks them up from the bus without a restart.
+pub async fn tenant_rules_from_config(p: &Platform) {
+    let ch = p.channel("rules-api").await;
+    let spec = json!({
+        "displayName": "E2E 商城",
+        "customers": {"mergeIdentityKinds": ["phone", "email"]},
+        "bot": {"handoffAfterMisses": 1},
+    });
+    let put = p
+        .gateway
+        .put(
+            &format!("/v1/admin/tenants/{TENANT}/config/tenant/{TENANT}"),
+            spec,
+        )
+        .await;
+    assert!(put.status == 200 || put.status == 201, "{:?}", put.body);
+    eventually("the session applies the tenant's rules", WAIT, || async {
+        let s = p
+            .gateway
+            .get(&format!("/v1/admin/tenants/{TENANT}/settings"))
+            .await;
+        (s.body["handoff_after_misses"] == 1
+            && s.body["merge_identity_kinds"] == json!(["phone", "email"]))
+        .then_some(())
+    })
+    .await;
+    let miss = say(&ch, p, "r-1", "u-rules", "明天会下雨吗").await;
+    handed_off(p, &miss, "repeated_misses", "明天会下雨吗").await;
+    // A bad rule is refused with its field path, and nothing changes.
+    let bad = p
+        .gateway
+        .put(
+            &format!("/v1/admin/tenants/{TENANT}/config/tenant/{TENANT}"),
+            json!({"displayName": "x", "bot": {"handoffAfterMisses": 0}}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    assert_eq!(bad.body["field"], "spec.bot.handoffAfterMisses");
 }

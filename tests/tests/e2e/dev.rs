@@ -114,4 +114,5 @@ dev_customer_scenarios!(
     one_customer_across_channels,
     merge_then_unmerge,
     web_chat_socket,
+    tenant_rules_from_config,
 );

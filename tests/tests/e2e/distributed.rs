@@ -9,7 +9,12 @@ use kefu_tests::env::amqp_url;
 use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, eventually};
 use std::time::Duration;
 
-const QUEUES: &[&str] = &["session.inbound", "gateway.outbound", "e2e.handoffs"];
+const QUEUES: &[&str] = &[
+    "session.inbound",
+    "gateway.outbound",
+    "session.config",
+    "e2e.handoffs",
+];
 
 async fn start(iso: &Isolation) -> Platform {
     iso.require_servers().await;
@@ -176,6 +181,7 @@ distributed_customer_scenarios!(
     one_customer_across_channels,
     merge_then_unmerge,
     web_chat_socket,
+    tenant_rules_from_config,
 );
 
 /// A handoff is an event on the bus for the routing side, carrying the transcript, intents,

@@ -10,6 +10,8 @@ pub struct Model {
     pub merge_identity_kinds: String,
     pub handoff_after_misses: i32,
     pub updated_at: ChronoDateTimeUtc,
+    /// Version of the Tenant config document these rules came from (0: set by the API).
+    pub config_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -78,6 +78,7 @@ pub async fn put_tenant_settings<C: ConnectionTrait>(
         merge_identity_kinds: Set(s.merge_identity_kinds.join(",")),
         handoff_after_misses: Set(s.handoff_after_misses.clamp(1, 100) as i32),
         updated_at: Set(Utc::now()),
+        config_version: Set(0),
     };
     tenant_settings::Entity::insert(model)
         .on_conflict(
@@ -92,6 +93,39 @@ pub async fn put_tenant_settings<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Applies the rules of version `version` of the tenant's config document, unless the stored
+/// rules already come from that version or a later one (events may arrive twice or out of
+/// order). Returns whether they were applied.
+pub async fn apply_config_settings<C: ConnectionTrait>(
+    db: &C,
+    s: &TenantSettings,
+    version: i64,
+) -> Result<bool, StoreError> {
+    let model = tenant_settings::ActiveModel {
+        tenant_id: Set(s.tenant_id.clone()),
+        merge_identity_kinds: Set(s.merge_identity_kinds.join(",")),
+        handoff_after_misses: Set(s.handoff_after_misses.clamp(1, 100) as i32),
+        updated_at: Set(Utc::now()),
+        config_version: Set(version),
+    };
+    // One statement: the update only happens when the stored version is older.
+    let result = tenant_settings::Entity::insert(model)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(tenant_settings::Column::TenantId)
+                .update_columns([
+                    tenant_settings::Column::MergeIdentityKinds,
+                    tenant_settings::Column::HandoffAfterMisses,
+                    tenant_settings::Column::UpdatedAt,
+                    tenant_settings::Column::ConfigVersion,
+                ])
+                .action_and_where(tenant_settings::Column::ConfigVersion.lt(version))
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(result > 0)
 }
 
 /// A customer of the tenant; a merged-away id leads to the customer it was merged into.

@@ -305,3 +305,56 @@ pub async fn contexts_and_handoff_state(db: &DatabaseConnection) {
             .is_empty()
     );
 }
+
+pub async fn config_rules_apply_in_version_order(db: &DatabaseConnection) {
+    migrate_session(db).await;
+    let rules = |misses: u32| TenantSettings {
+        tenant_id: "t1".into(),
+        merge_identity_kinds: vec!["phone".into()],
+        handoff_after_misses: misses,
+    };
+    assert!(
+        customers::apply_config_settings(db, &rules(2), 3)
+            .await
+            .unwrap()
+    );
+    // A redelivery or an older event changes nothing.
+    assert!(
+        !customers::apply_config_settings(db, &rules(2), 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !customers::apply_config_settings(db, &rules(9), 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        customers::tenant_settings(db, "t1").await.unwrap(),
+        rules(2)
+    );
+    assert!(
+        customers::apply_config_settings(db, &rules(5), 4)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        customers::tenant_settings(db, "t1").await.unwrap(),
+        rules(5)
+    );
+    // The API can still override; the next document version wins again.
+    customers::put_tenant_settings(db, &rules(7)).await.unwrap();
+    assert_eq!(
+        customers::tenant_settings(db, "t1").await.unwrap(),
+        rules(7)
+    );
+    assert!(
+        customers::apply_config_settings(db, &rules(1), 5)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        customers::tenant_settings(db, "t1").await.unwrap(),
+        rules(1)
+    );
+}

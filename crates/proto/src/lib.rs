@@ -42,6 +42,36 @@ pub mod event_types {
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
 }
 
+/// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
+/// card button may do. One list for the knowledge-base loader, the bot and the channels.
+pub mod actions {
+    /// Actions that act on one of the customer's orders.
+    pub const ORDER: &[&str] = &[
+        "order_lookup",
+        "logistics_lookup",
+        "urge_shipment",
+        "change_address",
+        "cancel_order",
+        "create_return",
+        "create_exchange",
+        "issue_invoice",
+    ];
+    pub const STORE_STOCK_LOOKUP: &str = "store_stock_lookup";
+    pub const HANDOFF: &str = "handoff";
+    /// A card button only: picks one of the offered orders for the pending question.
+    pub const SELECT_ORDER: &str = "select_order";
+
+    /// Every action a knowledge-base entry may name.
+    pub fn is_faq_action(action: &str) -> bool {
+        ORDER.contains(&action) || action == STORE_STOCK_LOOKUP || action == HANDOFF
+    }
+
+    /// Every action a card button may carry.
+    pub fn is_button_action(action: &str) -> bool {
+        is_faq_action(action) || action == SELECT_ORDER
+    }
+}
+
 /// Conversions between `prost_types::Timestamp` and `chrono`.
 pub mod time {
     use chrono::{DateTime, Utc};

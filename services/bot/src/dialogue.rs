@@ -7,6 +7,7 @@
 
 use crate::{BotApp, Language};
 use kefu_orders::{CustomerKeys, Operation, Order, OrderError, Product};
+use kefu_proto::actions::ORDER as ORDER_ACTIONS;
 use kefu_proto::events::{Card, CardAction, CardButton, CardField, CustomerProfile, PageContext};
 use serde::{Deserialize, Serialize};
 
@@ -118,18 +119,6 @@ impl Language {
         }
     }
 }
-
-/// Actions that need an order.
-const ORDER_ACTIONS: &[&str] = &[
-    "order_lookup",
-    "logistics_lookup",
-    "urge_shipment",
-    "change_address",
-    "cancel_order",
-    "create_return",
-    "create_exchange",
-    "issue_invoice",
-];
 
 fn keys_of(customer: Option<&CustomerProfile>) -> CustomerKeys {
     let mut keys = CustomerKeys::default();

@@ -4,18 +4,6 @@
 use serde::Deserialize;
 use std::collections::HashSet;
 
-pub const ACTIONS: &[&str] = &[
-    "logistics_lookup",
-    "order_lookup",
-    "urge_shipment",
-    "change_address",
-    "cancel_order",
-    "create_return",
-    "create_exchange",
-    "issue_invoice",
-    "store_stock_lookup",
-    "handoff",
-];
 /// Largest knowledge base file accepted.
 pub const MAX_KB_BYTES: usize = 64 * 1024 * 1024;
 
@@ -82,7 +70,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<Faq>, KbError> {
             return Err(err("scope", "must be platform or merchant:<id>".into()));
         }
         if let Some(a) = &faq.action
-            && !ACTIONS.contains(&a.as_str())
+            && !kefu_proto::actions::is_faq_action(a)
         {
             return Err(err("action", format!("unknown action {a}")));
         }

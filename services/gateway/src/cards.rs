@@ -27,3 +27,18 @@ pub fn card_json(c: &Card) -> Value {
 pub fn cards_json(cards: &[Card]) -> Vec<Value> {
     cards.iter().map(card_json).collect()
 }
+
+/// A stored message of a customer's history (the admin API and the widget's `history` frame).
+pub fn history_message_json(m: &kefu_proto::session::Message) -> Value {
+    json!({
+        "message_id": m.message_id,
+        "conversation_id": m.conversation_id,
+        "channel_id": m.channel_id,
+        "direction": m.direction,
+        "sender": m.sender_kind,
+        "message_type": m.message_type,
+        "text": m.text,
+        "cards": cards_json(&m.cards),
+        "created_at": m.created_at.as_ref().and_then(kefu_proto::time::from_timestamp),
+    })
+}

@@ -24,20 +24,6 @@ pub const IDENTITY_KINDS: &[&str] = &[
     "wechat_openid",
     "wechat_unionid",
 ];
-/// Card button actions a customer may press.
-pub const ACTIONS: &[&str] = &[
-    "order_lookup",
-    "logistics_lookup",
-    "urge_shipment",
-    "change_address",
-    "cancel_order",
-    "create_return",
-    "create_exchange",
-    "issue_invoice",
-    "store_stock_lookup",
-    "handoff",
-    "select_order",
-];
 pub const LANGUAGES: &[&str] = &["zh-Hans", "zh-Hant", "en"];
 
 /// A validated message body.
@@ -211,10 +197,16 @@ pub fn parse_page(p: &Map<String, Value>) -> Result<PageContext, ApiError> {
 
 fn parse_action(a: &Map<String, Value>) -> Result<CardAction, ApiError> {
     let action = optional_str(a, "action", "action.action", 32)?;
-    if !ACTIONS.contains(&action.as_str()) {
+    if !kefu_proto::actions::is_button_action(&action) {
         return Err(ApiError::field(
             "action.action",
-            format!("must be one of {}", ACTIONS.join(", ")),
+            format!(
+                "must be one of {}, {}, {} or {}",
+                kefu_proto::actions::ORDER.join(", "),
+                kefu_proto::actions::STORE_STOCK_LOOKUP,
+                kefu_proto::actions::HANDOFF,
+                kefu_proto::actions::SELECT_ORDER
+            ),
         ));
     }
     Ok(CardAction {

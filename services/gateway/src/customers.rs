@@ -13,7 +13,7 @@
 
 use crate::AppState;
 use crate::admin::{authorize, parse_json};
-use crate::cards::cards_json;
+use crate::cards::history_message_json;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -249,17 +249,7 @@ async fn history(
         .map_err(|s| from_status(s, "customer", &customer_id))?
         .into_inner();
     Ok(Json(json!({
-        "messages": h.messages.iter().map(|m| json!({
-            "message_id": m.message_id,
-            "conversation_id": m.conversation_id,
-            "channel_id": m.channel_id,
-            "direction": m.direction,
-            "sender": m.sender_kind,
-            "message_type": m.message_type,
-            "text": m.text,
-            "cards": cards_json(&m.cards),
-            "created_at": ts(&m.created_at),
-        })).collect::<Vec<_>>(),
+        "messages": h.messages.iter().map(history_message_json).collect::<Vec<_>>(),
     })))
 }
 

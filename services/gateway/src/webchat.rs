@@ -345,17 +345,7 @@ async fn history_frame(
     .unwrap_or_default();
     json!({
         "type": "history",
-        "messages": messages.iter().map(|m| json!({
-            "message_id": m.message_id,
-            "conversation_id": m.conversation_id,
-            "channel_id": m.channel_id,
-            "direction": m.direction,
-            "sender": m.sender_kind,
-            "message_type": m.message_type,
-            "text": m.text,
-            "cards": crate::cards::cards_json(&m.cards),
-            "created_at": m.created_at.as_ref().and_then(kefu_proto::time::from_timestamp),
-        })).collect::<Vec<_>>(),
+        "messages": messages.iter().map(crate::cards::history_message_json).collect::<Vec<_>>(),
     })
     .to_string()
 }

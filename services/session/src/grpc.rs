@@ -73,6 +73,21 @@ const MAX_PROFILE_FIELD: usize = 128;
 const MAX_TAGS: usize = 32;
 
 impl SessionGrpc {
+    /// One of the tenant's customers (a merged-away id leads to the survivor); another
+    /// tenant's id is NOT_FOUND.
+    async fn customer(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> Result<customer::Model, Status> {
+        require_tenant(tenant_id)?;
+        let id = parse_id("customer_id", customer_id)?;
+        customers::get_customer(&self.state.db, tenant_id, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("customer not found"))
+    }
+
     async fn profile(&self, tenant: &str, c: customer::Model) -> Result<CustomerProfile, Status> {
         let identities: Vec<Identity> = customers::identities(&self.state.db, tenant, &[c.id])
             .await
@@ -218,12 +233,7 @@ impl Session for SessionGrpc {
         req: Request<GetCustomerRequest>,
     ) -> Result<Response<CustomerProfile>, Status> {
         let req = req.into_inner();
-        require_tenant(&req.tenant_id)?;
-        let id = parse_id("customer_id", &req.customer_id)?;
-        let c = customers::get_customer(&self.state.db, &req.tenant_id, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found("customer not found"))?;
+        let c = self.customer(&req.tenant_id, &req.customer_id).await?;
         Ok(Response::new(self.profile(&req.tenant_id, c).await?))
     }
 
@@ -284,12 +294,7 @@ impl Session for SessionGrpc {
         req: Request<CustomerHistoryRequest>,
     ) -> Result<Response<ListMessagesResponse>, Status> {
         let req = req.into_inner();
-        require_tenant(&req.tenant_id)?;
-        let id = parse_id("customer_id", &req.customer_id)?;
-        let c = customers::get_customer(&self.state.db, &req.tenant_id, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found("customer not found"))?;
+        let c = self.customer(&req.tenant_id, &req.customer_id).await?;
         let limit = if req.limit == 0 {
             100
         } else {

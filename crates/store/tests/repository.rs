@@ -82,6 +82,7 @@ contract_suite! {
     customers::tenant_settings_default_and_persist,
     customers::contexts_and_handoff_state,
     customers::config_rules_apply_in_version_order,
+    customers::bot_states_are_written_together_and_per_tenant,
     tenant_config::config_put_versions_and_announces_each_change,
     tenant_config::config_requires_an_existing_tenant,
     tenant_config::config_delete_announces_once_and_list_is_per_tenant,

@@ -405,6 +405,7 @@ impl Session for SessionGrpc {
         customers::put_tenant_settings(&self.state.db, &s)
             .await
             .map_err(internal)?;
+        self.state.rules.invalidate(&s.tenant_id);
         Ok(Response::new(req))
     }
 }

@@ -184,7 +184,7 @@ async fn load_contexts(
                     .and_then(|&j| work[j].context.clone());
             }
         }
-        let s = customers::tenant_settings(&state.db, &tenant).await?;
+        let s = state.rules.get(&state.db, &tenant).await?;
         settings.insert(tenant, s);
     }
     Ok(())
@@ -440,6 +440,11 @@ async fn apply_tenant(
     let mut announced = HashSet::new();
     let mut messages = Vec::with_capacity(items.len() * 2);
     let mut bot_states: HashMap<Uuid, String> = HashMap::new();
+    // The states the conversations had before this batch.
+    let before: HashMap<Uuid, String> = conversations
+        .values()
+        .map(|(c, _)| (c.id, c.bot_state.clone()))
+        .collect();
     let mut handoffs: Vec<(Uuid, &Work, Uuid, String)> = Vec::new();
     let mut queued: HashSet<Uuid> = HashSet::new();
     for (w, want) in items.iter().zip(&wants) {
@@ -476,9 +481,12 @@ async fn apply_tenant(
         }
     }
     batch::append_messages(txn, tenant, messages).await?;
-    for (conversation_id, state) in bot_states {
-        customers::set_bot_state(txn, tenant, conversation_id, &state).await?;
-    }
+    // Only states that changed are written, all with one statement.
+    let changed: Vec<(Uuid, String)> = bot_states
+        .into_iter()
+        .filter(|(id, state)| before.get(id) != Some(state))
+        .collect();
+    customers::set_bot_states(txn, tenant, &changed).await?;
     for (conversation_id, w, customer_id, reason) in handoffs {
         let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason)
             .instrument(w.span.clone())

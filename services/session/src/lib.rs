@@ -47,6 +47,50 @@ pub struct SessionState {
     pub bot: Bot,
     /// The order-system connector, for customer profiles and handoff context.
     pub orders: kefu_orders::OrderClient,
+    /// Tenant rules, read for every batch: cached briefly, dropped when this replica changes them.
+    pub rules: RulesCache,
+}
+
+/// A short-lived cache of tenant rules in front of the database (changes made by another
+/// replica are seen within [`RulesCache::TTL`]).
+#[derive(Clone, Default)]
+pub struct RulesCache {
+    entries: Arc<std::sync::RwLock<RuleEntries>>,
+}
+
+type RuleEntries = std::collections::HashMap<
+    String,
+    (
+        std::time::Instant,
+        kefu_store::session::customers::TenantSettings,
+    ),
+>;
+
+impl RulesCache {
+    pub const TTL: Duration = Duration::from_secs(2);
+
+    pub async fn get(
+        &self,
+        db: &DatabaseConnection,
+        tenant: &str,
+    ) -> Result<kefu_store::session::customers::TenantSettings, kefu_store::StoreError> {
+        if let Some((at, s)) = self.entries.read().expect("rules lock").get(tenant)
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(s.clone());
+        }
+        let s = kefu_store::session::customers::tenant_settings(db, tenant).await?;
+        let mut entries = self.entries.write().expect("rules lock");
+        if entries.len() >= 10_000 {
+            entries.clear();
+        }
+        entries.insert(tenant.to_owned(), (std::time::Instant::now(), s.clone()));
+        Ok(s)
+    }
+
+    pub fn invalidate(&self, tenant: &str) {
+        self.entries.write().expect("rules lock").remove(tenant);
+    }
 }
 
 /// The keys the order system knows a customer by.
@@ -102,6 +146,7 @@ impl SessionApp {
         let bot = BotClient::with_interceptor(endpoint.connect_lazy(), TraceInterceptor);
         let state = SessionState {
             orders: kefu_orders::OrderClient::new(&config.orders),
+            rules: RulesCache::default(),
             outbox: Outbox::new(db.clone()),
             config: Arc::new(config),
             db,

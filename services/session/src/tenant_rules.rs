@@ -46,6 +46,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
     let applied = customers::apply_config_settings(&state.db, &settings, event.version)
         .await
         .map_err(HandlerError::transient)?;
+    state.rules.invalidate(tenant);
     tracing::info!(
         tenant,
         version = event.version,

@@ -722,6 +722,32 @@ pub async fn set_bot_state<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Stores the dialogue state of several conversations with one statement.
+pub async fn set_bot_states<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    states: &[(Uuid, String)],
+) -> Result<(), StoreError> {
+    match states {
+        [] => Ok(()),
+        [(id, state)] => set_bot_state(txn, tenant_id, *id, state).await,
+        _ => {
+            let mut case = sea_orm::sea_query::CaseStatement::new();
+            for (id, state) in states {
+                case = case.case(conversation::Column::Id.eq(*id), Expr::value(state.clone()));
+            }
+            let case = case.finally(Expr::col(conversation::Column::BotState));
+            conversation::Entity::update_many()
+                .col_expr(conversation::Column::BotState, Expr::Case(Box::new(case)))
+                .filter(conversation::Column::TenantId.eq(tenant_id))
+                .filter(conversation::Column::Id.is_in(states.iter().map(|(id, _)| *id)))
+                .exec(txn)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
 /// Marks a conversation handed off (the bot stays quiet from now on) with its handoff record.
 pub async fn hand_off<C: ConnectionTrait>(
     txn: &C,

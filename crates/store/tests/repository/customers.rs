@@ -358,3 +358,35 @@ pub async fn config_rules_apply_in_version_order(db: &DatabaseConnection) {
         rules(1)
     );
 }
+
+pub async fn bot_states_are_written_together_and_per_tenant(db: &DatabaseConnection) {
+    migrate_session(db).await;
+    let (_, a) = speaks(db, "t1", "web", "visitor:1", "x").await;
+    let (_, b) = speaks(db, "t1", "web", "visitor:2", "y").await;
+    let (_, other) = speaks(db, "t2", "web", "visitor:1", "z").await;
+    customers::set_bot_states(
+        db,
+        "t1",
+        &[
+            (a, r#"{"misses":1}"#.to_owned()),
+            (b, r#"{"misses":2}"#.to_owned()),
+            (other, "stolen".to_owned()),
+        ],
+    )
+    .await
+    .unwrap();
+    let state = |t: &'static str, id: Uuid| async move {
+        session::get_conversation(db, t, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .bot_state
+    };
+    assert_eq!(state("t1", a).await, r#"{"misses":1}"#);
+    assert_eq!(state("t1", b).await, r#"{"misses":2}"#);
+    assert_eq!(
+        state("t2", other).await,
+        "",
+        "another tenant's conversation is untouched"
+    );
+}

@@ -485,14 +485,13 @@ pub async fn web_chat_socket(p: &Platform) {
     assert!(texts.contains(&"优惠券怎么用"), "{texts:?}");
     back.close().await;
     // Refused before the upgrade, with the field named.
-    let forged = ChatSocket::connect(
-        http(p),
-        &web.id,
-        &format!("visitor={}0", &visitor[..visitor.len() - 1]),
-    )
-    .await
-    .err()
-    .expect("a forged visitor credential is refused");
+    // The credential with its last hex digit changed.
+    let (head, last) = visitor.split_at(visitor.len() - 1);
+    let tampered = format!("{head}{}", if last == "0" { "1" } else { "0" });
+    let forged = ChatSocket::connect(http(p), &web.id, &format!("visitor={tampered}"))
+        .await
+        .err()
+        .expect("a forged visitor credential is refused");
     assert_eq!(
         (forged.status, forged.body["field"].as_str()),
         (401, Some("visitor"))

@@ -36,6 +36,13 @@ fn internal(e: StoreError) -> Status {
     }
 }
 
+fn from_transaction(e: kefu_store::sea_orm::TransactionError<StoreError>) -> Status {
+    match e {
+        kefu_store::sea_orm::TransactionError::Connection(db) => internal(db.into()),
+        kefu_store::sea_orm::TransactionError::Transaction(e) => internal(e),
+    }
+}
+
 fn message_of(m: message::Model, channel_id: String) -> Message {
     Message {
         message_id: m.id.to_string(),
@@ -319,16 +326,17 @@ impl Session for SessionGrpc {
         require_tenant(&req.tenant_id)?;
         let survivor = parse_id("survivor_id", &req.survivor_id)?;
         let absorbed = parse_id("absorbed_id", &req.absorbed_id)?;
-        let txn = self
+        let tenant = req.tenant_id.clone();
+        let m = self
             .state
             .db
-            .begin()
+            .transaction::<_, _, StoreError>(|txn| {
+                Box::pin(async move {
+                    customers::merge(txn, &tenant, survivor, absorbed, "manual").await
+                })
+            })
             .await
-            .map_err(|e| internal(e.into()))?;
-        let m = customers::merge(&txn, &req.tenant_id, survivor, absorbed, "manual")
-            .await
-            .map_err(internal)?;
-        txn.commit().await.map_err(|e| internal(e.into()))?;
+            .map_err(from_transaction)?;
         tracing::info!(survivor = %survivor, absorbed = %absorbed, "customers merged by API");
         Ok(Response::new(merge_of(&m)))
     }
@@ -340,16 +348,15 @@ impl Session for SessionGrpc {
         let req = req.into_inner();
         require_tenant(&req.tenant_id)?;
         let id = parse_id("merge_id", &req.merge_id)?;
-        let txn = self
+        let tenant = req.tenant_id.clone();
+        let m = self
             .state
             .db
-            .begin()
+            .transaction::<_, _, StoreError>(|txn| {
+                Box::pin(async move { customers::unmerge(txn, &tenant, id).await })
+            })
             .await
-            .map_err(|e| internal(e.into()))?;
-        let m = customers::unmerge(&txn, &req.tenant_id, id)
-            .await
-            .map_err(internal)?;
-        txn.commit().await.map_err(|e| internal(e.into()))?;
+            .map_err(from_transaction)?;
         Ok(Response::new(merge_of(&m)))
     }
 

@@ -13,6 +13,9 @@ use tokio_util::sync::CancellationToken;
 use super::declare;
 use crate::{BusError, Topology};
 
+/// How long `Connector::close` waits for the broker.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// First reconnect delay; doubled per failed attempt up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause between reconnect attempts.
@@ -136,11 +139,20 @@ impl Connector {
         }
     }
 
-    /// Closes the connection for good.
+    /// Closes the connection for good. Bounded: a broker that does not answer the close (or a
+    /// publish stuck on a dying connection) must not hold a stopping service past its grace.
     pub(crate) async fn close(&self) {
         self.closed.cancel();
-        if let Some(live) = self.live.lock().await.take() {
-            let _ = live.connection.close(200, "bus closed".into()).await;
+        let close = async {
+            if let Some(live) = self.live.lock().await.take() {
+                let _ = live.connection.close(200, "bus closed".into()).await;
+            }
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, close).await.is_err() {
+            tracing::warn!(
+                timeout_s = CLOSE_TIMEOUT.as_secs(),
+                "the broker did not confirm the close in time; dropping the connection"
+            );
         }
     }
 

@@ -23,10 +23,11 @@ build:
 	$(CARGO) build --workspace --bins
 
 ## bench: end-to-end throughput and latency on RabbitMQ + PostgreSQL, next to the raw broker rate,
-## then the bot alone on a 10,000-entry knowledge base
+## then memory per web chat socket, then the bot alone on a 10,000-entry knowledge base
 bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p kefu-tests --bin kefu-bench -- $(BENCH_ARGS)
+	$(CARGO) run --release -p kefu-tests --bin kefu-ws-bench -- $(WS_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
 
 fmt:

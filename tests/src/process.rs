@@ -92,6 +92,11 @@ impl Service {
         }
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     pub fn addr(&self, name: &str) -> &str {
         self.addrs
             .get(name)

@@ -33,6 +33,8 @@ use tokio::sync::mpsc;
 
 /// Frames queued for one slow socket before newer ones are dropped (they stay in history).
 const SOCKET_QUEUE: usize = 64;
+/// Bytes read from a socket at a time (frames may be larger; they are read in several goes).
+const SOCKET_READ_BUFFER: usize = 4 * 1024;
 
 type Key = (String, String);
 /// One socket's id and its outgoing queue.
@@ -229,8 +231,12 @@ pub async fn connect(
         );
     };
     let max = state.config.max_body_bytes;
+    // Chat frames are small: tungstenite's default 128 KiB read and write buffers per socket
+    // would cost ~140 KiB per idle customer; 4 KiB reads and unbuffered writes cost a tenth.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             serve(state.clone(), channel, peer, socket, rx).await;
             state.sockets.unregister(&key, socket_id);

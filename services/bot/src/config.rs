@@ -68,18 +68,6 @@ impl Validate for BotConfig {
 }
 
 impl BotConfig {
-    /// Reads every configured knowledge base; errors name the tenant, file and line.
-    pub fn load_knowledge(&self) -> anyhow::Result<Vec<(String, Vec<kb::Faq>)>> {
-        let mut out = Vec::new();
-        for (tenant, path) in &self.kb {
-            let faqs = read_kb_file(path).map_err(|e| anyhow::anyhow!("kb.{tenant}: {e:#}"))?;
-            out.push((tenant.clone(), faqs));
-        }
-        Ok(out)
-    }
-}
-
-impl BotConfig {
     /// The lexicon of `tenant`: the built-in one, extended with the tenant's synonyms file when
     /// one is configured; errors name the file and line.
     pub fn lexicon(&self, tenant: &str) -> anyhow::Result<Option<crate::nlu::lexicon::Lexicon>> {

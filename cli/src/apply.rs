@@ -183,7 +183,13 @@ mod tests {
     use kefu_bus::{InProcessBus, Topology};
     use std::sync::Arc;
 
-    const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/demo-tenant.yaml");
+    fn demo() -> PathBuf {
+        PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR")
+                .expect("cargo sets CARGO_MANIFEST_DIR when it runs tests"),
+        )
+        .join("../demo/demo-tenant.yaml")
+    }
 
     #[test]
     fn secret_refs_name_an_environment_variable() {
@@ -210,7 +216,7 @@ mod tests {
     fn validate_accepts_the_demo_and_rejects_bad_files() {
         assert!(
             validate(ValidateArgs {
-                files: vec![DEMO.into()]
+                files: vec![demo()]
             })
             .is_ok()
         );
@@ -265,7 +271,7 @@ mod tests {
             secrets_dir: Some(secrets.clone()),
         };
         // A new channel needs its secret: without one the gateway refuses, naming the cause.
-        let err = apply_files(&args(vec![DEMO.into()])).await.unwrap_err();
+        let err = apply_files(&args(vec![demo()])).await.unwrap_err();
         assert!(format!("{err:#}").contains("secret is required"), "{err:#}");
 
         std::fs::create_dir_all(secrets.join("demo-api-secret")).unwrap();
@@ -280,7 +286,7 @@ mod tests {
             "demo-web-secret-change-me",
         )
         .unwrap();
-        let applied = apply_files(&args(vec![DEMO.into()])).await.unwrap();
+        let applied = apply_files(&args(vec![demo()])).await.unwrap();
         assert_eq!(
             applied,
             [
@@ -306,7 +312,7 @@ mod tests {
             (1, Some("platform"))
         );
         // Applying again changes nothing.
-        apply_files(&args(vec![DEMO.into()])).await.unwrap();
+        apply_files(&args(vec![demo()])).await.unwrap();
         assert_eq!(
             client
                 .get_config("demo", "queue", "jinyuan")
@@ -346,7 +352,7 @@ mod tests {
             "{err}"
         );
         // A bad token is refused with the gateway's reason.
-        let mut bad = args(vec![DEMO.into()]);
+        let mut bad = args(vec![demo()]);
         bad.token = "wrong".into();
         let err = apply_files(&bad).await.unwrap_err();
         assert!(format!("{err:#}").contains("401 unauthorized"), "{err:#}");

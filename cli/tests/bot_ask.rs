@@ -4,7 +4,13 @@ use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-const KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl");
+fn kb() -> String {
+    format!(
+        "{}/../demo/faq-kb.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .expect("cargo sets CARGO_MANIFEST_DIR when it runs tests")
+    )
+}
 const CONTRACT: [&str; 7] = [
     "text",
     "faq_id",
@@ -60,7 +66,7 @@ fn one_line_per_input_with_exactly_the_contract_fields() {
         "how long does delivery take",
         "東西什麼時候寄出",
     ];
-    let out = ask(KB, &[], &input(&texts));
+    let out = ask(&kb(), &[], &input(&texts));
     assert!(
         out.status.success(),
         "{}",
@@ -118,9 +124,9 @@ fn one_line_per_input_with_exactly_the_contract_fields() {
 #[test]
 fn merchant_entries_need_the_merchant() {
     let q = input(&["戒指尺寸怎么量"]);
-    let platform = lines(&ask(KB, &[], &q));
+    let platform = lines(&ask(&kb(), &[], &q));
     assert_ne!(platform[0]["faq_id"], "jewelry.size");
-    let merchant = lines(&ask(KB, &["--merchant", "jinyuan"], &q));
+    let merchant = lines(&ask(&kb(), &["--merchant", "jinyuan"], &q));
     assert_eq!(merchant[0]["faq_id"], "jewelry.size");
 }
 
@@ -138,7 +144,7 @@ fn accuracy_on_the_shared_sample() {
         .collect();
     let texts: Vec<&str> = labelled.iter().map(|l| l.text.as_str()).collect();
     // The sample has no merchant; its jewellery question is asked as a jinyuan customer.
-    let out = ask(KB, &["--merchant", "jinyuan"], &input(&texts));
+    let out = ask(&kb(), &["--merchant", "jinyuan"], &input(&texts));
     assert!(out.status.success());
     let replies = lines(&out);
     assert_eq!(replies.len(), labelled.len());
@@ -162,7 +168,7 @@ fn accuracy_on_the_shared_sample() {
 #[test]
 fn a_bad_line_is_named_and_fails_the_run() {
     let out = ask(
-        KB,
+        &kb(),
         &[],
         "{\"text\":\"您好\"}\n\n{\"txt\":\"oops\"}\n{\"text\":\"您好\"}\n",
     );

@@ -87,20 +87,20 @@ impl GatewayClient {
         self.post_raw(channel, raw, Some(sig), headers).await
     }
 
-    async fn admin_put(&self, path: &str, body: Value) -> Reply {
-        let resp = self
+    /// An admin request with the bearer token (and a JSON body when given).
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let mut req = self
             .http
-            .put(format!("{}{path}", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&body)
-            .send()
-            .await
-            .expect("gateway reachable");
-        Self::reply(resp).await
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::reply(req.send().await.expect("gateway reachable")).await
     }
 
     pub async fn upsert_tenant(&self, tenant: &str, name: &str) -> Reply {
-        self.admin_put(
+        self.put(
             &format!("/v1/admin/tenants/{tenant}"),
             json!({ "display_name": name }),
         )
@@ -114,7 +114,7 @@ impl GatewayClient {
         secret: &str,
         webhook: &str,
     ) -> Reply {
-        self.admin_put(
+        self.put(
             &format!("/v1/admin/channels/{channel}"),
             json!({ "tenant_id": tenant, "channel_type": "api", "secret": secret, "webhook_url": webhook }),
         )
@@ -123,7 +123,7 @@ impl GatewayClient {
 
     /// A web chat channel (replies go to the customer's socket).
     pub async fn upsert_web_channel(&self, channel: &str, tenant: &str, secret: &str) -> Reply {
-        self.admin_put(
+        self.put(
             &format!("/v1/admin/channels/{channel}"),
             json!({ "tenant_id": tenant, "channel_type": "web", "secret": secret, "webhook_url": "" }),
         )
@@ -131,41 +131,14 @@ impl GatewayClient {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.admin_put(path, body).await
+        self.admin(reqwest::Method::PUT, path, Some(body)).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&body)
-            .send()
-            .await
-            .expect("gateway reachable");
-        Self::reply(resp).await
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        let resp = self
-            .http
-            .patch(format!("{}{path}", self.base))
-            .bearer_auth(&self.admin_token)
-            .json(&body)
-            .send()
-            .await
-            .expect("gateway reachable");
-        Self::reply(resp).await
+        self.admin(reqwest::Method::POST, path, Some(body)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.admin_token)
-            .send()
-            .await
-            .expect("gateway reachable");
-        Self::reply(resp).await
+        self.admin(reqwest::Method::GET, path, None).await
     }
 }

@@ -4,8 +4,14 @@
 use crate::env::{amqp_url, database_url};
 use crate::{Isolation, Service};
 
-/// The demo knowledge base shipped in the repository.
-pub const DEMO_KB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/faq-kb.jsonl");
+/// The demo knowledge base of the checkout being run (`cargo test` and `cargo run` set
+/// `CARGO_MANIFEST_DIR` at run time; a shared target directory may hold this binary from
+/// another checkout).
+pub fn demo_kb() -> String {
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{dir}/../demo/faq-kb.jsonl")
+}
 
 pub struct Distributed {
     pub bot: Service,
@@ -39,7 +45,7 @@ pub async fn start_bot(iso: &Isolation, extra: &[(&str, String)]) -> Service {
     Service::start(
         "kefu-bot",
         &[],
-        &env(iso, "bot", extra, &[("KEFU_KB__DEMO", DEMO_KB.into())]),
+        &env(iso, "bot", extra, &[("KEFU_KB__DEMO", demo_kb())]),
     )
     .await
 }

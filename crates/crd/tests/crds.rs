@@ -8,7 +8,13 @@ const DIRS: &[&str] = &["crds", "charts/kefu/crds"];
 
 #[test]
 fn crds_up_to_date() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The checkout being tested (read at run time: a shared target directory may hold this
+    // binary from another checkout of the same sources).
+    let root = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR")
+            .expect("cargo sets CARGO_MANIFEST_DIR when it runs tests"),
+    )
+    .join("../..");
     let mut stale = Vec::new();
     for dir in DIRS {
         for (file, yaml) in kefu_crd::crdgen::render() {

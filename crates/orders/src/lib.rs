@@ -54,6 +54,20 @@ pub struct CustomerKeys {
 }
 
 impl CustomerKeys {
+    /// The keys among a customer's `(kind, value)` identities: the first `phone` and the first
+    /// `member_id`.
+    pub fn from_identities<'a>(identities: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut keys = Self::default();
+        for (kind, value) in identities {
+            match kind {
+                "phone" if keys.phone.is_none() => keys.phone = Some(value.to_owned()),
+                "member_id" if keys.member_id.is_none() => keys.member_id = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        keys
+    }
+
     pub fn is_empty(&self) -> bool {
         self.phone.is_none() && self.member_id.is_none()
     }

@@ -121,18 +121,13 @@ impl Language {
 }
 
 fn keys_of(customer: Option<&CustomerProfile>) -> CustomerKeys {
-    let mut keys = CustomerKeys::default();
-    for i in customer
-        .map(|c| c.identities.as_slice())
-        .unwrap_or_default()
-    {
-        match i.kind.as_str() {
-            "phone" if keys.phone.is_none() => keys.phone = Some(i.value.clone()),
-            "member_id" if keys.member_id.is_none() => keys.member_id = Some(i.value.clone()),
-            _ => {}
-        }
-    }
-    keys
+    CustomerKeys::from_identities(
+        customer
+            .map(|c| c.identities.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|i| (i.kind.as_str(), i.value.as_str())),
+    )
 }
 
 /// An order number written in the message (letters then at least six digits, e.g.

@@ -42,6 +42,14 @@ pub enum ApiError {
     Internal(String),
     #[error("{0} is unavailable; retry shortly")]
     Unavailable(&'static str),
+    #[error("token {0}")]
+    BadToken(String),
+    #[error("visitor is not a credential this channel issued")]
+    BadVisitor,
+    #[error("a WebSocket upgrade is required: {0}")]
+    WebSocketRequired(String),
+    #[error("this gateway has no room for more chat sockets; retry shortly")]
+    TooManyConnections,
 }
 
 impl ApiError {
@@ -93,6 +101,18 @@ impl ApiError {
             Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            BadToken(_) => (StatusCode::UNAUTHORIZED, "bad_token", Some("token".into())),
+            BadVisitor => (
+                StatusCode::UNAUTHORIZED,
+                "bad_visitor",
+                Some("visitor".into()),
+            ),
+            WebSocketRequired(_) => (StatusCode::UPGRADE_REQUIRED, "websocket_required", None),
+            TooManyConnections => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_connections",
+                Some("channel_id".into()),
+            ),
         }
     }
 }
@@ -127,7 +147,10 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, code, "request rejected");
         }
         // Internal details (database errors, host names) stay in the log.
-        let message = if matches!(self, ApiError::Unavailable(_)) {
+        let message = if matches!(
+            self,
+            ApiError::Unavailable(_) | ApiError::TooManyConnections
+        ) {
             self.to_string()
         } else if status.is_server_error() {
             "internal error; the request was not processed, it is safe to retry".to_owned()

@@ -15,10 +15,8 @@ use crate::content::{self, Content};
 use crate::error::ApiError;
 use crate::identity_token::{self, VerifiedIdentity};
 use crate::inbound::{self, Submission};
-use axum::Json;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use kefu_proto::events::{Identity, MessageToSend, ProfileHints};
@@ -130,14 +128,6 @@ struct Peer {
     visitor_credential: Option<String>,
 }
 
-fn refuse(status: StatusCode, error: &'static str, field: &str, message: String) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "field": field, "message": message })),
-    )
-        .into_response()
-}
-
 pub async fn connect(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
@@ -171,14 +161,7 @@ pub async fn connect(
                     profile: Some(profile),
                     visitor_credential: None,
                 },
-                Err(why) => {
-                    return refuse(
-                        StatusCode::UNAUTHORIZED,
-                        "bad_token",
-                        "token",
-                        format!("token {why}"),
-                    );
-                }
+                Err(why) => return ApiError::BadToken(why).into_response(),
             }
         }
         (None, Some(cred)) => match identity_token::verify_visitor(cred, secret) {
@@ -188,14 +171,7 @@ pub async fn connect(
                 profile: None,
                 visitor_credential: Some(cred.clone()),
             },
-            None => {
-                return refuse(
-                    StatusCode::UNAUTHORIZED,
-                    "bad_visitor",
-                    "visitor",
-                    "visitor is not a credential this channel issued".into(),
-                );
-            }
+            None => return ApiError::BadVisitor.into_response(),
         },
         (None, None) => {
             let id = uuid::Uuid::new_v4().simple().to_string();
@@ -209,26 +185,14 @@ pub async fn connect(
     };
     let ws = match ws {
         Ok(ws) => ws,
-        Err(rej) => {
-            return refuse(
-                StatusCode::UPGRADE_REQUIRED,
-                "websocket_required",
-                "upgrade",
-                rej.body_text(),
-            );
-        }
+        Err(rej) => return ApiError::WebSocketRequired(rej.body_text()).into_response(),
     };
     let key = (channel.id.clone(), peer.external_user_id.clone());
     let Some((socket_id, rx)) = state
         .sockets
         .register(key.clone(), state.config.webchat.max_connections)
     else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_connections",
-            "channel_id",
-            "this gateway has no room for more chat sockets; retry shortly".into(),
-        );
+        return ApiError::TooManyConnections.into_response();
     };
     let max = state.config.max_body_bytes;
     // Chat frames are small: tungstenite's default 128 KiB read and write buffers per socket

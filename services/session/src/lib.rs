@@ -95,15 +95,11 @@ impl RulesCache {
 
 /// The keys the order system knows a customer by.
 pub fn order_keys(identities: &[kefu_proto::events::Identity]) -> kefu_orders::CustomerKeys {
-    let mut keys = kefu_orders::CustomerKeys::default();
-    for i in identities {
-        match i.kind.as_str() {
-            "phone" if keys.phone.is_none() => keys.phone = Some(i.value.clone()),
-            "member_id" if keys.member_id.is_none() => keys.member_id = Some(i.value.clone()),
-            _ => {}
-        }
-    }
-    keys
+    kefu_orders::CustomerKeys::from_identities(
+        identities
+            .iter()
+            .map(|i| (i.kind.as_str(), i.value.as_str())),
+    )
 }
 
 pub fn order_summary(o: &kefu_orders::Order) -> kefu_proto::events::OrderSummary {

@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "kefu/events/v1/events.proto",
         "kefu/gateway/v1/gateway.proto",
         "kefu/session/v1/session.proto",
+        "kefu/session/v1/desk.proto",
         "kefu/bot/v1/bot.proto",
     ];
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();

@@ -40,6 +40,8 @@ pub mod event_types {
     pub const HANDOFF_REQUESTED: &str = "conversation.handoff_requested";
     /// [`crate::events::TenantConfigChanged`]
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
+    /// [`crate::session::DeskEvent`]: pushed to agents' and supervisors' sockets.
+    pub const DESK_EVENT: &str = "desk.event";
 }
 
 /// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
@@ -124,5 +126,17 @@ pub mod queues {
         delivery_limit: 5,
     };
 
-    pub const ALL: &[Queue] = &[SESSION_INBOUND, GATEWAY_OUTBOUND, SESSION_CONFIG];
+    /// The gateway's desk events, pushed to agents' and supervisors' sockets.
+    pub const GATEWAY_DESK: Queue = Queue {
+        name: "gateway.desk",
+        bindings: &[event_types::DESK_EVENT],
+        delivery_limit: 5,
+    };
+
+    pub const ALL: &[Queue] = &[
+        SESSION_INBOUND,
+        GATEWAY_OUTBOUND,
+        SESSION_CONFIG,
+        GATEWAY_DESK,
+    ];
 }

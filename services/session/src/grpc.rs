@@ -58,6 +58,8 @@ fn message_of(m: message::Model, channel_id: String) -> Message {
             .and_then(|b| CardList::decode(b.as_slice()).ok())
             .map(|l| l.cards)
             .unwrap_or_default(),
+        internal: false,
+        agent_id: String::new(),
     }
 }
 

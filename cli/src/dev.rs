@@ -27,6 +27,81 @@ pub const DEMO_WEB_SECRET: &str = "demo-web-secret-change-me";
 pub const DEMO_ORDERS_PATH: &str = "/demo/order-system";
 pub const DEMO_ORDERS_TOKEN: &str = "demo-orders-token";
 const DEMO_KB: &str = include_str!("../../demo/faq-kb.jsonl");
+/// The demo tenant's Tenant, Queue and RoutingPolicy documents (its channels are seeded with
+/// their dev secrets below).
+const DEMO_TENANT_YAML: &str = include_str!("../../demo/demo-tenant.yaml");
+/// The demo agents' password (printed at start; change it with the agents API).
+pub const DEMO_AGENT_PASSWORD: &str = "kefu-demo-2026";
+/// A demo staff member: (id, name, role, merchant, skills, languages).
+type DemoAgent = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+const DEMO_AGENTS: &[DemoAgent] = &[
+    (
+        "lin",
+        "林晓 Lin Xiao",
+        "agent",
+        "",
+        &["general"],
+        &["zh-Hans", "zh-Hant", "en"],
+    ),
+    (
+        "chen",
+        "陈立 Chen Li",
+        "agent",
+        "",
+        &["general"],
+        &["zh-Hans"],
+    ),
+    (
+        "wang",
+        "王芳 Wang Fang",
+        "agent",
+        "jinyuan",
+        &["jewellery", "after-sales"],
+        &["zh-Hans", "zh-Hant"],
+    ),
+    (
+        "zhao",
+        "赵敏 Zhao Min",
+        "supervisor",
+        "",
+        &["general"],
+        &["zh-Hans", "en"],
+    ),
+    (
+        "jinyuan-admin",
+        "金缘管理员 Jinyuan Admin",
+        "admin",
+        "jinyuan",
+        &[],
+        &["zh-Hans"],
+    ),
+];
+/// Demo canned responses: (shortcut, title, text).
+const DEMO_CANNED: &[(&str, &str, &str)] = &[
+    (
+        "/hello",
+        "问候 Greeting",
+        "您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？",
+    ),
+    ("/wait", "稍等 One moment", "请稍等，我马上为您查询。"),
+    (
+        "/shipped",
+        "已发货 Shipped",
+        "您的订单已发货，物流信息可在订单卡片中查看。",
+    ),
+    (
+        "/thanks",
+        "结束语 Closing",
+        "感谢您的耐心等待，祝您购物愉快！如还有问题，随时联系我们。",
+    ),
+];
 
 #[derive(clap::Args)]
 pub struct DevArgs {
@@ -115,6 +190,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     )
     .await?;
     seed(&gateway, http_addr).await?;
+    seed_desk(&gateway, &session).await?;
 
     let inbox = Inbox::new(gateway.state.channels.clone());
     let router = gateway
@@ -136,7 +212,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     ));
     tasks.spawn(serve(
         session_listener,
-        tonic::service::Routes::new(session.grpc()),
+        tonic::service::Routes::new(session.grpc()).add_service(session.desk_grpc()),
         shutdown.clone(),
     ));
     tasks.spawn(serve(
@@ -175,7 +251,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         ],
     );
     eprintln!(
-        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n",
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
         args.admin_token
     );
     let mut first_error = None;
@@ -196,6 +272,91 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
 }
 
 /// The demo tenant and its API channel, whose replies land in the dev inbox.
+/// The demo tenant's routing documents (first start only) and its staff and canned responses.
+async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result<()> {
+    let db = &gateway.state.db;
+    for doc in kefu_crd::document::parse(DEMO_TENANT_YAML)
+        .map_err(|e| anyhow::anyhow!("demo tenant document: {e:?}"))?
+    {
+        let (kind, spec) = match &doc {
+            kefu_crd::KefuResource::Tenant(r) => ("tenant", serde_json::to_vec(&r.spec)?),
+            kefu_crd::KefuResource::Queue(r) => ("queue", serde_json::to_vec(&r.spec)?),
+            kefu_crd::KefuResource::RoutingPolicy(r) => {
+                ("routingpolicy", serde_json::to_vec(&r.spec)?)
+            }
+            kefu_crd::KefuResource::Channel(_) => continue,
+        };
+        if kefu_store::tenant_config::get(db, DEMO_TENANT, kind, doc.name())
+            .await?
+            .is_none()
+        {
+            kefu_gateway::tenant_config::apply_document(
+                &gateway.state,
+                DEMO_TENANT,
+                kind,
+                doc.name(),
+                &spec,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("applying the demo {kind} {}: {e}", doc.name()))?;
+        }
+    }
+    let sdb = &session.state.db;
+    let now = chrono::Utc::now();
+    for (id, name, role, merchant, skills, languages) in DEMO_AGENTS {
+        if kefu_store::session::desk::get_agent(sdb, DEMO_TENANT, id)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let list = |l: &[&str]| serde_json::to_string(l).unwrap_or_default();
+        kefu_store::session::desk::put_agent(
+            sdb,
+            kefu_store::entities::agent::Model {
+                tenant_id: DEMO_TENANT.into(),
+                id: (*id).into(),
+                login: (*id).into(),
+                display_name: (*name).into(),
+                role: (*role).into(),
+                merchant_id: (*merchant).into(),
+                skills: list(skills),
+                languages: list(languages),
+                capacity: r#"{"*":3,"web":5}"#.into(),
+                status: "offline".into(),
+                status_since: now,
+                password_hash: kefu_session::desk::grpc::hash_password(DEMO_AGENT_PASSWORD)
+                    .map_err(|e| anyhow::anyhow!("hashing: {e}"))?,
+                assign_seq: 0,
+                last_assigned_at: None,
+                idle_since: now,
+            },
+        )
+        .await?;
+    }
+    if kefu_store::session::desk::list_canned(sdb, DEMO_TENANT, None)
+        .await?
+        .is_empty()
+    {
+        for (shortcut, title, text) in DEMO_CANNED {
+            kefu_store::session::desk::put_canned(
+                sdb,
+                kefu_store::entities::canned_response::Model {
+                    id: uuid::Uuid::now_v7(),
+                    tenant_id: DEMO_TENANT.into(),
+                    merchant_id: String::new(),
+                    shortcut: (*shortcut).into(),
+                    title: (*title).into(),
+                    text: (*text).into(),
+                    updated_at: now,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let db = &gateway.state.db;
     if kefu_store::gateway::get_tenant(db, DEMO_TENANT)

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod customers;
+pub mod desk;
 
 use crate::StoreError;
 use crate::entities::{conversation, customer, customer_identity, message};
@@ -120,6 +121,10 @@ pub struct NewMessage {
     pub message_type: &'static str,
     /// Encoded `kefu.events.v1.CardList`, when the message carries cards.
     pub cards: Option<Vec<u8>>,
+    /// A note or whisper for agents only.
+    pub internal: bool,
+    /// The agent who wrote it; empty for customers, the bot and the system.
+    pub agent_id: String,
 }
 
 /// Appends a message to one of the tenant's conversations (another tenant's conversation id is
@@ -146,21 +151,29 @@ pub async fn append_message<C: ConnectionTrait>(
         created_at: msg.created_at,
         message_type: msg.message_type.to_owned(),
         cards: msg.cards.clone(),
+        internal: msg.internal,
+        agent_id: msg.agent_id.clone(),
     };
     batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
     Ok(stored)
 }
 
-/// The latest `limit` messages of a conversation, oldest first.
+/// The latest `limit` messages of a conversation, oldest first; agents' internal notes only
+/// when asked for.
 pub async fn list_messages<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
     conversation_id: Uuid,
     limit: u64,
+    include_internal: bool,
 ) -> Result<Vec<message::Model>, StoreError> {
-    let mut rows = message::Entity::find()
+    let mut query = message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant_id))
-        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::ConversationId.eq(conversation_id));
+    if !include_internal {
+        query = query.filter(message::Column::Internal.eq(false));
+    }
+    let mut rows = query
         .order_by_desc(message::Column::CreatedAt)
         .order_by_desc(message::Column::Id)
         .limit(limit)

@@ -9,6 +9,8 @@
 mod customers;
 #[path = "repository/delivery.rs"]
 mod delivery;
+#[path = "repository/desk.rs"]
+mod desk;
 #[path = "repository/gateway.rs"]
 mod gateway;
 #[path = "repository/harness.rs"]
@@ -47,6 +49,11 @@ macro_rules! contract_suite {
 }
 
 contract_suite! {
+    desk::concurrent_offers_never_double_assign_or_overfill,
+    desk::offers_check_status_and_version,
+    desk::routing_leases_are_exclusive_until_expiry,
+    desk::routing_documents_keep_the_newest_version,
+    desk::desk_reads_are_tenant_scoped,
     gateway::gateway_migrations_are_idempotent,
     gateway::tenant_upsert_creates_then_updates,
     gateway::channel_requires_secret_on_creation,

@@ -135,6 +135,23 @@ fn event(
     }
 }
 
+/// Stores a config document (a spec as JSON) and announces it, as `PUT .../config/{kind}/{name}`
+/// does; for callers in the same process (`kefu dev` applying the demo tenant).
+pub async fn apply_document(
+    state: &AppState,
+    tenant_id: &str,
+    kind: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let spec = validate_spec(tenant_id, kind, name, body)?;
+    let make = event(tenant_id, kind, name, Some(&spec));
+    let (_, _, envelope) =
+        tenant_config::put(&state.db, tenant_id, kind, name, &spec, &make).await?;
+    state.outbox.dispatch(envelope);
+    Ok(())
+}
+
 pub async fn put_config(
     State(state): State<AppState>,
     Path((tenant_id, kind, name)): Path<(String, String, String)>,

@@ -24,7 +24,7 @@ pub struct SessionGrpc {
     pub state: SessionState,
 }
 
-fn internal(e: StoreError) -> Status {
+pub(crate) fn internal(e: StoreError) -> Status {
     match e {
         StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
         StoreError::Conflict(why) => Status::failed_precondition(why),
@@ -43,7 +43,28 @@ fn from_transaction(e: kefu_store::sea_orm::TransactionError<StoreError>) -> Sta
     }
 }
 
-fn message_of(m: message::Model, channel_id: String) -> Message {
+pub(crate) fn conversation_of(c: kefu_store::entities::conversation::Model) -> Conversation {
+    Conversation {
+        tenant_id: c.tenant_id,
+        conversation_id: c.id.to_string(),
+        customer_id: c.customer_id.to_string(),
+        status: c.status,
+        opened_at: Some(kefu_proto::time::to_timestamp(c.opened_at)),
+        mode: c.mode,
+        page: Some(PageContext {
+            url: c.page_url,
+            page_type: c.page_type,
+            product_id: c.product_id,
+            order_id: c.order_id,
+        }),
+        handoff: c
+            .handoff
+            .and_then(|b| HandoffRequested::decode(b.as_slice()).ok()),
+        channel_id: c.channel_id,
+    }
+}
+
+pub(crate) fn message_of(m: message::Model, channel_id: String) -> Message {
     Message {
         message_id: m.id.to_string(),
         direction: m.direction,
@@ -58,8 +79,8 @@ fn message_of(m: message::Model, channel_id: String) -> Message {
             .and_then(|b| CardList::decode(b.as_slice()).ok())
             .map(|l| l.cards)
             .unwrap_or_default(),
-        internal: false,
-        agent_id: String::new(),
+        internal: m.internal,
+        agent_id: m.agent_id,
     }
 }
 
@@ -136,7 +157,7 @@ impl SessionGrpc {
     }
 }
 
-fn parse_id(field: &str, s: &str) -> Result<Uuid, Status> {
+pub(crate) fn parse_id(field: &str, s: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(s).map_err(|_| Status::invalid_argument(format!("{field}: not a UUID")))
 }
 
@@ -161,24 +182,7 @@ impl Session for SessionGrpc {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))?;
-        Ok(Response::new(Conversation {
-            tenant_id: c.tenant_id,
-            conversation_id: c.id.to_string(),
-            customer_id: c.customer_id.to_string(),
-            status: c.status,
-            opened_at: Some(kefu_proto::time::to_timestamp(c.opened_at)),
-            mode: c.mode,
-            page: Some(PageContext {
-                url: c.page_url,
-                page_type: c.page_type,
-                product_id: c.product_id,
-                order_id: c.order_id,
-            }),
-            handoff: c
-                .handoff
-                .and_then(|b| HandoffRequested::decode(b.as_slice()).ok()),
-            channel_id: c.channel_id,
-        }))
+        Ok(Response::new(conversation_of(c)))
     }
 
     async fn list_messages(
@@ -205,7 +209,7 @@ impl Session for SessionGrpc {
             .map_err(internal)?
             .map(|c| c.channel_id)
             .unwrap_or_default();
-        let rows = repo::list_messages(&self.state.db, &req.tenant_id, id, u64::from(limit))
+        let rows = repo::list_messages(&self.state.db, &req.tenant_id, id, u64::from(limit), false)
             .await
             .map_err(internal)?;
         let messages = rows

@@ -21,6 +21,7 @@ use kefu_proto::events::{
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
 use kefu_store::session::batch::{self, WantConversation};
 use kefu_store::session::customers::{self, Context, TenantSettings};
+use kefu_store::session::desk;
 use kefu_store::session::{MODE_QUEUED, NewMessage, Page};
 use kefu_store::{StoreError, idempotency, outbox};
 use prost::Message as _;
@@ -217,7 +218,7 @@ async fn ask_all(
         let mut bot_state = open.map(|c| c.bot_state.clone()).unwrap_or_default();
         for i in idx {
             let w = &work_ref[i];
-            if queued {
+            if queued || csat_rating(&w.message).is_some() {
                 out.push((i, false, None, Vec::new()));
                 continue;
             }
@@ -425,9 +426,23 @@ async fn apply_tenant(
             customers::fill_profile(txn, tenant, customers_of[key], &hints).await?;
         }
     }
+    // A tap on a CSAT button rates the customer's last closed conversation (and is recorded
+    // there); it opens no conversation of its own.
+    let mut rest: Vec<&Work> = Vec::with_capacity(items.len());
+    let mut rest_keys: Vec<batch::ChannelUser> = Vec::with_capacity(items.len());
+    for (w, key) in items.iter().zip(&keys) {
+        match csat_rating(&w.message) {
+            Some(rating) => rate_last(txn, tenant, customers_of[key], w, rating, events).await?,
+            None => {
+                rest.push(w);
+                rest_keys.push(key.clone());
+            }
+        }
+    }
+    let (items, keys) = (&rest[..], &rest_keys);
     let wants: Vec<WantConversation> = items
         .iter()
-        .zip(&keys)
+        .zip(keys)
         .map(|(w, key)| WantConversation {
             customer_id: customers_of[key],
             channel_id: w.message.channel_id.clone(),
@@ -437,6 +452,13 @@ async fn apply_tenant(
         })
         .collect();
     let conversations = batch::open_conversations(txn, tenant, &wants).await?;
+    // Conversations with a person: their agents see the customer's new messages live.
+    let with_person: Vec<Uuid> = conversations
+        .values()
+        .filter(|(c, _)| c.mode == MODE_QUEUED)
+        .map(|(c, _)| c.id)
+        .collect();
+    let work_items = desk::work_items(txn, tenant, &with_person).await?;
     let mut announced = HashSet::new();
     let mut messages = Vec::with_capacity(items.len() * 2);
     let mut bot_states: HashMap<Uuid, String> = HashMap::new();
@@ -465,7 +487,14 @@ async fn apply_tenant(
             ));
         }
         let already_queued = conversation.mode == MODE_QUEUED || queued.contains(&conversation.id);
-        if let Some(event) = turns(w, tenant, conversation.id, already_queued, &mut messages) {
+        let first_new = messages.len();
+        let reply = turns(w, tenant, conversation.id, already_queued, &mut messages);
+        if let Some(item) = work_items.get(&conversation.id)
+            && let Some(m) = messages.get(first_new)
+        {
+            events.push(crate::desk::events::message_event(item, &stored_of(m), &[]));
+        }
+        if let Some(event) = reply {
             events.push(Envelope::new(
                 tenant,
                 event_types::MESSAGE_TO_SEND,
@@ -487,11 +516,35 @@ async fn apply_tenant(
         .filter(|(id, state)| before.get(id) != Some(state))
         .collect();
     customers::set_bot_states(txn, tenant, &changed).await?;
+    let setup = if handoffs.is_empty() {
+        None
+    } else {
+        Some(crate::desk::setup::load(txn, tenant).await?)
+    };
     for (conversation_id, w, customer_id, reason) in handoffs {
         let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason)
             .instrument(w.span.clone())
             .await?;
         customers::hand_off(txn, tenant, conversation_id, handoff.encode_to_vec()).await?;
+        if let Some(setup) = &setup {
+            let item = work_item_of(
+                txn,
+                tenant,
+                setup,
+                conversation_id,
+                customer_id,
+                w,
+                &handoff,
+            )
+            .await?;
+            events.push(crate::desk::events::queue_changed(
+                tenant,
+                &item.merchant_id,
+                &item.queue,
+            ));
+            desk::enqueue(txn, item).await?;
+            desk::touch(txn, tenant).await?;
+        }
         // The event carries the message's trace; the span is entered only while it is made
         // (never across an await).
         let _in_span = w.span.enter();
@@ -515,7 +568,7 @@ async fn handoff_of(
     w: &Work,
     reason: &str,
 ) -> Result<HandoffRequested, StoreError> {
-    let transcript = kefu_store::session::list_messages(txn, tenant, conversation_id, 50)
+    let transcript = kefu_store::session::list_messages(txn, tenant, conversation_id, 50, false)
         .await?
         .into_iter()
         .map(|m| TranscriptLine {
@@ -602,6 +655,8 @@ fn turns(
         _ => ("text", msg.text.clone()),
     };
     messages.push(NewMessage {
+        internal: false,
+        agent_id: String::new(),
         id: Uuid::parse_str(&msg.message_id).unwrap_or_else(|_| Uuid::now_v7()),
         tenant_id: tenant.to_owned(),
         conversation_id,
@@ -637,6 +692,8 @@ fn turns(
     let reply_id = Uuid::now_v7();
     let message_type = if cards.is_empty() { "text" } else { "card" };
     messages.push(NewMessage {
+        internal: false,
+        agent_id: String::new(),
         id: reply_id,
         tenant_id: tenant.to_owned(),
         conversation_id,
@@ -713,4 +770,114 @@ async fn ask_bot(
             None
         }
     }
+}
+
+/// The rating a CSAT button carries (`csat:<1–5>`).
+fn csat_rating(msg: &MessageReceived) -> Option<u32> {
+    let a = msg.action.as_ref()?;
+    let n: u32 = a.action.strip_prefix("csat:")?.parse().ok()?;
+    (1..=5).contains(&n).then_some(n)
+}
+
+/// Records a CSAT tap in the customer's last closed conversation and rates it.
+async fn rate_last(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    customer_id: Uuid,
+    w: &Work,
+    rating: u32,
+    events: &mut Vec<Envelope>,
+) -> Result<(), StoreError> {
+    let Some(item) = desk::latest_invited(txn, tenant, customer_id).await? else {
+        tracing::info!(customer = %customer_id, "a CSAT rating without a closed conversation; ignored");
+        return Ok(());
+    };
+    let mut messages = Vec::new();
+    turns(w, tenant, item.conversation_id, true, &mut messages);
+    batch::append_messages(txn, tenant, messages).await?;
+    let rated = crate::desk::grpc::rate_in(txn, &item, rating, String::new()).await?;
+    events.extend(rated);
+    Ok(())
+}
+
+/// The stored form of a message about to be written (for the desk event that shows it).
+fn stored_of(m: &NewMessage) -> kefu_store::entities::message::Model {
+    kefu_store::entities::message::Model {
+        id: m.id,
+        tenant_id: m.tenant_id.clone(),
+        conversation_id: m.conversation_id,
+        direction: m.direction.to_owned(),
+        sender_kind: m.sender_kind.to_owned(),
+        text: m.text.clone(),
+        external_message_id: m.external_message_id.clone(),
+        created_at: m.created_at,
+        message_type: m.message_type.to_owned(),
+        cards: m.cards.clone(),
+        internal: m.internal,
+        agent_id: m.agent_id.clone(),
+    }
+}
+
+/// The routing entry of a conversation the bot handed off: its queue (the merchant's, else the
+/// platform's), and what its priority and agent choice depend on.
+async fn work_item_of(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    setup: &crate::desk::setup::Setup,
+    conversation_id: Uuid,
+    customer_id: Uuid,
+    w: &Work,
+    handoff: &HandoffRequested,
+) -> Result<kefu_store::entities::work_item::Model, StoreError> {
+    let now = Utc::now();
+    let profile = handoff.profile.clone().unwrap_or_default();
+    let negative = matches!(handoff.reason.as_str(), "negative_sentiment" | "complaint")
+        || w.answer.as_ref().is_some_and(|a| a.sentiment < 0.0);
+    let channel_type = if w.message.channel_type.is_empty() {
+        "api".to_owned()
+    } else {
+        w.message.channel_type.clone()
+    };
+    Ok(kefu_store::entities::work_item::Model {
+        conversation_id,
+        tenant_id: tenant.to_owned(),
+        customer_id,
+        merchant_id: w.message.merchant_id.clone(),
+        queue: setup.queue_for(&w.message.merchant_id).name.clone(),
+        state: desk::WAITING.to_owned(),
+        agent_id: String::new(),
+        channel_type,
+        tier: profile.tier.clone(),
+        page_type: w
+            .message
+            .page
+            .as_ref()
+            .map(|p| p.page_type.clone())
+            .unwrap_or_default(),
+        negative,
+        language: if handoff.language.is_empty() {
+            profile.language.clone()
+        } else {
+            handoff.language.clone()
+        },
+        last_agent: desk::last_agent(txn, tenant, customer_id)
+            .await?
+            .unwrap_or_default(),
+        enqueued_at: now,
+        queue_entered_at: now,
+        offered_at: None,
+        offer_expires_at: None,
+        accepted_at: None,
+        closed_at: None,
+        excluded: "[]".to_owned(),
+        note: handoff.reason.clone(),
+        summary: String::new(),
+        tags: "[]".to_owned(),
+        csat: 0,
+        csat_comment: String::new(),
+        monitors: "[]".to_owned(),
+        participants: "[]".to_owned(),
+        version: 0,
+        csat_invited: false,
+    })
 }

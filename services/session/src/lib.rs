@@ -7,6 +7,7 @@
 //!   standalone binary ([`run`]) and `kefu dev`.
 
 pub mod config;
+pub mod desk;
 pub mod grpc;
 pub mod inbound;
 mod run;
@@ -49,6 +50,8 @@ pub struct SessionState {
     pub orders: kefu_orders::OrderClient,
     /// Tenant rules, read for every batch: cached briefly, dropped when this replica changes them.
     pub rules: RulesCache,
+    /// Wakes this replica's routing loop after a change it made.
+    pub desk_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A short-lived cache of tenant rules in front of the database (changes made by another
@@ -143,6 +146,7 @@ impl SessionApp {
         let state = SessionState {
             orders: kefu_orders::OrderClient::new(&config.orders),
             rules: RulesCache::default(),
+            desk_wake: Arc::new(tokio::sync::Notify::new()),
             outbox: Outbox::new(db.clone()),
             config: Arc::new(config),
             db,
@@ -157,7 +161,14 @@ impl SessionApp {
         })
     }
 
-    /// Runs the outbox relay and the inbound consumer until `shutdown`, then drains them.
+    pub fn desk_grpc(&self) -> kefu_proto::session::desk_server::DeskServer<desk::grpc::DeskGrpc> {
+        kefu_proto::session::desk_server::DeskServer::new(desk::grpc::DeskGrpc {
+            state: self.state.clone(),
+        })
+    }
+
+    /// Runs the outbox relay, the routing loop and the consumers until `shutdown`, then drains
+    /// them.
     pub async fn run_workers(
         &self,
         shutdown: CancellationToken,
@@ -179,6 +190,7 @@ impl SessionApp {
                 tenant_rules::handle(state.clone(), env)
             }))
         };
+        let routing = tokio::spawn(desk::router::run(self.state.clone(), shutdown.clone()));
         let state = self.state.clone();
         let result = kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
@@ -192,6 +204,7 @@ impl SessionApp {
         )
         .await;
         let _ = rules.await;
+        let _ = routing.await;
         result
     }
 }

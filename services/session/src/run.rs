@@ -24,7 +24,7 @@ pub async fn run(config: SessionConfig, shutdown: CancellationToken) -> anyhow::
     bus_ready.set_ready(true);
 
     let app = SessionApp::build(config, db, bus.clone()).await?;
-    let routes = tonic::service::Routes::new(app.grpc());
+    let routes = tonic::service::Routes::new(app.grpc()).add_service(app.desk_grpc());
     let servers = servers.serve(
         "session",
         axum::Router::new(),

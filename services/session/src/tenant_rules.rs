@@ -1,5 +1,5 @@
 //! The `session.config` consumer: a Tenant's rules (which identifiers merge customers, how many
-//! misses before a handoff) arrive as `tenant.config_changed` when the Tenant YAML is applied
+//! misses before a handoff) and the routing documents (Tenant, Queue, RoutingPolicy) arrive as `tenant.config_changed` when the Tenant YAML is applied
 //! (`kefu apply`, the operator) and take effect without a restart. Versions make it idempotent:
 //! an event older than the rules in force changes nothing.
 
@@ -31,10 +31,30 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
     let event = TenantConfigChanged::decode(envelope.payload.clone()).map_err(|e| {
         HandlerError::Permanent(format!("undecodable tenant.config_changed: {e}").into())
     })?;
+    let tenant = envelope.tenant_id.as_str();
+    // Routing reads Tenant (tiers, merchants' overflow), Queue and RoutingPolicy documents.
+    if matches!(event.kind.as_str(), "tenant" | "queue" | "routingpolicy") {
+        let spec = (!event.deleted).then_some(event.spec_json.as_str());
+        let stored = kefu_store::session::desk::put_routing_config(
+            &state.db,
+            tenant,
+            &event.kind,
+            &event.name,
+            event.version,
+            spec,
+        )
+        .await
+        .map_err(HandlerError::transient)?;
+        if stored {
+            kefu_store::session::desk::touch(&state.db, tenant)
+                .await
+                .map_err(HandlerError::transient)?;
+            tracing::info!(tenant, kind = %event.kind, name = %event.name, version = event.version, "routing document stored");
+        }
+    }
     if event.kind != "tenant" {
         return Ok(());
     }
-    let tenant = envelope.tenant_id.as_str();
     let settings = if event.deleted {
         TenantSettings::defaults(tenant)
     } else {

@@ -20,6 +20,10 @@ pub struct Model {
     pub message_type: String,
     /// Cards shown with the message (an encoded `kefu.events.v1.CardList`), if any.
     pub cards: Option<Vec<u8>>,
+    /// A note or whisper for agents only: never shown to the customer.
+    pub internal: bool,
+    /// The agent or supervisor who wrote it; empty otherwise.
+    pub agent_id: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,8 +2,8 @@
 //! processed events.
 use super::{create_entity_table, create_index};
 use crate::entities::{
-    conversation, customer, customer_identity, customer_merge, message, outbox, processed_event,
-    tenant_settings,
+    agent, canned_response, conversation, customer, customer_identity, customer_merge, message,
+    outbox, processed_event, routing_config, routing_tenant, tenant_settings, work_item,
 };
 use sea_orm_migration::prelude::*;
 
@@ -12,7 +12,11 @@ pub struct SessionMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for SessionMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial), Box::new(M0002UnifiedCustomer)]
+        vec![
+            Box::new(M0001Initial),
+            Box::new(M0002UnifiedCustomer),
+            Box::new(M0003Routing),
+        ]
     }
 }
 
@@ -132,6 +136,77 @@ impl MigrationTrait for M0002UnifiedCustomer {
         }
         create_entity_table(manager, customer_merge::Entity).await?;
         create_entity_table(manager, tenant_settings::Entity).await?;
+        Ok(())
+    }
+}
+
+/// Routing and the agent desk: agents, work items, canned responses, routing documents and
+/// leases; internal notes on messages.
+struct M0003Routing;
+
+impl MigrationName for M0003Routing {
+    fn name(&self) -> &str {
+        "session_m0003_routing"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Routing {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let columns: Vec<ColumnDef> = vec![
+            ColumnDef::new(Alias::new("internal"))
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new(Alias::new("agent_id"))
+                .string()
+                .not_null()
+                .default("")
+                .to_owned(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !manager.has_column("messages", &name).await? {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Alias::new("messages"))
+                            .add_column(&mut column)
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+        }
+        create_entity_table(manager, agent::Entity).await?;
+        create_index(
+            manager,
+            "agents",
+            "ux_agent_login",
+            &["tenant_id", "login"],
+            true,
+        )
+        .await?;
+        create_entity_table(manager, work_item::Entity).await?;
+        create_index(
+            manager,
+            "work_items",
+            "ix_work_tenant_state",
+            &["tenant_id", "state"],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            "work_items",
+            "ix_work_agent_state",
+            &["tenant_id", "agent_id", "state"],
+            false,
+        )
+        .await?;
+        create_entity_table(manager, canned_response::Entity).await?;
+        create_entity_table(manager, routing_config::Entity).await?;
+        create_entity_table(manager, routing_tenant::Entity).await?;
         Ok(())
     }
 }

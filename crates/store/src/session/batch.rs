@@ -191,6 +191,8 @@ pub async fn append_messages<C: ConnectionTrait>(
         created_at: Set(m.created_at),
         message_type: Set(m.message_type.to_owned()),
         cards: Set(m.cards),
+        internal: Set(m.internal),
+        agent_id: Set(m.agent_id),
     }))
     .exec_without_returning(txn)
     .await?;

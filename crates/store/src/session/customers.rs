@@ -609,6 +609,7 @@ pub async fn history<C: ConnectionTrait>(
     let mut rows = message::Entity::find()
         .filter(message::Column::TenantId.eq(tenant_id))
         .filter(message::Column::ConversationId.is_in(conversations.keys().copied()))
+        .filter(message::Column::Internal.eq(false))
         .order_by_desc(message::Column::CreatedAt)
         .order_by_desc(message::Column::Id)
         .limit(limit)

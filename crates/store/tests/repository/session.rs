@@ -23,6 +23,8 @@ pub fn page() -> Page {
 
 pub fn message(tenant: &str, conversation_id: Uuid, text: &str, at: DateTime<Utc>) -> NewMessage {
     NewMessage {
+        internal: false,
+        agent_id: String::new(),
         // Random (v4) ids: the listing order must come from created_at, not from the id.
         id: Uuid::new_v4(),
         tenant_id: tenant.into(),
@@ -135,14 +137,14 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
         None
     );
     assert_eq!(
-        session::list_messages(db, "t1", conv.id, 10)
+        session::list_messages(db, "t1", conv.id, 10, false)
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(
-        session::list_messages(db, "t2", conv.id, 10)
+        session::list_messages(db, "t2", conv.id, 10, false)
             .await
             .unwrap()
             .is_empty()
@@ -166,7 +168,7 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
         session::get_conversation(db, "t1", conv.id).await.unwrap(),
         before
     );
-    let texts: Vec<_> = session::list_messages(db, "t1", conv.id, 10)
+    let texts: Vec<_> = session::list_messages(db, "t1", conv.id, 10, false)
         .await
         .unwrap()
         .into_iter()
@@ -295,20 +297,24 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
     };
     assert_eq!(
         texts(
-            session::list_messages(db, "t1", other.id, 100)
+            session::list_messages(db, "t1", other.id, 100, false)
                 .await
                 .unwrap()
         ),
         vec!["first", "second", "third", "fourth"]
     );
     assert_eq!(
-        texts(session::list_messages(db, "t1", other.id, 2).await.unwrap()),
+        texts(
+            session::list_messages(db, "t1", other.id, 2, false)
+                .await
+                .unwrap()
+        ),
         vec!["third", "fourth"],
         "limit keeps the latest, still oldest first"
     );
     assert_eq!(
         texts(
-            session::list_messages(db, "t1", conv.id, 100)
+            session::list_messages(db, "t1", conv.id, 100, false)
                 .await
                 .unwrap()
         ),
@@ -321,7 +327,9 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
         .unwrap()
         .unwrap();
     assert_eq!(latest.last_message_at, t0 + Duration::seconds(40));
-    let stored = session::list_messages(db, "t1", conv.id, 3).await.unwrap();
+    let stored = session::list_messages(db, "t1", conv.id, 3, false)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 3);
     assert_eq!(stored[0].external_message_id.as_deref(), Some("ext-a"));
     assert_eq!(stored[0].direction, "in");

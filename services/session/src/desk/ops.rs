@@ -1,0 +1,159 @@
+//! Operations shared by the desk's gRPC handlers and the router: a work-item change committed
+//! with its events, and messages to the customer.
+
+use crate::SessionState;
+use chrono::Utc;
+use kefu_bus::Envelope;
+use kefu_proto::event_types;
+use kefu_proto::events::{Card, CardList, MessageToSend};
+use kefu_store::StoreError;
+use kefu_store::entities::{conversation, customer_identity, message, work_item};
+use kefu_store::outbox;
+use kefu_store::sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use kefu_store::session::desk::{self, Change};
+use kefu_store::session::{self as repo, NewMessage};
+use prost::Message as _;
+use uuid::Uuid;
+
+/// Applies `change` if the item is still at `version` in one of `from`; the events made of the
+/// changed item are written to the outbox in the same transaction. `None` when the item moved
+/// on in the meantime.
+pub async fn commit_change(
+    state: &SessionState,
+    tenant: &str,
+    id: Uuid,
+    version: i64,
+    from: &[&str],
+    change: Change,
+    events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
+) -> Result<Option<work_item::Model>, StoreError> {
+    let txn = state.db.begin().await?;
+    let Some(item) = desk::change(&txn, tenant, id, version, from, change).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let events = events(&item);
+    outbox::enqueue_many(&txn, &events).await?;
+    txn.commit().await?;
+    state.outbox.dispatch(events);
+    desk::touch(&state.db, tenant).await?;
+    state.desk_wake.notify_one();
+    Ok(Some(item))
+}
+
+/// The channel user a conversation's replies go to: the customer's most recent identity on the
+/// conversation's channel.
+pub async fn external_user<C: ConnectionTrait>(
+    db: &C,
+    c: &conversation::Model,
+) -> Result<String, StoreError> {
+    Ok(customer_identity::Entity::find()
+        .filter(customer_identity::Column::TenantId.eq(c.tenant_id.as_str()))
+        .filter(customer_identity::Column::CustomerId.eq(c.customer_id))
+        .filter(customer_identity::Column::Kind.eq(repo::IDENTITY_EXTERNAL))
+        .filter(customer_identity::Column::Scope.eq(c.channel_id.as_str()))
+        .order_by_desc(customer_identity::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|i| i.value)
+        .unwrap_or_default())
+}
+
+/// What an agent, a supervisor or the system says in a conversation.
+pub struct Say<'a> {
+    pub sender_kind: &'static str,
+    pub agent_id: &'a str,
+    pub text: String,
+    pub cards: Vec<Card>,
+    pub internal: bool,
+    /// Idempotency key: a message with the same key in the conversation is not written twice.
+    pub key: Option<String>,
+}
+
+/// Stores a message in the conversation and, unless internal, the event that delivers it to the
+/// customer. Returns the stored message (the earlier one when the key was seen) and the events,
+/// or `None` as events when nothing new was written.
+pub async fn say<C: ConnectionTrait>(
+    txn: &C,
+    c: &conversation::Model,
+    say: Say<'_>,
+) -> Result<(message::Model, Vec<Envelope>), StoreError> {
+    if let Some(key) = &say.key
+        && let Some(existing) = message::Entity::find()
+            .filter(message::Column::TenantId.eq(c.tenant_id.as_str()))
+            .filter(message::Column::ConversationId.eq(c.id))
+            .filter(message::Column::ExternalMessageId.eq(key.as_str()))
+            .one(txn)
+            .await?
+    {
+        return Ok((existing, Vec::new()));
+    }
+    let message_type = if say.internal {
+        "note"
+    } else if !say.cards.is_empty() {
+        "card"
+    } else {
+        "text"
+    };
+    let cards = (!say.cards.is_empty()).then(|| {
+        CardList {
+            cards: say.cards.clone(),
+        }
+        .encode_to_vec()
+    });
+    let stored = repo::append_message(
+        txn,
+        NewMessage {
+            id: Uuid::now_v7(),
+            tenant_id: c.tenant_id.clone(),
+            conversation_id: c.id,
+            direction: "out",
+            sender_kind: say.sender_kind,
+            text: say.text.clone(),
+            external_message_id: say.key.clone(),
+            created_at: Utc::now(),
+            message_type,
+            cards,
+            internal: say.internal,
+            agent_id: say.agent_id.to_owned(),
+        },
+    )
+    .await?;
+    let mut events = Vec::new();
+    if !say.internal {
+        let out = MessageToSend {
+            message_id: stored.id.to_string(),
+            conversation_id: c.id.to_string(),
+            channel_id: c.channel_id.clone(),
+            external_user_id: external_user(txn, c).await?,
+            text: say.text,
+            reply_to_external_message_id: String::new(),
+            sender_kind: say.sender_kind.to_owned(),
+            inbound_received_at: None,
+            bot: None,
+            cards: say.cards,
+            message_type: message_type.to_owned(),
+        };
+        events.push(Envelope::new(
+            &c.tenant_id,
+            event_types::MESSAGE_TO_SEND,
+            out.encode_to_vec(),
+        ));
+    }
+    Ok((stored, events))
+}
+
+/// Text in the customer's language: Traditional Chinese, English, or Simplified (the default).
+pub fn localized(language: &str, zh_hans: &str, zh_hant: &str, en: &str) -> String {
+    let l = language.to_ascii_lowercase();
+    if l.starts_with("en") {
+        en
+    } else if l.contains("hant") || l.ends_with("-tw") || l.ends_with("-hk") || l.ends_with("-mo") {
+        zh_hant
+    } else {
+        zh_hans
+    }
+    .to_owned()
+}

@@ -1,0 +1,379 @@
+//! The routing loop. Every replica runs it; for each tenant, the replica holding the tenant's
+//! lease (a row in `routing_tenants`, renewed while it lives, free once it stops or expires)
+//! decides. It reads the tenant's agents, loads and queued work from the database, asks the
+//! in-memory engine ([`kefu_routing::Router`]) for moves and assignments, and writes each with a
+//! conditional update ([`kefu_store::session::desk::offer`]). The database stays the authority:
+//! even two replicas deciding at once could not assign a conversation twice or overfill an
+//! agent. A killed replica's tenants are taken over when its lease expires ([`LEASE_TTL_MS`]);
+//! nothing waiting is lost because nothing waiting lives only in memory.
+//!
+//! The tenant is routed again when something changed (`routing_tenants.version`, bumped by every
+//! change, or this replica's own wake-up), and on a timer while work is queued or offered, for
+//! offer expiry, overflow, timeouts and skill relaxation.
+
+use super::events::{self, Audience};
+use super::ops::{self, Say};
+use super::setup;
+use crate::SessionState;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
+use kefu_store::StoreError;
+use kefu_store::entities::work_item;
+use kefu_store::sea_orm::TransactionTrait;
+use kefu_store::session::desk::{
+    self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, json_list,
+    list_of,
+};
+use kefu_store::{outbox, session as repo};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How long a lease lasts without renewal: a dead replica's tenants wait at most this long.
+pub const LEASE_TTL_MS: i64 = 3_000;
+const TICK: Duration = Duration::from_millis(200);
+/// How often a tenant with queued or offered work is routed even when nothing changed.
+const TIMER_ROUND: Duration = Duration::from_millis(500);
+/// How often an idle tenant is re-read anyway (a missed wake-up costs at most this).
+const RESYNC: Duration = Duration::from_secs(5);
+
+struct Seen {
+    version: i64,
+    at: Instant,
+    pending: bool,
+}
+
+pub async fn run(state: SessionState, shutdown: CancellationToken) {
+    let holder = format!("{}-{}", std::process::id(), Uuid::now_v7());
+    let mut seen: HashMap<String, Seen> = HashMap::new();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(TICK) => {}
+            () = state.desk_wake.notified() => {}
+        }
+        if let Err(e) = round(&state, &holder, &mut seen).await {
+            tracing::warn!(error = %e, "routing round failed");
+            seen.clear();
+        }
+    }
+    if let Err(e) = desk::release_leases(&state.db, &holder).await {
+        tracing::warn!(error = %e, "routing leases not released; they expire on their own");
+    }
+}
+
+async fn round(
+    state: &SessionState,
+    holder: &str,
+    seen: &mut HashMap<String, Seen>,
+) -> Result<(), StoreError> {
+    let now_ms = Utc::now().timestamp_millis();
+    for row in desk::routing_tenants(&state.db).await? {
+        let live = row.lease_expires_ms > now_ms;
+        let mine = live && row.holder == holder;
+        if live && !mine {
+            // Another replica decides for this tenant; forget what we knew.
+            seen.remove(&row.tenant_id);
+            continue;
+        }
+        if (!mine || row.lease_expires_ms - now_ms < LEASE_TTL_MS / 2)
+            && !desk::acquire_lease(&state.db, &row.tenant_id, holder, now_ms, LEASE_TTL_MS).await?
+        {
+            continue;
+        }
+        let due = seen.get(&row.tenant_id).is_none_or(|s| {
+            s.version != row.version
+                || (s.pending && s.at.elapsed() >= TIMER_ROUND)
+                || s.at.elapsed() >= RESYNC
+        });
+        if due {
+            let pending = route_tenant(state, &row.tenant_id).await?;
+            seen.insert(
+                row.tenant_id.clone(),
+                Seen {
+                    version: row.version,
+                    at: Instant::now(),
+                    pending,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn ms(t: DateTime<Utc>) -> u64 {
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
+}
+
+fn status_of(s: &str) -> AgentStatus {
+    match s {
+        "online" => AgentStatus::Online,
+        "busy" => AgentStatus::Busy,
+        "away" => AgentStatus::Away,
+        _ => AgentStatus::Offline,
+    }
+}
+
+pub fn waiting_of(w: &work_item::Model) -> Waiting {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    Waiting {
+        conversation: w.conversation_id.to_string(),
+        queue: w.queue.clone(),
+        channel_type: w.channel_type.clone(),
+        tier: some(&w.tier),
+        page: Page::parse(&w.page_type),
+        negative: w.negative,
+        language: some(&w.language),
+        last_agent: some(&w.last_agent),
+        enqueued_ms: ms(w.enqueued_at),
+        queue_entered_ms: ms(w.queue_entered_at),
+        excluded_agents: list_of(&w.excluded),
+        left_message: w.state == LEFT_MESSAGE,
+    }
+}
+
+/// The tenant's engine, loaded from the database: set-up, agents with their loads, and the
+/// queued work. Also used for the supervisors' queue figures.
+pub async fn load_router(
+    state: &SessionState,
+    tenant: &str,
+) -> Result<(setup::Setup, Router, Vec<work_item::Model>), StoreError> {
+    let setup = setup::load(&state.db, tenant).await?;
+    let agents = desk::list_agents(&state.db, tenant, None).await?;
+    let loads = desk::loads(&state.db, tenant).await?;
+    let items = desk::list_work(
+        &state.db,
+        tenant,
+        &[WAITING, LEFT_MESSAGE, OFFERED],
+        None,
+        None,
+        1_000_000,
+    )
+    .await?;
+    let mut router = Router::new(setup.policy.clone());
+    for q in &setup.queues {
+        router.upsert_queue(q.clone());
+    }
+    for a in agents {
+        router.upsert_agent(AgentDef {
+            merchant: (!a.merchant_id.is_empty()).then(|| a.merchant_id.clone()),
+            skills: list_of(&a.skills),
+            languages: list_of(&a.languages),
+            capacity: capacity_of(&a.capacity),
+            status: status_of(&a.status),
+            load: loads.get(&a.id).cloned().unwrap_or_default(),
+            last_assigned_ms: a.last_assigned_at.map_or(0, ms),
+            idle_since_ms: ms(a.idle_since),
+            id: a.id,
+        });
+    }
+    for w in items.iter().filter(|w| w.state != OFFERED) {
+        router.enqueue(waiting_of(w));
+    }
+    Ok((setup, router, items))
+}
+
+/// One routing pass over a tenant. Returns whether work is still queued or offered (so the
+/// timer comes back).
+async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreError> {
+    let now = Utc::now();
+    let (setup, mut router, items) = load_router(state, tenant).await?;
+    let mut versions: HashMap<String, i64> = HashMap::new();
+    let mut offered_left = 0usize;
+    // Offers nobody accepted in time go back, never to the same agent.
+    for w in &items {
+        versions.insert(w.conversation_id.to_string(), w.version);
+        if w.state != OFFERED {
+            continue;
+        }
+        if w.offer_expires_at.is_none_or(|t| t > now) {
+            offered_left += 1;
+            continue;
+        }
+        let mut excluded = list_of(&w.excluded);
+        excluded.push(w.agent_id.clone());
+        let old_agent = w.agent_id.clone();
+        let change = Change {
+            state: Some(WAITING),
+            agent_id: Some(String::new()),
+            clear_offer: true,
+            excluded: Some(json_list(&excluded)),
+            note: Some("reoffer".to_owned()),
+            ..Change::default()
+        };
+        let back = ops::commit_change(
+            state,
+            tenant,
+            w.conversation_id,
+            w.version,
+            &[OFFERED],
+            change,
+            |n| {
+                vec![
+                    events::work_event("assignment.revoked", n, Audience::agent(&old_agent)),
+                    events::queue_changed(tenant, &n.merchant_id, &n.queue),
+                ]
+            },
+        )
+        .await?;
+        if let Some(n) = back {
+            tracing::info!(conversation = %n.conversation_id, agent = %old_agent, "offer expired; re-offering");
+            versions.insert(n.conversation_id.to_string(), n.version);
+            router.enqueue(waiting_of(&n));
+        }
+    }
+    let now_ms = ms(now);
+    for mv in router.housekeeping(now_ms) {
+        match mv {
+            Move::Overflow {
+                conversation,
+                from,
+                to,
+            } => {
+                let (Ok(id), Some(v)) =
+                    (Uuid::parse_str(&conversation), versions.get(&conversation))
+                else {
+                    continue;
+                };
+                let change = Change {
+                    queue: Some(to.clone()),
+                    queue_entered_at: Some(now),
+                    note: Some(format!("overflow:{from}")),
+                    ..Change::default()
+                };
+                let moved = ops::commit_change(state, tenant, id, *v, &[WAITING], change, |n| {
+                    vec![
+                        events::queue_changed(tenant, &n.merchant_id, &from),
+                        events::queue_changed(tenant, "", &to),
+                    ]
+                })
+                .await?;
+                if let Some(n) = moved {
+                    tracing::info!(conversation = %conversation, %from, %to, "overflowed");
+                    versions.insert(conversation, n.version);
+                } else {
+                    router.remove(&conversation);
+                }
+            }
+            Move::LeftMessage {
+                conversation,
+                queue,
+            } => {
+                let (Ok(id), Some(v)) =
+                    (Uuid::parse_str(&conversation), versions.get(&conversation))
+                else {
+                    continue;
+                };
+                match left_message(state, tenant, id, *v, &queue).await? {
+                    Some(n) => {
+                        versions.insert(conversation, n.version);
+                    }
+                    None => {
+                        router.remove(&conversation);
+                    }
+                }
+            }
+        }
+    }
+    let expires = now
+        + ChronoDuration::milliseconds(
+            i64::try_from(setup.policy.accept_timeout_ms).unwrap_or(30_000),
+        );
+    let mut refused = 0usize;
+    for a in router.decide_all(now_ms) {
+        let (Ok(id), Some(v)) = (
+            Uuid::parse_str(&a.conversation),
+            versions.get(&a.conversation),
+        ) else {
+            continue;
+        };
+        let note = if a.sticky {
+            "sticky"
+        } else if a.relaxed {
+            "relaxed"
+        } else {
+            ""
+        };
+        let outcome = desk::offer(
+            &state.db,
+            tenant,
+            id,
+            &a.agent,
+            *v,
+            QUEUED_STATES,
+            expires,
+            note,
+            |n| {
+                vec![
+                    events::work_event("assignment.offered", n, Audience::agent(&a.agent)),
+                    events::queue_changed(tenant, &n.merchant_id, &n.queue),
+                ]
+            },
+        )
+        .await?;
+        match outcome {
+            Ok((n, evs)) => {
+                state.outbox.dispatch(evs);
+                offered_left += 1;
+                tracing::info!(conversation = %n.conversation_id, agent = %a.agent, queue = %a.queue, "offered");
+            }
+            Err(why) => {
+                refused += 1;
+                tracing::debug!(conversation = %a.conversation, agent = %a.agent, ?why, "offer refused; next round");
+            }
+        }
+    }
+    Ok(router.waiting_len() > 0 || offered_left > 0 || refused > 0)
+}
+
+/// A conversation that waited past its queue's timeout: the customer is told their message is
+/// kept, and the next free agent with the skills gets it.
+async fn left_message(
+    state: &SessionState,
+    tenant: &str,
+    id: Uuid,
+    version: i64,
+    queue: &str,
+) -> Result<Option<work_item::Model>, StoreError> {
+    let txn = state.db.begin().await?;
+    let change = Change {
+        state: Some(LEFT_MESSAGE),
+        note: Some("timeout".to_owned()),
+        ..Change::default()
+    };
+    let Some(n) = desk::change(&txn, tenant, id, version, &[WAITING], change).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let mut evs = vec![events::queue_changed(tenant, &n.merchant_id, queue)];
+    if let Some(c) = repo::get_conversation(&txn, tenant, id).await?
+        && c.status != CLOSED
+    {
+        let text = ops::localized(
+            &n.language,
+            "当前咨询人数较多，您的留言已记录，客服上线后会第一时间回复您。",
+            "目前諮詢人數較多，您的留言已記錄，客服上線後會第一時間回覆您。",
+            "All our agents are busy. Your message is saved and an agent will reply as soon as possible.",
+        );
+        let (_, sent) = ops::say(
+            &txn,
+            &c,
+            Say {
+                sender_kind: "system",
+                agent_id: "",
+                text,
+                cards: Vec::new(),
+                internal: false,
+                key: Some(format!("left-message:{id}")),
+            },
+        )
+        .await?;
+        evs.extend(sent);
+    }
+    outbox::enqueue_many(&txn, &evs).await?;
+    txn.commit().await?;
+    state.outbox.dispatch(evs);
+    tracing::info!(conversation = %id, queue, "waited past the queue timeout; now a left message");
+    Ok(Some(n))
+}

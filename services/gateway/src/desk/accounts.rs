@@ -67,9 +67,10 @@ async fn set_status(
 pub async fn set_my_status(
     State(state): State<AppState>,
     actor: Actor,
-    JsonBody(b): JsonBody<StatusBody>,
+    body: JsonBody<StatusBody>,
 ) -> Result<Json<json::Agent>, ApiError> {
     let id = actor.require_agent()?.to_owned();
+    let b = body.parse()?;
     set_status(&state, &actor, &id, b.status).await
 }
 
@@ -81,9 +82,10 @@ pub async fn set_agent_status(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<AgentPath>,
-    JsonBody(b): JsonBody<StatusBody>,
+    body: JsonBody<StatusBody>,
 ) -> Result<Json<json::Agent>, ApiError> {
     actor.require(Role::Supervisor)?;
+    let b = body.parse()?;
     set_status(&state, &actor, &p.agent_id, b.status).await
 }
 
@@ -160,9 +162,10 @@ async fn put(
 pub async fn create_agent(
     State(state): State<AppState>,
     actor: Actor,
-    JsonBody(b): JsonBody<AgentBody>,
+    body: JsonBody<AgentBody>,
 ) -> Result<(StatusCode, Json<json::Agent>), ApiError> {
     actor.require(Role::Admin)?;
+    let b = body.parse()?;
     let id = b
         .agent_id
         .clone()
@@ -188,9 +191,10 @@ pub async fn put_agent(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<AgentPath>,
-    JsonBody(b): JsonBody<AgentBody>,
+    body: JsonBody<AgentBody>,
 ) -> Result<Json<json::Agent>, ApiError> {
     actor.require(Role::Admin)?;
+    let b = body.parse()?;
     let (agent, password) = b.into_request(&actor.tenant_id, &p.agent_id, false)?;
     Ok(Json(put(&state, &actor, agent, password).await?))
 }
@@ -274,9 +278,10 @@ async fn put_canned_response(
 pub async fn create_canned(
     State(state): State<AppState>,
     actor: Actor,
-    JsonBody(b): JsonBody<CannedBody>,
+    body: JsonBody<CannedBody>,
 ) -> Result<(StatusCode, Json<CannedResponse>), ApiError> {
     actor.require(Role::Supervisor)?;
+    let b = body.parse()?;
     let id = b
         .canned_id
         .clone()
@@ -296,9 +301,10 @@ pub async fn put_canned(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<CannedPath>,
-    JsonBody(b): JsonBody<CannedBody>,
+    body: JsonBody<CannedBody>,
 ) -> Result<Json<CannedResponse>, ApiError> {
     actor.require(Role::Supervisor)?;
+    let b = body.parse()?;
     let canned = b.into_proto(&actor.tenant_id, &p.canned_id)?;
     Ok(Json(put_canned_response(&state, &actor, canned).await?))
 }

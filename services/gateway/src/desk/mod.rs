@@ -29,13 +29,27 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{MethodFilter, on};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use utoipa::IntoParams;
 
-/// A JSON request body: bounded by the router's body limit, errors as the error table has them
-/// (413, 400 for malformed JSON, 422 naming the field).
-pub struct JsonBody<T>(pub T);
+/// A JSON request body, bounded by the router's body limit (413 as the error table has it).
+/// Handlers [`parse`](Self::parse) it after their role checks, so a caller without the role
+/// learns nothing about the body's shape (400 for malformed JSON, 422 naming the field).
+pub struct JsonBody<T>(bytes::Bytes, PhantomData<T>);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl<T: DeserializeOwned> JsonBody<T> {
+    pub fn parse(&self) -> Result<T, ApiError> {
+        // A POST without a body (accept, join) is an empty object.
+        let body: &[u8] = if self.0.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.0
+        };
+        parse_json(body)
+    }
+}
+
+impl<T> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
@@ -51,13 +65,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                         ApiError::BadBody(rej.body_text())
                     }
                 })?;
-        // A POST without a body (accept, join) is an empty object.
-        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &body
-        };
-        Ok(Self(parse_json(body)?))
+        Ok(Self(body, PhantomData))
     }
 }
 

@@ -79,7 +79,9 @@ impl DeskSockets {
         self.open.load(Ordering::Relaxed)
     }
 
-    fn register(&self, actor: Actor, max: usize) -> Option<(u64, mpsc::Receiver<Arc<str>>)> {
+    /// Registers a socket of `actor` (unless `max` are open); returns its id and the queue of
+    /// frames it must send.
+    pub fn register(&self, actor: Actor, max: usize) -> Option<(u64, mpsc::Receiver<Arc<str>>)> {
         if self.open.fetch_add(1, Ordering::AcqRel) >= max {
             self.open.fetch_sub(1, Ordering::AcqRel);
             return None;

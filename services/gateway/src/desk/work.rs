@@ -148,9 +148,10 @@ pub async fn reply(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<ConversationPath>,
-    JsonBody(b): JsonBody<ReplyBody>,
+    body: JsonBody<ReplyBody>,
 ) -> Result<Json<Message>, ApiError> {
     actor.require_agent()?;
+    let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
     let m = state
         .desk
@@ -170,9 +171,10 @@ pub async fn note(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<ConversationPath>,
-    JsonBody(b): JsonBody<NoteBody>,
+    body: JsonBody<NoteBody>,
 ) -> Result<Json<Message>, ApiError> {
     actor.require_agent()?;
+    let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
     let m = state
         .desk
@@ -192,8 +194,9 @@ pub async fn transfer(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<ConversationPath>,
-    JsonBody(b): JsonBody<TransferBody>,
+    body: JsonBody<TransferBody>,
 ) -> Result<Json<WorkConversation>, ApiError> {
+    let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
     let w = state
         .desk
@@ -213,8 +216,9 @@ pub async fn close(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<ConversationPath>,
-    JsonBody(b): JsonBody<CloseBody>,
+    body: JsonBody<CloseBody>,
 ) -> Result<Json<WorkConversation>, ApiError> {
+    let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
     let w = state
         .desk
@@ -278,10 +282,11 @@ pub async fn whisper(
     State(state): State<AppState>,
     actor: Actor,
     Path(p): Path<ConversationPath>,
-    JsonBody(b): JsonBody<NoteBody>,
+    body: JsonBody<NoteBody>,
 ) -> Result<Json<Message>, ApiError> {
     actor.require(Role::Supervisor)?;
     actor.require_agent()?;
+    let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
     let m = state
         .desk

@@ -23,12 +23,14 @@ build:
 	$(CARGO) build --workspace --bins
 
 ## bench: end-to-end throughput and latency on RabbitMQ + PostgreSQL, next to the raw broker rate,
-## then memory per web chat socket, then the bot alone on a 10,000-entry knowledge base
+## then memory per web chat socket, the bot alone on a 10,000-entry knowledge base, and routing
+## decisions with 10,000 agents and 100,000 waiting conversations
 bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p kefu-tests --bin kefu-bench -- $(BENCH_ARGS)
 	$(CARGO) run --release -p kefu-tests --bin kefu-ws-bench -- $(WS_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
+	$(CARGO) run --release -p kefu-routing --bin kefu-routing-bench -- $(ROUTING_BENCH_ARGS)
 
 fmt:
 	$(CARGO) fmt --all

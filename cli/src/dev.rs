@@ -19,6 +19,8 @@ pub const DEMO_TENANT: &str = "demo";
 pub const DEMO_CHANNEL: &str = "demo-api";
 pub const DEMO_SECRET: &str = "demo-secret-change-me";
 pub const DEMO_ADMIN_TOKEN: &str = "dev-admin-token";
+/// Signs the desk's agent tokens in dev (32 bytes, the least the gateway accepts).
+pub const DEMO_AGENT_TOKEN_SECRET: &str = "dev-agent-token-secret-change-me";
 /// The demo tenant's web chat channel (the widget's socket) and its secret, which also signs
 /// identity tokens.
 pub const DEMO_WEB_CHANNEL: &str = "demo-web";
@@ -114,6 +116,9 @@ pub struct DevArgs {
     /// Admin API bearer token.
     #[arg(long, default_value = DEMO_ADMIN_TOKEN, env = "KEFU_ADMIN_TOKEN")]
     admin_token: String,
+    /// Key of the desk's agent tokens (at least 32 bytes).
+    #[arg(long, default_value = DEMO_AGENT_TOKEN_SECRET, env = "KEFU_AGENT_TOKEN_SECRET")]
+    agent_token_secret: String,
 }
 
 pub fn main(args: DevArgs) -> anyhow::Result<()> {
@@ -180,6 +185,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
         admin_token: kefu_config::Secret::new(args.admin_token.clone()),
+        agent_token_secret: kefu_config::Secret::new(args.agent_token_secret.clone()),
         session_url: format!("http://{session_addr}"),
         ..GatewayConfig::default()
     };

@@ -26,6 +26,22 @@ pub struct Reply {
     pub body: Value,
 }
 
+impl Reply {
+    /// Reads a response: its status, headers and JSON body (a string when it is not JSON).
+    pub async fn from_response(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
 impl GatewayClient {
     pub fn new(base: impl Into<String>, admin_token: impl Into<String>) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -40,16 +56,7 @@ impl GatewayClient {
     }
 
     async fn reply(resp: reqwest::Response) -> Reply {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.unwrap_or_default();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::from_response(resp).await
     }
 
     /// Posts a raw body with the given signature header (None: no header) and extra headers.

@@ -1,9 +1,10 @@
 //! Test harness for Kefu's end-to-end tests and benchmarks: start the real binaries as separate
 //! processes ([`process`]), play a channel (signed requests in [`client`], a webhook receiver in
 //! [`webhook`]), collect OpenTelemetry spans ([`otlp`]), and isolate each run on the shared
-//! PostgreSQL and RabbitMQ ([`env`]).
+//! PostgreSQL and RabbitMQ ([`env`]). [`desk`] is the agents' side: the desk API and socket.
 
 pub mod client;
+pub mod desk;
 pub mod distributed;
 pub mod env;
 pub mod otlp;
@@ -11,7 +12,8 @@ pub mod process;
 pub mod webchat;
 pub mod webhook;
 
-pub use client::{GatewayClient, sign};
+pub use client::{GatewayClient, Reply, sign};
+pub use desk::{DeskClient, DeskSocket, ReplyContent};
 pub use env::Isolation;
 pub use otlp::OtlpReceiver;
 pub use process::{Service, bin_path};

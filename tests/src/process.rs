@@ -107,6 +107,13 @@ impl Service {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGKILL: the process dies at once, as in a node failure (nothing is drained).
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
     /// SIGTERM, then waits for a graceful exit (killing after `grace`); returns the exit code.
     pub async fn stop(&mut self, grace: Duration) -> Option<i32> {
         let mut child = self.child.take()?;

@@ -70,7 +70,13 @@ pub mod actions {
 
     /// Every action a card button may carry.
     pub fn is_button_action(action: &str) -> bool {
-        is_faq_action(action) || action == SELECT_ORDER
+        is_faq_action(action) || action == SELECT_ORDER || csat_rating(action).is_some()
+    }
+
+    /// The rating of a CSAT button (`csat:1` … `csat:5`), sent when a conversation closes.
+    pub fn csat_rating(action: &str) -> Option<u32> {
+        let n: u32 = action.strip_prefix("csat:")?.parse().ok()?;
+        (1..=5).contains(&n).then_some(n)
     }
 }
 

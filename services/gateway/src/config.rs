@@ -27,6 +27,29 @@ pub struct GatewayConfig {
     /// The session service's gRPC endpoint (web chat history, the customer admin API).
     pub session_url: String,
     pub webchat: WebchatConfig,
+    /// HS256 key of the desk's agent tokens (`KEFU_AGENT_TOKEN_SECRET`, at least 32 bytes);
+    /// empty disables agent sign-in (the admin token still works on the desk API).
+    pub agent_token_secret: Secret,
+    pub desk: DeskConfig,
+}
+
+/// The agents' and supervisors' WebSocket (`/v1/tenants/{t}/desk/ws`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeskConfig {
+    /// Open desk sockets on this replica; more are refused with 503.
+    pub max_connections: usize,
+    /// Seconds between pings; a socket silent for three intervals is closed.
+    pub ping_interval_s: u64,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 5_000,
+            ping_interval_s: 30,
+        }
+    }
 }
 
 /// The customer WebSocket of web channels.
@@ -80,6 +103,8 @@ impl Default for GatewayConfig {
             delivery_concurrency: 2,
             session_url: "http://127.0.0.1:50052".into(),
             webchat: WebchatConfig::default(),
+            agent_token_secret: Secret::default(),
+            desk: DeskConfig::default(),
         }
     }
 }
@@ -127,6 +152,16 @@ impl Validate for GatewayConfig {
             return invalid(
                 "webchat.messages_per_second",
                 "webchat rates and intervals must be positive",
+            );
+        }
+        let secret = self.agent_token_secret.expose();
+        if !secret.is_empty() && secret.len() < 32 {
+            return invalid("agent_token_secret", "must be at least 32 bytes (or empty)");
+        }
+        if self.desk.max_connections == 0 || self.desk.ping_interval_s == 0 {
+            return invalid(
+                "desk.max_connections",
+                "desk limits and intervals must be positive",
             );
         }
         if self.delivery_concurrency == 0 {

@@ -195,13 +195,31 @@ pub fn parse_page(p: &Map<String, Value>) -> Result<PageContext, ApiError> {
     })
 }
 
+/// The prefix of the CSAT buttons the session sends when a conversation closes (`csat:1` to
+/// `csat:5`); the customer rates by pressing one, on any channel.
+pub const CSAT_ACTION_PREFIX: &str = "csat:";
+
+/// The 1–5 rating of a `csat:<n>` action; the error says what is wrong with `n`.
+pub fn csat_rating(action: &str) -> Option<Result<u32, ApiError>> {
+    let n = action.strip_prefix(CSAT_ACTION_PREFIX)?;
+    Some(match n.parse::<u32>() {
+        Ok(r @ 1..=5) if !n.starts_with('0') && !n.starts_with('+') => Ok(r),
+        _ => Err(ApiError::field(
+            "action.action",
+            "a csat rating must be csat:1 to csat:5",
+        )),
+    })
+}
+
 fn parse_action(a: &Map<String, Value>) -> Result<CardAction, ApiError> {
     let action = optional_str(a, "action", "action.action", 32)?;
-    if !kefu_proto::actions::is_button_action(&action) {
+    if let Some(rating) = csat_rating(&action) {
+        rating?;
+    } else if !kefu_proto::actions::is_button_action(&action) {
         return Err(ApiError::field(
             "action.action",
             format!(
-                "must be one of {}, {}, {} or {}",
+                "must be one of {}, {}, {}, {} or csat:1 to csat:5",
                 kefu_proto::actions::ORDER.join(", "),
                 kefu_proto::actions::STORE_STOCK_LOOKUP,
                 kefu_proto::actions::HANDOFF,
@@ -408,5 +426,26 @@ mod tests {
         .unwrap();
         assert_eq!(c.action.unwrap().order_id, "D1");
         assert!(c.text.is_empty());
+    }
+
+    #[test]
+    fn csat_ratings_are_one_to_five() {
+        for n in 1..=5 {
+            let body = format!(r#"{{"type":"action","action":{{"action":"csat:{n}"}}}}"#);
+            let c = Content::parse(&obj(&body)).unwrap();
+            assert_eq!(c.action.unwrap().action, format!("csat:{n}"));
+        }
+        for bad in [
+            "csat:0", "csat:6", "csat:", "csat:x", "csat:05", "csat:+3", "csat:-1",
+        ] {
+            let body = format!(r#"{{"type":"action","action":{{"action":"{bad}"}}}}"#);
+            assert_eq!(
+                field_of(Content::parse(&obj(&body)).unwrap_err()),
+                "action.action",
+                "{bad}"
+            );
+        }
+        assert_eq!(csat_rating("csat:4").unwrap().unwrap(), 4);
+        assert!(csat_rating("urge_shipment").is_none());
     }
 }

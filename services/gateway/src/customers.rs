@@ -56,25 +56,7 @@ pub fn routes() -> axum::Router<AppState> {
 
 /// A session error as the HTTP error table has it.
 fn from_status(s: tonic::Status, what: &'static str, id: &str) -> ApiError {
-    use tonic::Code;
-    match s.code() {
-        Code::NotFound => ApiError::NotFound {
-            what,
-            id: id.chars().take(64).collect(),
-        },
-        Code::InvalidArgument => {
-            let msg = s.message();
-            match msg.split_once(": ") {
-                Some((field, reason)) if !field.contains(' ') => ApiError::field(field, reason),
-                _ => ApiError::field("body", msg),
-            }
-        }
-        Code::FailedPrecondition | Code::AlreadyExists => ApiError::Conflict(s.message().into()),
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-            ApiError::Unavailable("the session service")
-        }
-        _ => ApiError::Internal(format!("session: {s}")),
-    }
+    ApiError::from_session(s, what, id)
 }
 
 fn ts(t: &Option<prost_types::Timestamp>) -> Value {

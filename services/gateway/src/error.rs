@@ -50,6 +50,14 @@ pub enum ApiError {
     WebSocketRequired(String),
     #[error("this gateway has no room for more chat sockets; retry shortly")]
     TooManyConnections,
+    /// A desk credential (agent token, admin token, login) that is missing or not valid.
+    #[error("{field} {reason}")]
+    Unauthenticated { field: &'static str, reason: String },
+    /// A valid credential whose role is not enough; the message names the role needed.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} is not configured on this gateway")]
+    NotConfigured(&'static str),
 }
 
 impl ApiError {
@@ -113,6 +121,50 @@ impl ApiError {
                 "too_many_connections",
                 Some("channel_id".into()),
             ),
+            Unauthenticated { field, .. } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                Some((*field).into()),
+            ),
+            Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                Some("authorization".into()),
+            ),
+            NotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_configured", None),
+        }
+    }
+}
+
+impl ApiError {
+    /// A session service error (`what` `id` is the thing the call was about) as the HTTP error
+    /// table has it. The session names the field at fault as `field: reason` in its message.
+    pub fn from_session(s: tonic::Status, what: &'static str, id: &str) -> Self {
+        use tonic::Code;
+        match s.code() {
+            Code::NotFound => ApiError::NotFound {
+                what,
+                id: id.chars().take(64).collect(),
+            },
+            Code::InvalidArgument | Code::OutOfRange => {
+                let msg = s.message();
+                match msg.split_once(": ") {
+                    Some((field, reason)) if !field.contains(' ') => ApiError::field(field, reason),
+                    _ => ApiError::field("body", msg),
+                }
+            }
+            Code::FailedPrecondition | Code::AlreadyExists | Code::Aborted => {
+                ApiError::Conflict(s.message().into())
+            }
+            Code::PermissionDenied => ApiError::Forbidden(s.message().into()),
+            Code::Unauthenticated => ApiError::Unauthenticated {
+                field: "authorization",
+                reason: s.message().into(),
+            },
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                ApiError::Unavailable("the session service")
+            }
+            _ => ApiError::Internal(format!("session: {s}")),
         }
     }
 }
@@ -149,7 +201,7 @@ impl IntoResponse for ApiError {
         // Internal details (database errors, host names) stay in the log.
         let message = if matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::TooManyConnections
+            ApiError::Unavailable(_) | ApiError::TooManyConnections | ApiError::NotConfigured(_)
         ) {
             self.to_string()
         } else if status.is_server_error() {

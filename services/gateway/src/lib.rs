@@ -5,6 +5,8 @@
 //!   retries and dead-marking.
 //! - [`admin`] (REST) and [`grpc`]: tenant and channel configuration; [`tenant_config`]: the
 //!   rest of a tenant's configuration (kefu-crd specs), announced on the bus when it changes.
+//! - [`desk`]: the agents', supervisors' and admins' API (REST, a WebSocket, `/openapi.json`),
+//!   proxied to the session's `Desk` service, and the consumer of desk events for its sockets.
 //! - [`channels`]: the channel cache; [`signature`]: HMAC-SHA256; [`error`]: the error table.
 //! - [`GatewayApp`]: everything wired over a database and a bus, used alike by the standalone
 //!   binary ([`run`]) and by `kefu dev`.
@@ -16,6 +18,7 @@ pub mod config;
 pub mod content;
 pub mod customers;
 pub mod delivery;
+pub mod desk;
 pub mod error;
 pub mod grpc;
 pub mod identity_token;
@@ -95,9 +98,20 @@ pub struct AppState {
     pub sockets: webchat::Sockets,
     /// For ephemeral signals (typing, read) that are not worth storing.
     pub bus: Arc<dyn Bus>,
+    /// The session's desk service (agents, routing work, supervision).
+    pub desk: Desk,
+    /// Open desk sockets (agents, supervisors) of this replica.
+    pub desk_sockets: desk::socket::DeskSockets,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Desk = kefu_proto::session::desk_client::DeskClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -130,9 +144,15 @@ impl GatewayApp {
             })?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true);
-        // Lazy: the session may start after us; calls fail until it is up.
+        // Lazy: the session may start after us; calls fail until it is up. Both clients share
+        // one channel (HTTP/2 connection) to the session.
+        let channel = endpoint.connect_lazy();
         let session = kefu_proto::session::session_client::SessionClient::with_interceptor(
-            endpoint.connect_lazy(),
+            channel.clone(),
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
+        let desk = kefu_proto::session::desk_client::DeskClient::with_interceptor(
+            channel,
             kefu_telemetry::grpc::TraceInterceptor,
         );
         let state = AppState {
@@ -146,13 +166,17 @@ impl GatewayApp {
             session,
             sockets: webchat::Sockets::default(),
             bus: bus.clone(),
+            desk,
+            desk_sockets: desk::socket::DeskSockets::default(),
         };
         Ok(Self { state, bus })
     }
 
-    /// Public routes: the channel endpoint and the admin API.
+    /// Public routes: the channel endpoint, the admin API and the desk API.
     pub fn router(&self) -> Router {
         Router::new()
+            .merge(desk::routes().router)
+            .route("/openapi.json", get(desk::openapi::serve))
             .route("/v1/channels/{channel_id}/messages", post(inbound::receive))
             .route("/v1/channels/{channel_id}/ws", get(webchat::connect))
             .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
@@ -196,8 +220,9 @@ impl GatewayApp {
         )
     }
 
-    /// Runs the outbox relay, the outbound consumer and the retry worker until `shutdown`, then
-    /// drains them. Returns once all three have stopped.
+    /// Runs the outbox relay, the outbound consumer, the retry worker and the desk events'
+    /// consumer until `shutdown`, then drains them. Returns once all have stopped; when one of
+    /// the consumers cannot start, the others are stopped too.
     pub async fn run_workers(
         &self,
         shutdown: CancellationToken,
@@ -212,6 +237,18 @@ impl GatewayApp {
         // The retry worker stops with the consumer, also when the consumer fails to start.
         let stop = shutdown.child_token();
         let retries = tokio::spawn(delivery::run_retries(self.state.clone(), stop.clone()));
+        let desk_events = {
+            let (bus, sockets, stop) = (
+                self.bus.clone(),
+                self.state.desk_sockets.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let result = desk::events::consume(bus, sockets, stop.clone()).await;
+                stop.cancel();
+                result
+            })
+        };
         let state = self.state.clone();
         let result = kefu_store::outbox::consume_and_relay(
             self.bus.clone(),
@@ -226,6 +263,11 @@ impl GatewayApp {
         .await;
         stop.cancel();
         let _ = retries.await;
-        result
+        let desk_result = match desk_events.await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Ok(()),
+        };
+        result.and(desk_result)
     }
 }

@@ -24,6 +24,10 @@ pub struct SessionConfig {
     /// The order-system connector (`KEFU_ORDERS__URL`, `KEFU_ORDERS__TOKEN`): recent orders
     /// in customer profiles and handoffs.
     pub orders: kefu_orders::OrderSystemConfig,
+    /// Whether one replica at a time decides for a tenant (a lease). Without it every replica
+    /// decides for every tenant at once; the database still keeps assignments correct, at the
+    /// cost of refused offers (`KEFU_ROUTING_LEASE=false`, used to test exactly that).
+    pub routing_lease: bool,
 }
 
 impl Default for SessionConfig {
@@ -40,6 +44,7 @@ impl Default for SessionConfig {
             bot_timeout_ms: 2_000,
             concurrency: 2,
             orders: kefu_orders::OrderSystemConfig::default(),
+            routing_lease: true,
         }
     }
 }

@@ -774,9 +774,7 @@ async fn ask_bot(
 
 /// The rating a CSAT button carries (`csat:<1–5>`).
 fn csat_rating(msg: &MessageReceived) -> Option<u32> {
-    let a = msg.action.as_ref()?;
-    let n: u32 = a.action.strip_prefix("csat:")?.parse().ok()?;
-    (1..=5).contains(&n).then_some(n)
+    kefu_proto::actions::csat_rating(&msg.action.as_ref()?.action)
 }
 
 /// Records a CSAT tap in the customer's last closed conversation and rates it.

@@ -6,4 +6,5 @@ mod customer;
 mod dev;
 mod distributed;
 mod platform;
+mod scale_out;
 mod scenario;

@@ -1,0 +1,298 @@
+//! The desk API: what agents, supervisors and admins use, under `/v1/tenants/{tenant_id}/...`,
+//! REST and a WebSocket, every call proxied to the session's `kefu.session.v1.Desk` service.
+//!
+//! - [`auth`]: sign-in, agent tokens and the [`auth::Actor`] of every request;
+//! - [`json`]: the JSON types (mirroring the protobuf messages) and request checks;
+//! - [`accounts`]: the actor itself, agents, statuses and canned responses;
+//! - [`work`]: conversations (accept, reply, note, transfer, close), supervision, queues and
+//!   the customer's profile and history;
+//! - [`socket`]: the desk WebSocket and its registry; [`events`]: the `gateway.desk` consumer
+//!   that pushes the session's desk events to the sockets in their audience;
+//! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
+
+pub mod accounts;
+pub mod auth;
+pub mod events;
+pub mod json;
+pub mod openapi;
+pub mod socket;
+pub mod work;
+
+use crate::AppState;
+use crate::admin::parse_json;
+use crate::error::ApiError;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodFilter, on};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use utoipa::IntoParams;
+
+/// A JSON request body, bounded by the router's body limit (413 as the error table has it).
+/// Handlers [`parse`](Self::parse) it after their role checks, so a caller without the role
+/// learns nothing about the body's shape (400 for malformed JSON, 422 naming the field).
+pub struct JsonBody<T>(bytes::Bytes, PhantomData<T>);
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    pub fn parse(&self) -> Result<T, ApiError> {
+        // A POST without a body (accept, join) is an empty object.
+        let body: &[u8] = if self.0.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.0
+        };
+        parse_json(body)
+    }
+}
+
+impl<T> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let body =
+            bytes::Bytes::from_request(req, state)
+                .await
+                .map_err(|rej: BytesRejection| {
+                    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge {
+                            limit: state.config.max_body_bytes,
+                        }
+                    } else {
+                        ApiError::BadBody(rej.body_text())
+                    }
+                })?;
+        Ok(Self(body, PhantomData))
+    }
+}
+
+/// Query parameters whose errors are JSON naming the parameter, not axum's plain text.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Self(q))
+            .map_err(|e| ApiError::field("query", e.body_text()))
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TenantPath {
+    /// The tenant; must be the token's.
+    pub tenant_id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AgentPath {
+    pub tenant_id: String,
+    pub agent_id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CannedPath {
+    pub tenant_id: String,
+    pub canned_id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ConversationPath {
+    pub tenant_id: String,
+    pub conversation_id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CustomerPath {
+    pub tenant_id: String,
+    pub customer_id: String,
+}
+
+/// The desk's router, with the list of what it registered (method and path) so a test can
+/// hold the OpenAPI document to it.
+pub struct DeskRoutes {
+    pub router: axum::Router<AppState>,
+    pub registered: Vec<(Method, &'static str)>,
+}
+
+impl DeskRoutes {
+    fn new() -> Self {
+        Self {
+            router: axum::Router::new(),
+            registered: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.registered.push((method, path));
+        self
+    }
+}
+
+/// Every desk route.
+pub fn routes() -> DeskRoutes {
+    use Method as M;
+    DeskRoutes::new()
+        .add(M::POST, "/v1/tenants/{tenant_id}/auth/login", auth::login)
+        .add(M::GET, "/v1/tenants/{tenant_id}/me", accounts::me)
+        .add(
+            M::PUT,
+            "/v1/tenants/{tenant_id}/me/status",
+            accounts::set_my_status,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/agents",
+            accounts::list_agents,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/agents",
+            accounts::create_agent,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/agents/{agent_id}",
+            accounts::get_agent,
+        )
+        .add(
+            M::PUT,
+            "/v1/tenants/{tenant_id}/agents/{agent_id}",
+            accounts::put_agent,
+        )
+        .add(
+            M::DELETE,
+            "/v1/tenants/{tenant_id}/agents/{agent_id}",
+            accounts::delete_agent,
+        )
+        .add(
+            M::PUT,
+            "/v1/tenants/{tenant_id}/agents/{agent_id}/status",
+            accounts::set_agent_status,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/canned-responses",
+            accounts::list_canned,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/canned-responses",
+            accounts::create_canned,
+        )
+        .add(
+            M::PUT,
+            "/v1/tenants/{tenant_id}/canned-responses/{canned_id}",
+            accounts::put_canned,
+        )
+        .add(
+            M::DELETE,
+            "/v1/tenants/{tenant_id}/canned-responses/{canned_id}",
+            accounts::delete_canned,
+        )
+        .add(M::GET, "/v1/tenants/{tenant_id}/conversations", work::list)
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}",
+            work::get,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/messages",
+            work::messages,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/messages",
+            work::reply,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/accept",
+            work::accept,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/notes",
+            work::note,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/transfer",
+            work::transfer,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/close",
+            work::close,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/monitor",
+            work::monitor,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/whisper",
+            work::whisper,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/join",
+            work::join,
+        )
+        .add(M::GET, "/v1/tenants/{tenant_id}/queues", work::queues)
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/customers/{customer_id}",
+            work::customer,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/customers/{customer_id}/history",
+            work::customer_history,
+        )
+        .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
+}
+
+/// The errors desk routes answer, for the OpenAPI document (bodies as in `crate::error`).
+#[derive(utoipa::IntoResponses)]
+pub enum DeskErrors {
+    #[response(
+        status = 401,
+        description = "Missing, malformed or expired credential (`field`: authorization)"
+    )]
+    Unauthenticated(json::Error),
+    #[response(
+        status = 403,
+        description = "The credential's role is not enough; the message names the role needed"
+    )]
+    Forbidden(json::Error),
+    #[response(
+        status = 404,
+        description = "Not found in the actor's tenant and merchant scope (also a token of another tenant)"
+    )]
+    NotFound(json::Error),
+    #[response(status = 409, description = "Not possible in the current state")]
+    Conflict(json::Error),
+    #[response(status = 422, description = "A field is invalid; `field` names it")]
+    Invalid(json::Error),
+    #[response(status = 503, description = "The session service is unavailable")]
+    Unavailable(json::Error),
+}

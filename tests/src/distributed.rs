@@ -74,7 +74,13 @@ pub async fn start_gateway(
             iso,
             "gateway",
             extra,
-            &[("KEFU_ADMIN_TOKEN", admin_token.into())],
+            &[
+                ("KEFU_ADMIN_TOKEN", admin_token.into()),
+                (
+                    "KEFU_AGENT_TOKEN_SECRET",
+                    "e2e-agent-token-secret-0123456789abcdef".into(),
+                ),
+            ],
         ),
     )
     .await

@@ -116,3 +116,27 @@ dev_customer_scenarios!(
     web_chat_socket,
     tenant_rules_from_config,
 );
+
+macro_rules! dev_desk_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod desk {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let data = tempfile::tempdir().unwrap();
+                    let p = super::start(data.path()).await;
+                    crate::desk::$name(&p).await;
+                }
+            )*
+        }
+    };
+}
+
+dev_desk_scenarios!(
+    handoff_to_the_skilled_agent_and_through_to_csat,
+    gold_on_checkout_is_served_first,
+    merchant_queue_overflows_to_the_platform,
+    an_unaccepted_offer_is_reoffered,
+    merchant_staff_see_only_their_merchant,
+    another_tenants_ids_answer_404,
+);

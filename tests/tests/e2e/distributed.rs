@@ -13,6 +13,7 @@ const QUEUES: &[&str] = &[
     "session.inbound",
     "gateway.outbound",
     "session.config",
+    "gateway.desk",
     "e2e.handoffs",
 ];
 
@@ -182,6 +183,28 @@ distributed_customer_scenarios!(
     merge_then_unmerge,
     web_chat_socket,
     tenant_rules_from_config,
+);
+
+macro_rules! distributed_desk_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod desk {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::with_platform(|p, _| async move { crate::desk::$name(&p).await }).await;
+                }
+            )*
+        }
+    };
+}
+
+distributed_desk_scenarios!(
+    handoff_to_the_skilled_agent_and_through_to_csat,
+    gold_on_checkout_is_served_first,
+    merchant_queue_overflows_to_the_platform,
+    an_unaccepted_offer_is_reoffered,
+    merchant_staff_see_only_their_merchant,
+    another_tenants_ids_answer_404,
 );
 
 /// A handoff is an event on the bus for the routing side, carrying the transcript, intents,

@@ -3,6 +3,7 @@
 //! way a channel drives it. The same scenarios run against both modes.
 
 mod customer;
+mod desk;
 mod dev;
 mod distributed;
 mod platform;

@@ -194,10 +194,35 @@ pub async fn loads<C: ConnectionTrait>(
 
 // ---------------------------------------------------------------- canned responses
 
+/// Creates or replaces a canned response of the tenant. An id that belongs to another tenant is
+/// a conflict and changes nothing.
 pub async fn put_canned<C: ConnectionTrait>(
     db: &C,
     c: canned_response::Model,
 ) -> Result<(), StoreError> {
+    let updated = canned_response::Entity::update_many()
+        .col_expr(
+            canned_response::Column::MerchantId,
+            Expr::value(c.merchant_id.clone()),
+        )
+        .col_expr(
+            canned_response::Column::Shortcut,
+            Expr::value(c.shortcut.clone()),
+        )
+        .col_expr(canned_response::Column::Title, Expr::value(c.title.clone()))
+        .col_expr(canned_response::Column::Text, Expr::value(c.text.clone()))
+        .col_expr(
+            canned_response::Column::UpdatedAt,
+            Expr::value(c.updated_at),
+        )
+        .filter(canned_response::Column::Id.eq(c.id))
+        .filter(canned_response::Column::TenantId.eq(c.tenant_id.as_str()))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 1 {
+        return Ok(());
+    }
+    let id = c.id;
     canned_response::Entity::insert(canned_response::ActiveModel {
         id: Set(c.id),
         tenant_id: Set(c.tenant_id),
@@ -207,19 +232,14 @@ pub async fn put_canned<C: ConnectionTrait>(
         text: Set(c.text),
         updated_at: Set(c.updated_at),
     })
-    .on_conflict(
-        OnConflict::column(canned_response::Column::Id)
-            .update_columns([
-                canned_response::Column::MerchantId,
-                canned_response::Column::Shortcut,
-                canned_response::Column::Title,
-                canned_response::Column::Text,
-                canned_response::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
     .exec_without_returning(db)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            StoreError::Conflict(format!("canned response {id} belongs elsewhere"))
+        }
+        _ => e.into(),
+    })?;
     Ok(())
 }
 
@@ -540,7 +560,7 @@ pub async fn offer(
     expected_version: i64,
     from_states: &[&str],
     expires_at: DateTime<Utc>,
-    note: &str,
+    note: Option<&str>,
     events: impl FnOnce(&work_item::Model) -> Vec<kefu_bus::Envelope>,
 ) -> Result<Result<(work_item::Model, Vec<kefu_bus::Envelope>), OfferRefused>, StoreError> {
     let txn = db.begin().await?;
@@ -581,7 +601,11 @@ pub async fn offer(
         txn.rollback().await?;
         return Ok(Err(OfferRefused::AtCapacity));
     }
-    let moved = work_item::Entity::update_many()
+    let mut moved = work_item::Entity::update_many();
+    if let Some(note) = note {
+        moved = moved.col_expr(work_item::Column::Note, Expr::value(note));
+    }
+    let moved = moved
         .col_expr(work_item::Column::State, Expr::value(OFFERED))
         .col_expr(work_item::Column::AgentId, Expr::value(agent_id))
         .col_expr(work_item::Column::OfferedAt, Expr::value(Some(now)))
@@ -593,7 +617,6 @@ pub async fn offer(
             work_item::Column::AcceptedAt,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .col_expr(work_item::Column::Note, Expr::value(note))
         .col_expr(
             work_item::Column::Version,
             Expr::col(work_item::Column::Version).add(1),

@@ -78,7 +78,7 @@ async fn offer(
         0,
         QUEUED_STATES,
         now_ms() + Duration::seconds(30),
-        "",
+        None,
         |_| Vec::new(),
     )
     .await
@@ -285,4 +285,30 @@ pub async fn desk_reads_are_tenant_scoped(db: &DatabaseConnection) {
     assert!(!desk::delete_canned(db, "t2", canned).await.unwrap());
     assert!(!desk::delete_agent(db, "t2", "a1").await.unwrap());
     assert!(desk::get_agent(db, "t1", "a1").await.unwrap().is_some());
+    // Another tenant writing to the same id is refused and changes nothing.
+    let hijack = desk::put_canned(
+        db,
+        canned_response::Model {
+            id: canned,
+            tenant_id: "t2".into(),
+            merchant_id: String::new(),
+            shortcut: "/x".into(),
+            title: "x".into(),
+            text: "hijacked".into(),
+            updated_at: now_ms(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(hijack, Err(kefu_store::StoreError::Conflict(_))),
+        "{hijack:?}"
+    );
+    assert_eq!(
+        desk::get_canned(db, "t1", canned)
+            .await
+            .unwrap()
+            .unwrap()
+            .text,
+        "hello"
+    );
 }

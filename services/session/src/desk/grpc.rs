@@ -601,8 +601,12 @@ impl Desk for DeskGrpc {
         };
         store::put_canned(&self.state.db, row.clone())
             .await
-            .map_err(internal)?;
-        // An id of another tenant was not overwritten (the insert's conflict target is the id):
+            .map_err(|e| match e {
+                // Another tenant's id: not found here, and untouched.
+                StoreError::Conflict(_) => Status::not_found("canned response not found"),
+                e => internal(e),
+            })?;
+        // An id of another tenant was refused above without a write:
         // read back through the tenant filter.
         let saved = store::get_canned(&self.state.db, &who.tenant, id)
             .await
@@ -899,7 +903,7 @@ impl Desk for DeskGrpc {
                     w.version,
                     &[ACTIVE, OFFERED],
                     expires,
-                    &note,
+                    Some(&note),
                     |n| {
                         vec![
                             events::work_event(

@@ -289,12 +289,14 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
         ) else {
             continue;
         };
+        // Why this agent, when it is not the plain choice; otherwise the item keeps its note
+        // (overflow, reoffer, transfer).
         let note = if a.sticky {
-            "sticky"
+            Some("sticky")
         } else if a.relaxed {
-            "relaxed"
+            Some("relaxed")
         } else {
-            ""
+            None
         };
         let outcome = desk::offer(
             &state.db,

@@ -1,0 +1,743 @@
+//! The agent side, end to end: a customer asks for a person on a channel, routing finds the
+//! right agent, and the agent works the conversation through the desk API and socket while the
+//! customer sees the replies on the channel. Each scenario has a tenant of its own (queues,
+//! policy and staff applied through the admin API), so the scenarios run side by side.
+
+use crate::platform::{ADMIN_TOKEN, Platform};
+use kefu_tests::desk::{DeskClient, DeskSocket, ReplyContent};
+use kefu_tests::{WebhookReceiver, eventually};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const PASSWORD: &str = "desk-e2e-password";
+
+/// A tenant of the scenario's own, with one API channel whose replies reach `hook`.
+pub struct Desk {
+    pub tenant: String,
+    pub channel: String,
+    pub secret: String,
+    pub hook: WebhookReceiver,
+    pub admin: DeskClient,
+    pub base: String,
+}
+
+pub struct Staff {
+    pub id: &'static str,
+    pub role: &'static str,
+    pub merchant: &'static str,
+    pub skills: &'static [&'static str],
+    pub capacity: u32,
+}
+
+const fn agent(id: &'static str, merchant: &'static str, skills: &'static [&'static str]) -> Staff {
+    Staff {
+        id,
+        role: "agent",
+        merchant,
+        skills,
+        capacity: 3,
+    }
+}
+
+/// Routing knobs of a scenario's tenant.
+pub struct Rules {
+    pub accept_timeout_s: u32,
+    pub overflow: &'static str,
+    pub overflow_after_s: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            accept_timeout_s: 60,
+            overflow: "never",
+            overflow_after_s: 60,
+        }
+    }
+}
+
+impl Desk {
+    /// A tenant with two merchants (`m1` and `m2`, each with its own queue) and the platform
+    /// queue; `rules` sets acceptance timeout and m1's overflow.
+    pub async fn new(p: &Platform, rules: Rules) -> Self {
+        let tenant = format!("desk-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let gw = &p.gateway;
+        assert_eq!(gw.upsert_tenant(&tenant, "Desk E2E").await.status, 200);
+        let secret = format!("desk-secret-{}", uuid::Uuid::new_v4().simple());
+        let hook = WebhookReceiver::start(&secret).await;
+        let channel = format!("{tenant}-api");
+        let c = gw
+            .upsert_channel(&channel, &tenant, &secret, &hook.url)
+            .await;
+        assert_eq!(c.status, 200, "{:?}", c.body);
+        let docs = [
+            (
+                "tenant",
+                tenant.clone(),
+                json!({
+                    "displayName": "Desk E2E",
+                    "merchants": [
+                        {"id": "m1", "name": "Merchant One", "overflow": rules.overflow,
+                         "waitThresholdSeconds": rules.overflow_after_s},
+                        {"id": "m2", "name": "Merchant Two"},
+                    ],
+                    "memberTiers": [{"name": "gold", "priorityWeight": 20}],
+                }),
+            ),
+            (
+                "queue",
+                "platform".to_owned(),
+                json!({"tenant": tenant, "skills": ["general"],
+                       "sla": {"targetPercent": 80, "withinSeconds": 20}, "timeoutSeconds": 600}),
+            ),
+            (
+                "queue",
+                "m1-queue".to_owned(),
+                json!({"tenant": tenant, "merchant": "m1", "skills": ["jewellery"],
+                       "sla": {"targetPercent": 90, "withinSeconds": 30}, "timeoutSeconds": 600,
+                       "overflow": {"queue": "platform"}}),
+            ),
+            (
+                "queue",
+                "m2-queue".to_owned(),
+                json!({"tenant": tenant, "merchant": "m2", "skills": [],
+                       "sla": {"targetPercent": 80, "withinSeconds": 20}, "timeoutSeconds": 600}),
+            ),
+            (
+                "routingpolicy",
+                "default".to_owned(),
+                json!({"tenant": tenant, "strategy": "least-load",
+                       "weights": {"tier": 1.0, "page": 2.0, "sentiment": 1.5, "aging": 0.1},
+                       "acceptTimeoutSeconds": rules.accept_timeout_s,
+                       "skillRelaxationSeconds": 3600, "stickyAgent": true}),
+            ),
+        ];
+        for (kind, name, spec) in docs {
+            let r = gw
+                .put(
+                    &format!("/v1/admin/tenants/{tenant}/config/{kind}/{name}"),
+                    spec,
+                )
+                .await;
+            assert!(
+                r.status == 200 || r.status == 201,
+                "{kind}/{name}: {:?}",
+                r.body
+            );
+        }
+        let base = gw.base.clone();
+        let admin = DeskClient::with_token(&base, &tenant, ADMIN_TOKEN);
+        // The session has the documents once the queues show.
+        eventually("the session knows the tenant's queues", WAIT, || async {
+            let q = admin.queues().await;
+            (q.body["queues"].as_array().map(Vec::len) == Some(3)).then_some(())
+        })
+        .await;
+        Self {
+            tenant,
+            channel,
+            secret,
+            hook,
+            admin,
+            base,
+        }
+    }
+
+    /// Creates the staff member and signs them in (online when `online`).
+    pub async fn staff(&self, s: &Staff, online: bool) -> DeskClient {
+        let r = self
+            .admin
+            .put_agent(
+                s.id,
+                json!({
+                    "login": s.id, "display_name": s.id, "role": s.role,
+                    "merchant_id": s.merchant, "skills": s.skills,
+                    "languages": ["zh-Hans", "en"], "capacity": {"*": s.capacity},
+                    "password": PASSWORD,
+                }),
+            )
+            .await;
+        assert!(
+            r.status == 200 || r.status == 201,
+            "put {}: {:?}",
+            s.id,
+            r.body
+        );
+        let me = DeskClient::login(&self.base, &self.tenant, s.id, PASSWORD)
+            .await
+            .unwrap_or_else(|r| panic!("login {}: {:?}", s.id, r.body));
+        if online {
+            let r = me.set_status("online").await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+        me
+    }
+
+    /// A customer's message on the channel; `extra` is merged into the body.
+    pub async fn say(&self, p: &Platform, user: &str, text: &str, extra: Value) -> String {
+        let id = format!("m-{}", uuid::Uuid::new_v4().simple());
+        let mut body = json!({"external_message_id": id, "external_user_id": user, "text": text});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let r = p
+            .gateway
+            .send(&self.channel, &self.secret, &body, &[])
+            .await;
+        assert_eq!(r.status, 202, "{:?}", r.body);
+        id
+    }
+
+    /// The user's conversation once it is handed off and routed: (conversation id, work view).
+    pub async fn queued_for(&self, user: &str) -> String {
+        eventually(
+            &format!("{user}'s conversation is handed off"),
+            WAIT,
+            || async {
+                self.hook.received().iter().find_map(|r| {
+                    (r.body["external_user_id"] == user && r.body["bot"]["handoff"] == true)
+                        .then(|| r.body["conversation_id"].as_str().unwrap().to_owned())
+                })
+            },
+        )
+        .await
+    }
+
+    /// What the customer `user` has been sent so far.
+    pub fn sent_to(&self, user: &str) -> Vec<Value> {
+        self.hook
+            .received()
+            .into_iter()
+            .filter(|r| r.body["external_user_id"] == user)
+            .map(|r| r.body)
+            .collect()
+    }
+}
+
+async fn create_canned(admin: &DeskClient, body: Value) -> kefu_tests::client::Reply {
+    let r = admin
+        .call(reqwest::Method::POST, "/canned-responses", Some(body))
+        .await;
+    assert!(r.status == 200 || r.status == 201, "{:?}", r.body);
+    r
+}
+
+/// Waits for an offer of `conversation` on `socket`.
+async fn offered(socket: &mut DeskSocket, conversation: &str) -> Value {
+    socket
+        .next_event_where("assignment.offered", WAIT, |e| {
+            e["conversation"]["conversation_id"] == conversation
+        })
+        .await
+        .unwrap_or_else(|| panic!("no offer of {conversation}; saw {:?}", socket.pending()))
+}
+
+/// The conversation's state and agent, as the admin sees it.
+async fn work(d: &Desk, conversation: &str) -> Value {
+    let r = d.admin.get_conversation(conversation).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+/// The customer asks for a person and lands with the agent who has the merchant's skills, who
+/// sees the bot transcript and the reason; the agent replies with a canned response and an order
+/// card (the customer gets both), a supervisor whispers (the customer never sees it), the agent
+/// transfers to a colleague, who closes; the customer rates 5 and the rating is stored.
+pub async fn handoff_to_the_skilled_agent_and_through_to_csat(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let general = d.staff(&agent("gen", "", &["general"]), true).await;
+    let jeweller = d.staff(&agent("jew", "m1", &["jewellery"]), true).await;
+    let colleague = d.staff(&agent("jew2", "m1", &["jewellery"]), true).await;
+    let sup = d
+        .staff(
+            &Staff {
+                id: "sup",
+                role: "supervisor",
+                merchant: "",
+                skills: &[],
+                capacity: 3,
+            },
+            true,
+        )
+        .await;
+    // Busy agents take no new work, so the first offer must go to `jew`.
+    assert_eq!(colleague.set_status("busy").await.status, 200);
+    let mut jew_socket = jeweller.socket().await.expect("desk socket");
+    let mut gen_socket = general.socket().await.expect("desk socket");
+    let user = "cust-ring";
+    let m1 = json!({"merchant_id": "m1", "page": {"page_type": "product", "product_id": "ring-7"}});
+    d.say(p, user, "你好", m1.clone()).await;
+    eventually("the bot greets", WAIT, || async {
+        (!d.sent_to(user).is_empty()).then_some(())
+    })
+    .await;
+    d.say(p, user, "我要转人工，戒指尺寸不合适", m1.clone())
+        .await;
+    let conversation = d.queued_for(user).await;
+    let offer = offered(&mut jew_socket, &conversation).await;
+    assert_eq!(offer["conversation"]["agent_id"], "jew");
+    assert_eq!(offer["conversation"]["queue"], "m1-queue");
+    assert!(
+        gen_socket
+            .next_event_where("assignment.offered", Duration::from_millis(500), |_| true)
+            .await
+            .is_none(),
+        "a platform agent without the merchant's skill got an offer"
+    );
+    // The agent sees the whole bot transcript and the reason.
+    let seen = jeweller.get_conversation(&conversation).await;
+    assert_eq!(seen.status, 200, "{:?}", seen.body);
+    let handoff = &seen.body["conversation"]["handoff"];
+    assert_eq!(handoff["reason"], "human_request", "{handoff}");
+    let transcript: Vec<&str> = handoff["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(transcript.contains(&"你好"), "{transcript:?}");
+    assert!(
+        handoff["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["sender_kind"] == "bot"),
+        "the bot's answers are in the transcript: {handoff}"
+    );
+    assert_eq!(seen.body["state"], "offered");
+    let accepted = jeweller.accept(&conversation).await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+    assert_eq!(accepted.body["state"], "active");
+    // A canned response and an order card reach the customer.
+    let canned = create_canned(
+        &d.admin,
+        json!({"shortcut": "/hi", "title": "问候", "text": "您好，我是金缘的客服小王。"}),
+    )
+    .await;
+    let canned_id = canned.body["canned_id"].as_str().unwrap().to_owned();
+    let r = jeweller
+        .reply(&conversation, ReplyContent::Canned(canned_id), Some("r1"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let card = json!([{
+        "kind": "order", "title": "订单 D2026-001", "order_id": "D2026-001",
+        "fields": [{"label": "状态", "value": "已发货"}],
+        "buttons": [{"label": "查物流", "action": {"action": "logistics_lookup", "order_id": "D2026-001"}}],
+    }]);
+    let r = jeweller
+        .reply(&conversation, ReplyContent::Cards(card), Some("r2"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // A re-sent reply is not sent twice.
+    let again = jeweller
+        .reply(
+            &conversation,
+            ReplyContent::Text("ignored".into()),
+            Some("r2"),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    eventually(
+        "the customer gets the canned text and the card",
+        WAIT,
+        || async {
+            let sent = d.sent_to(user);
+            let text = sent
+                .iter()
+                .any(|m| m["text"] == "您好，我是金缘的客服小王。" && m["sender"] == "agent");
+            let card = sent
+                .iter()
+                .any(|m| m["cards"][0]["order_id"] == "D2026-001");
+            (text && card).then_some(())
+        },
+    )
+    .await;
+    // The customer's next message reaches the agent's socket.
+    d.say(p, user, "好的，谢谢", m1.clone()).await;
+    jew_socket
+        .next_event_where("message", WAIT, |e| e["message"]["text"] == "好的，谢谢")
+        .await
+        .expect("the customer's message on the agent's socket");
+    // A whisper: the agent sees it, the customer never does.
+    let w = sup.whisper(&conversation, "注意安抚情绪").await;
+    assert_eq!(w.status, 200, "{:?}", w.body);
+    jew_socket
+        .next_event_where("message", WAIT, |e| e["message"]["text"] == "注意安抚情绪")
+        .await
+        .expect("the whisper on the agent's socket");
+    let listed = jeweller.messages(&conversation).await;
+    assert!(
+        listed.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "注意安抚情绪" && m["internal"] == true),
+        "{:?}",
+        listed.body
+    );
+    // Agent → agent transfer with a note; the colleague sees the context.
+    assert_eq!(colleague.set_status("online").await.status, 200);
+    let mut col_socket = colleague.socket().await.expect("desk socket");
+    let t = jeweller
+        .transfer_to_agent(&conversation, "jew2", "客户想换小一号")
+        .await;
+    assert_eq!(t.status, 200, "{:?}", t.body);
+    offered(&mut col_socket, &conversation).await;
+    assert_eq!(colleague.accept(&conversation).await.status, 200);
+    let ctx = colleague.messages(&conversation).await;
+    let texts: Vec<&str> = ctx.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert!(
+        texts.contains(&"客户想换小一号") && texts.contains(&"你好"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        jeweller
+            .reply(&conversation, ReplyContent::Text("late".into()), None)
+            .await
+            .status,
+        409,
+        "the first agent no longer replies"
+    );
+    // Close: the customer gets the CSAT invitation and rates 5.
+    let closed = colleague
+        .close(&conversation, "换尺寸，已登记", &["exchange", "ring"])
+        .await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    assert_eq!(closed.body["state"], "closed");
+    let invite = eventually("the CSAT invitation", WAIT, || async {
+        d.sent_to(user)
+            .into_iter()
+            .find(|m| m["cards"][0]["kind"] == "csat")
+    })
+    .await;
+    let buttons = invite["cards"][0]["buttons"].as_array().unwrap();
+    assert_eq!(buttons.len(), 5);
+    let five = &buttons[4]["action"];
+    assert_eq!(five["action"], "csat:5");
+    d.say(p, user, "", json!({"type": "action", "action": five}))
+        .await;
+    eventually("the rating is stored", WAIT, || async {
+        (work(&d, &conversation).await["csat"] == 5).then_some(())
+    })
+    .await;
+    let done = work(&d, &conversation).await;
+    assert_eq!(done["summary"], "换尺寸，已登记");
+    assert_eq!(done["tags"], json!(["exchange", "ring"]));
+    assert_eq!(done["agent_id"], "jew2");
+    // Nothing the supervisor whispered ever reached the customer.
+    assert!(
+        d.sent_to(user).iter().all(|m| m["text"] != "注意安抚情绪"),
+        "{:?}",
+        d.sent_to(user)
+    );
+}
+
+/// A gold member on the checkout page is served before ordinary customers who asked earlier.
+pub async fn gold_on_checkout_is_served_first(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let one = d
+        .staff(
+            &Staff {
+                capacity: 1,
+                ..agent("solo", "", &["general"])
+            },
+            false,
+        )
+        .await;
+    for i in 0..3 {
+        d.say(
+            p,
+            &format!("plain-{i}"),
+            "转人工",
+            json!({"page": {"page_type": "product"}}),
+        )
+        .await;
+        d.queued_for(&format!("plain-{i}")).await;
+    }
+    d.say(
+        p,
+        "golden",
+        "转人工",
+        json!({"page": {"page_type": "checkout"}, "profile": {"tier": "gold"}}),
+    )
+    .await;
+    let gold = d.queued_for("golden").await;
+    // Waiting in priority order: gold first although it came last.
+    let queued = eventually("four waiting", WAIT, || async {
+        let q = one.list_conversations("queued").await;
+        (q.body["conversations"].as_array().map(Vec::len) == Some(4)).then_some(q.body)
+    })
+    .await;
+    assert_eq!(
+        queued["conversations"][0]["conversation"]["conversation_id"], gold,
+        "{queued}"
+    );
+    let mut socket = one.socket().await.expect("socket");
+    assert_eq!(one.set_status("online").await.status, 200);
+    let first = socket
+        .next_event("assignment.offered", WAIT)
+        .await
+        .expect("an offer");
+    assert_eq!(first["conversation"]["conversation_id"], gold, "{first}");
+    // The board showed four waiting before, three now.
+    let q = d.admin.queues().await;
+    let platform = q.body["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "platform")
+        .unwrap()
+        .clone();
+    assert_eq!(platform["waiting"], 3, "{platform}");
+    assert!(platform["longest_wait_seconds"].as_u64().is_some());
+}
+
+/// A merchant conversation nobody at the merchant can take overflows to the platform's queue
+/// after the merchant's threshold, and a platform agent gets it.
+pub async fn merchant_queue_overflows_to_the_platform(p: &Platform) {
+    let d = Desk::new(
+        p,
+        Rules {
+            overflow: "busy",
+            overflow_after_s: 2,
+            ..Rules::default()
+        },
+    )
+    .await;
+    // The merchant's only agent is away; a platform agent is online.
+    d.staff(&agent("m1-agent", "m1", &["jewellery"]), false)
+        .await;
+    let platform = d.staff(&agent("plat", "", &["general"]), true).await;
+    let mut socket = platform.socket().await.expect("socket");
+    d.say(p, "m1-cust", "转人工", json!({"merchant_id": "m1"}))
+        .await;
+    let conversation = d.queued_for("m1-cust").await;
+    let before = work(&d, &conversation).await;
+    assert_eq!(before["queue"], "m1-queue");
+    assert_eq!(before["state"], "waiting");
+    let offer = offered(&mut socket, &conversation).await;
+    assert_eq!(offer["conversation"]["queue"], "platform");
+    assert_eq!(
+        offer["conversation"]["note"], "overflow:m1-queue",
+        "{offer}"
+    );
+    let waited =
+        chrono::DateTime::parse_from_rfc3339(offer["conversation"]["offered_at"].as_str().unwrap())
+            .unwrap()
+            - chrono::DateTime::parse_from_rfc3339(before["enqueued_at"].as_str().unwrap())
+                .unwrap();
+    assert!(
+        waited.num_milliseconds() >= 2_000,
+        "overflowed after {waited}"
+    );
+}
+
+/// An offer nobody accepts in time is taken back and re-offered to someone else; the first
+/// agent can no longer accept it.
+pub async fn an_unaccepted_offer_is_reoffered(p: &Platform) {
+    let d = Desk::new(
+        p,
+        Rules {
+            accept_timeout_s: 2,
+            ..Rules::default()
+        },
+    )
+    .await;
+    let a = d.staff(&agent("a", "", &["general"]), true).await;
+    let b = d.staff(&agent("b", "", &["general"]), true).await;
+    let (mut sa, mut sb) = (a.socket().await.unwrap(), b.socket().await.unwrap());
+    d.say(p, "slow", "转人工", json!({})).await;
+    let conversation = d.queued_for("slow").await;
+    let first = eventually("offered", WAIT, || async {
+        let w = work(&d, &conversation).await;
+        (w["state"] == "offered").then_some(w)
+    })
+    .await;
+    let first_agent = first["agent_id"].as_str().unwrap().to_owned();
+    let (first_client, first_socket, second_socket, second_agent) = if first_agent == "a" {
+        (&a, &mut sa, &mut sb, "b")
+    } else {
+        (&b, &mut sb, &mut sa, "a")
+    };
+    first_socket
+        .next_event_where("assignment.revoked", WAIT, |e| {
+            e["conversation"]["conversation_id"] == conversation
+        })
+        .await
+        .expect("the offer is taken back");
+    let again = offered(second_socket, &conversation).await;
+    assert_eq!(again["conversation"]["agent_id"], second_agent);
+    assert_eq!(again["conversation"]["note"], "reoffer");
+    let late = first_client.accept(&conversation).await;
+    assert_eq!(late.status, 409, "{:?}", late.body);
+    let w = work(&d, &conversation).await;
+    assert_eq!(w["agent_id"], second_agent);
+    assert_eq!(w["state"], "offered");
+}
+
+/// Merchant staff see their merchant's conversations, agents and queues only; another
+/// merchant's ids answer 404 and their accounts cannot be touched.
+pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let m2 = d.staff(&agent("m2-agent", "m2", &[]), true).await;
+    let m1_admin = d
+        .staff(
+            &Staff {
+                id: "m1-admin",
+                role: "admin",
+                merchant: "m1",
+                skills: &[],
+                capacity: 3,
+            },
+            false,
+        )
+        .await;
+    let mut s = m2.socket().await.unwrap();
+    d.say(p, "m2-cust", "转人工", json!({"merchant_id": "m2"}))
+        .await;
+    let conversation = d.queued_for("m2-cust").await;
+    offered(&mut s, &conversation).await;
+    assert_eq!(m1_admin.get_conversation(&conversation).await.status, 404);
+    assert_eq!(m1_admin.messages(&conversation).await.status, 404);
+    assert_eq!(m1_admin.close(&conversation, "x", &[]).await.status, 404);
+    let active = m1_admin.list_conversations("active").await;
+    assert_eq!(active.status, 200, "{:?}", active.body);
+    assert_eq!(active.body["conversations"], json!([]));
+    let agents = m1_admin.agents().await;
+    assert!(
+        agents.body["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["merchant_id"] == "m1"),
+        "{:?}",
+        agents.body
+    );
+    let queues = m1_admin.queues().await;
+    let names: Vec<&str> = queues.body["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["m1-queue"]);
+    // Another merchant's agent cannot be read, changed or created.
+    assert_eq!(
+        m1_admin
+            .call(reqwest::Method::GET, "/agents/m2-agent", None)
+            .await
+            .status,
+        404
+    );
+    let create = m1_admin
+        .put_agent(
+            "sneaky",
+            json!({"login": "sneaky", "role": "agent", "merchant_id": "m2", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(create.status, 403, "{:?}", create.body);
+    // The platform admin sees it all.
+    assert_eq!(d.admin.get_conversation(&conversation).await.status, 200);
+}
+
+/// Every desk resource of one tenant answers 404 to another tenant's staff and tokens.
+pub async fn another_tenants_ids_answer_404(p: &Platform) {
+    let a = Desk::new(p, Rules::default()).await;
+    let b = Desk::new(p, Rules::default()).await;
+    let agent_a = a.staff(&agent("same-name", "", &["general"]), true).await;
+    let b_admin = b
+        .staff(
+            &Staff {
+                id: "boss",
+                role: "admin",
+                merchant: "",
+                skills: &[],
+                capacity: 3,
+            },
+            true,
+        )
+        .await;
+    let mut s = agent_a.socket().await.unwrap();
+    a.say(p, "a-cust", "转人工", json!({})).await;
+    let conversation = a.queued_for("a-cust").await;
+    offered(&mut s, &conversation).await;
+    let canned = create_canned(
+        &a.admin,
+        json!({"shortcut": "/a", "title": "a", "text": "a"}),
+    )
+    .await;
+    let canned_id = canned.body["canned_id"].as_str().unwrap().to_owned();
+    let customer = work(&a, &conversation).await["conversation"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use reqwest::Method;
+    let c = &conversation;
+    let probes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/conversations/{c}"), None),
+        (Method::GET, format!("/conversations/{c}/messages"), None),
+        (
+            Method::POST,
+            format!("/conversations/{c}/accept"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/conversations/{c}/close"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/conversations/{c}/whisper"),
+            Some(json!({"text": "x"})),
+        ),
+        (
+            Method::POST,
+            format!("/conversations/{c}/monitor"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/conversations/{c}/transfer"),
+            Some(json!({"to_queue": "platform"})),
+        ),
+        (Method::GET, "/agents/same-name".to_owned(), None),
+        (
+            Method::DELETE,
+            format!("/canned-responses/{canned_id}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/canned-responses/{canned_id}"),
+            Some(json!({"shortcut": "/x", "title": "x", "text": "x"})),
+        ),
+        (Method::GET, format!("/customers/{customer}"), None),
+        (Method::GET, format!("/customers/{customer}/history"), None),
+    ];
+    for (method, path, body) in probes {
+        let r = b_admin.call(method.clone(), &path, body).await;
+        assert_eq!(
+            r.status, 404,
+            "{method} {path} from another tenant: {:?}",
+            r.body
+        );
+    }
+    // Tenant b's admin's canned put on a's id did not overwrite a's.
+    let listed = a.admin.call(Method::GET, "/canned-responses", None).await;
+    assert_eq!(listed.body["canned"][0]["text"], "a", "{:?}", listed.body);
+    // A token of tenant a on tenant b's paths.
+    let crossed = DeskClient::with_token(&b.base, &b.tenant, &agent_a.token);
+    assert_eq!(crossed.me().await.status, 404);
+    assert_eq!(crossed.list_conversations("mine").await.status, 404);
+    // Still a's, untouched.
+    assert_eq!(work(&a, &conversation).await["state"], "offered");
+}

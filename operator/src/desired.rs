@@ -116,6 +116,7 @@ pub fn secret(tenant: &Tenant, settings: &Settings) -> Secret {
             "amqp-url": amqp_url_with_vhost(&settings.amqp_url, &vhost(&name)),
             "database-url": settings.database_url,
             "admin-token": settings.admin_token,
+            "agent-token-secret": settings.agent_token_secret,
         },
     }))
     .expect("static shape")
@@ -140,6 +141,11 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
     }
     if c.name == "gateway" {
         env.push(secret_env("KEFU_ADMIN_TOKEN", &name, "admin-token"));
+        env.push(secret_env(
+            "KEFU_AGENT_TOKEN_SECRET",
+            &name,
+            "agent-token-secret",
+        ));
     }
     if c.name == "session" {
         env.push(json!({"name": "KEFU_BOT_URL", "value": format!("http://{}.{ns}.svc:50053", object_name(&name, "bot"))}));
@@ -402,6 +408,11 @@ mod tests {
             if c.name != "bot" {
                 assert!(secret_keys.contains(&"amqp-url") && secret_keys.contains(&"database-url"));
             }
+            // The gateway signs agents in: its token key comes from the tenant's Secret.
+            assert_eq!(
+                secret_keys.contains(&"agent-token-secret"),
+                c.name == "gateway"
+            );
         }
     }
 
@@ -427,6 +438,7 @@ mod tests {
         let s = secret(&dedicated_tenant(), &settings());
         let data = s.string_data.unwrap();
         assert_eq!(data["amqp-url"], "amqp://kefu:pw@rabbitmq:5672/kefu-acme");
+        assert_eq!(data["agent-token-secret"], settings().agent_token_secret);
         assert_eq!(schema("big-shop", "session"), "t_big_shop_session");
     }
 

@@ -20,6 +20,15 @@ pub struct Settings {
         default_value = ""
     )]
     pub admin_token: String,
+    /// HS256 key of agent tokens, given to dedicated tenants' gateways (tokens name their
+    /// tenant, so one key serves every tenant). Empty: their desk sign-in is disabled.
+    #[arg(
+        long,
+        env = "KEFU_AGENT_TOKEN_SECRET",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub agent_token_secret: String,
     /// Where a dedicated tenant's own gateway serves its admin API (`{tenant}`, `{namespace}`).
     #[arg(
         long,

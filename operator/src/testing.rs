@@ -15,6 +15,7 @@ pub fn settings() -> Settings {
     Settings {
         admin_url: "http://127.0.0.1:9".into(),
         admin_token: "t0ken".into(),
+        agent_token_secret: "agent-token-secret-for-the-tests-0123".into(),
         dedicated_admin_url: "http://127.0.0.1:9".into(),
         amqp_url: "amqp://kefu:pw@rabbitmq:5672/%2f".into(),
         database_url: "postgres://kefu@postgresql:5432/kefu".into(),

@@ -144,6 +144,7 @@ async fn find(
         .get_customer(GetCustomerRequest {
             tenant_id,
             customer_id: c.customer_id.clone(),
+            merchant_id: String::new(),
         })
         .await
         .map_err(|s| from_status(s, "customer", &c.customer_id))?
@@ -163,6 +164,7 @@ async fn get_profile(
         .get_customer(GetCustomerRequest {
             tenant_id,
             customer_id: customer_id.clone(),
+            merchant_id: String::new(),
         })
         .await
         .map_err(|s| from_status(s, "customer", &customer_id))?
@@ -226,6 +228,7 @@ async fn history(
             tenant_id,
             customer_id: customer_id.clone(),
             limit: q.limit.unwrap_or(100),
+            merchant_id: String::new(),
         })
         .await
         .map_err(|s| from_status(s, "customer", &customer_id))?

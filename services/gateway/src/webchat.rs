@@ -304,6 +304,7 @@ async fn history_frame(
                 tenant_id: channel.tenant_id.clone(),
                 customer_id: customer.customer_id,
                 limit: state.config.webchat.history,
+                merchant_id: String::new(),
             })
             .await
             .map_err(|e| tracing::warn!(error = %e, "history unavailable"))

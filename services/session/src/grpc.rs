@@ -169,6 +169,26 @@ fn require_tenant(t: &str) -> Result<(), Status> {
     }
 }
 
+impl SessionGrpc {
+    /// A merchant's staff see a customer only once that merchant has served them.
+    async fn merchant_may_see(
+        &self,
+        tenant: &str,
+        merchant: &str,
+        c: &kefu_store::entities::customer::Model,
+    ) -> Result<(), Status> {
+        if merchant.is_empty()
+            || kefu_store::session::desk::customer_served_by(&self.state.db, tenant, c.id, merchant)
+                .await
+                .map_err(internal)?
+        {
+            Ok(())
+        } else {
+            Err(Status::not_found("customer not found"))
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl Session for SessionGrpc {
     async fn get_conversation(
@@ -247,6 +267,8 @@ impl Session for SessionGrpc {
     ) -> Result<Response<CustomerProfile>, Status> {
         let req = req.into_inner();
         let c = self.customer(&req.tenant_id, &req.customer_id).await?;
+        self.merchant_may_see(&req.tenant_id, &req.merchant_id, &c)
+            .await?;
         Ok(Response::new(self.profile(&req.tenant_id, c).await?))
     }
 
@@ -308,6 +330,8 @@ impl Session for SessionGrpc {
     ) -> Result<Response<ListMessagesResponse>, Status> {
         let req = req.into_inner();
         let c = self.customer(&req.tenant_id, &req.customer_id).await?;
+        self.merchant_may_see(&req.tenant_id, &req.merchant_id, &c)
+            .await?;
         let limit = if req.limit == 0 {
             100
         } else {

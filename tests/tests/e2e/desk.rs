@@ -644,8 +644,24 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
         )
         .await;
     assert_eq!(create.status, 403, "{:?}", create.body);
+    // Nor can their customers be read, until m1 serves them.
+    let customer = work(&d, &conversation).await["conversation"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(m1_admin.customer(&customer).await.status, 404);
+    assert_eq!(m1_admin.customer_history(&customer).await.status, 404);
+    assert_eq!(m2.customer(&customer).await.status, 200);
     // The platform admin sees it all.
     assert_eq!(d.admin.get_conversation(&conversation).await.status, 200);
+    // A removed account's token stops working at once.
+    let gone = d
+        .admin
+        .call(reqwest::Method::DELETE, "/agents/m1-admin", None)
+        .await;
+    assert_eq!(gone.status, 200, "{:?}", gone.body);
+    let after = m1_admin.list_conversations("queued").await;
+    assert_eq!(after.status, 401, "{:?}", after.body);
 }
 
 /// Every desk resource of one tenant answers 404 to another tenant's staff and tokens.

@@ -769,3 +769,19 @@ pub async fn close_conversation<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Whether a merchant has served (been handed) any conversation of the customer.
+pub async fn customer_served_by<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    merchant_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::CustomerId.eq(customer_id))
+        .filter(work_item::Column::MerchantId.eq(merchant_id))
+        .count(db)
+        .await?
+        > 0)
+}

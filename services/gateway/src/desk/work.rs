@@ -334,6 +334,7 @@ pub async fn customer(
         .get_customer(pb::GetCustomerRequest {
             tenant_id: actor.tenant_id.clone(),
             customer_id: p.customer_id.clone(),
+            merchant_id: actor.merchant_id.clone(),
         })
         .await
         .map_err(|s| ApiError::from_session(s, "customer", &p.customer_id))?
@@ -369,6 +370,7 @@ pub async fn customer_history(
             tenant_id: actor.tenant_id.clone(),
             customer_id: p.customer_id.clone(),
             limit,
+            merchant_id: actor.merchant_id.clone(),
         })
         .await
         .map_err(|s| ApiError::from_session(s, "customer", &p.customer_id))?

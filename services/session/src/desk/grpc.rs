@@ -179,6 +179,29 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 impl DeskGrpc {
+    /// The caller, checked against the accounts as they are now: a token of a deleted account,
+    /// or one whose role or merchant changed since it was issued, no longer acts.
+    async fn who(&self, actor: Option<Actor>) -> Result<Who, Status> {
+        let who = Who::of(actor)?;
+        if who.agent.is_empty() {
+            return Ok(who);
+        }
+        let current = store::get_agent(&self.state.db, &who.tenant, &who.agent)
+            .await
+            .map_err(internal)?;
+        match current {
+            Some(a)
+                if rank_of(&a.role) == Some(who.rank)
+                    && a.merchant_id == who.merchant.clone().unwrap_or_default() =>
+            {
+                Ok(who)
+            }
+            _ => Err(Status::unauthenticated(
+                "authorization: the account was removed or changed; sign in again",
+            )),
+        }
+    }
+
     async fn agent_in_scope(&self, who: &Who, id: &str) -> Result<agent::Model, Status> {
         store::get_agent(&self.state.db, &who.tenant, id)
             .await
@@ -333,7 +356,7 @@ fn conflict(e: StoreError) -> Status {
 impl Desk for DeskGrpc {
     async fn put_agent(&self, req: Request<PutAgentRequest>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("admin")?;
         let a = req
             .agent
@@ -424,7 +447,7 @@ impl Desk for DeskGrpc {
 
     async fn get_agent(&self, req: Request<AgentRef>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         if req.agent_id != who.agent {
             who.require("supervisor")?;
         }
@@ -436,7 +459,7 @@ impl Desk for DeskGrpc {
         &self,
         req: Request<ListAgentsRequest>,
     ) -> Result<Response<ListAgentsResponse>, Status> {
-        let who = Who::of(req.into_inner().actor)?;
+        let who = self.who(req.into_inner().actor).await?;
         who.require("supervisor")?;
         let rows = store::list_agents(&self.state.db, &who.tenant, who.scope())
             .await
@@ -457,7 +480,7 @@ impl Desk for DeskGrpc {
 
     async fn delete_agent(&self, req: Request<AgentRef>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("admin")?;
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
         let open = store::list_work(
@@ -509,7 +532,7 @@ impl Desk for DeskGrpc {
 
     async fn set_status(&self, req: Request<SetStatusRequest>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         if !STATUSES.contains(&req.status.as_str()) {
             return Err(Status::invalid_argument(
                 "status: must be online, busy, away or offline",
@@ -562,7 +585,7 @@ impl Desk for DeskGrpc {
         req: Request<PutCannedResponseRequest>,
     ) -> Result<Response<CannedResponse>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("supervisor")?;
         let c = req
             .canned
@@ -620,7 +643,7 @@ impl Desk for DeskGrpc {
         req: Request<ListCannedResponsesRequest>,
     ) -> Result<Response<ListCannedResponsesResponse>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         check_text("query", &req.query, 200)?;
         let rows = store::list_canned(&self.state.db, &who.tenant, who.scope())
             .await
@@ -645,7 +668,7 @@ impl Desk for DeskGrpc {
         req: Request<CannedResponseRef>,
     ) -> Result<Response<CannedResponse>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("supervisor")?;
         let id = parse_id("canned_id", &req.canned_id)?;
         let c = store::get_canned(&self.state.db, &who.tenant, id)
@@ -664,7 +687,7 @@ impl Desk for DeskGrpc {
         req: Request<ListConversationsRequest>,
     ) -> Result<Response<ListConversationsResponse>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let limit = u64::from(if req.limit == 0 {
             100
         } else {
@@ -736,7 +759,7 @@ impl Desk for DeskGrpc {
         req: Request<ConversationRef>,
     ) -> Result<Response<WorkConversation>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         Ok(Response::new(self.view(w).await?))
     }
@@ -746,7 +769,7 @@ impl Desk for DeskGrpc {
         req: Request<ConversationRef>,
     ) -> Result<Response<ListMessagesResponse>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let c = repo::get_conversation(&self.state.db, &who.tenant, w.conversation_id)
             .await
@@ -768,7 +791,7 @@ impl Desk for DeskGrpc {
         req: Request<ConversationRef>,
     ) -> Result<Response<WorkConversation>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if w.state != OFFERED || w.agent_id != who.agent || who.agent.is_empty() {
             return Err(Status::failed_precondition(
@@ -800,7 +823,7 @@ impl Desk for DeskGrpc {
 
     async fn reply(&self, req: Request<ReplyRequest>) -> Result<Response<Message>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if w.state != ACTIVE || !Self::works_on(&who, &w, false) {
             return Err(Status::failed_precondition(
@@ -853,7 +876,7 @@ impl Desk for DeskGrpc {
 
     async fn note(&self, req: Request<NoteRequest>) -> Result<Response<Message>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if !Self::works_on(&who, &w, true) {
             return Err(Status::failed_precondition(
@@ -869,7 +892,7 @@ impl Desk for DeskGrpc {
         req: Request<TransferRequest>,
     ) -> Result<Response<WorkConversation>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if !matches!(w.state.as_str(), ACTIVE | OFFERED) || !Self::works_on(&who, &w, true) {
             return Err(Status::failed_precondition(
@@ -987,7 +1010,7 @@ impl Desk for DeskGrpc {
         req: Request<CloseRequest>,
     ) -> Result<Response<WorkConversation>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let open = [ACTIVE, OFFERED, WAITING, LEFT_MESSAGE];
         if !open.contains(&w.state.as_str()) {
@@ -1090,7 +1113,7 @@ impl Desk for DeskGrpc {
         &self,
         req: Request<ListQueuesRequest>,
     ) -> Result<Response<ListQueuesResponse>, Status> {
-        let who = Who::of(req.into_inner().actor)?;
+        let who = self.who(req.into_inner().actor).await?;
         let (setup, router, items) = router::load_router(&self.state, &who.tenant)
             .await
             .map_err(internal)?;
@@ -1175,7 +1198,7 @@ impl Desk for DeskGrpc {
 
     async fn whisper(&self, req: Request<NoteRequest>) -> Result<Response<Message>, Status> {
         let req = req.into_inner();
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("supervisor")?;
         let w = self.work(&who, &req.conversation_id).await?;
         if w.state == CLOSED {
@@ -1257,7 +1280,7 @@ impl DeskGrpc {
         req: ConversationRef,
         join: bool,
     ) -> Result<Response<WorkConversation>, Status> {
-        let who = Who::of(req.actor)?;
+        let who = self.who(req.actor).await?;
         who.require("supervisor")?;
         if who.agent.is_empty() {
             return Err(Status::failed_precondition(

@@ -152,6 +152,24 @@ pub async fn apply_document(
     Ok(())
 }
 
+/// Deletes a config document and announces it (the in-process form of `DELETE
+/// .../config/{kind}/{name}`); false when there was none.
+pub async fn remove_document(
+    state: &AppState,
+    tenant_id: &str,
+    kind: &str,
+    name: &str,
+) -> Result<bool, ApiError> {
+    let make = event(tenant_id, kind, name, None);
+    match tenant_config::delete(&state.db, tenant_id, kind, name, &make).await? {
+        Some(envelope) => {
+            state.outbox.dispatch([envelope]);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 pub async fn put_config(
     State(state): State<AppState>,
     Path((tenant_id, kind, name)): Path<(String, String, String)>,

@@ -654,6 +654,57 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
     assert_eq!(m2.customer(&customer).await.status, 200);
     // The platform admin sees it all.
     assert_eq!(d.admin.get_conversation(&conversation).await.status, 200);
+    // Queues: a merchant's admin manages its merchant's, and only those.
+    let spec = json!({"merchant": "m1", "skills": ["after-sales"],
+                      "sla": {"targetPercent": 85, "withinSeconds": 40}, "timeoutSeconds": 300});
+    let made = m1_admin
+        .call(reqwest::Method::PUT, "/queues/m1-after-sales", Some(spec))
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let foreign = m1_admin
+        .call(
+            reqwest::Method::PUT,
+            "/queues/m2-extra",
+            Some(
+                json!({"merchant": "m2", "sla": {"targetPercent": 80, "withinSeconds": 20},
+                        "timeoutSeconds": 60}),
+            ),
+        )
+        .await;
+    assert_eq!(foreign.status, 403, "{:?}", foreign.body);
+    let bad = m1_admin
+        .call(
+            reqwest::Method::PUT,
+            "/queues/m1-bad",
+            Some(
+                json!({"merchant": "m1", "sla": {"targetPercent": 180, "withinSeconds": 20},
+                        "timeoutSeconds": 60}),
+            ),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    assert_eq!(
+        bad.body["field"], "spec.sla.targetPercent",
+        "{:?}",
+        bad.body
+    );
+    assert_eq!(
+        m1_admin
+            .call(reqwest::Method::DELETE, "/queues/m2-queue", None)
+            .await
+            .status,
+        404
+    );
+    eventually("the new queue is live", WAIT, || async {
+        let q = m1_admin.queues().await;
+        let names: Vec<String> = q.body["queues"]
+            .as_array()?
+            .iter()
+            .filter_map(|q| q["name"].as_str().map(str::to_owned))
+            .collect();
+        (names == ["m1-after-sales", "m1-queue"]).then_some(())
+    })
+    .await;
     // A removed account's token stops working at once.
     let gone = d
         .admin

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod events;
 pub mod json;
 pub mod openapi;
+pub mod queues;
 pub mod socket;
 pub mod work;
 
@@ -258,6 +259,16 @@ pub fn routes() -> DeskRoutes {
             work::join,
         )
         .add(M::GET, "/v1/tenants/{tenant_id}/queues", work::queues)
+        .add(
+            M::PUT,
+            "/v1/tenants/{tenant_id}/queues/{name}",
+            queues::put_queue,
+        )
+        .add(
+            M::DELETE,
+            "/v1/tenants/{tenant_id}/queues/{name}",
+            queues::delete_queue,
+        )
         .add(
             M::GET,
             "/v1/tenants/{tenant_id}/customers/{customer_id}",

@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the desk API, derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, auth, socket, work};
+use super::{accounts, auth, queues, socket, work};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -43,6 +43,8 @@ errors are `{\"error\", \"message\", \"field\"}`."
         work::whisper,
         work::join,
         work::queues,
+        queues::put_queue,
+        queues::delete_queue,
         work::customer,
         work::customer_history,
         socket::connect,

@@ -379,6 +379,15 @@ impl Desk for DeskGrpc {
             ));
         }
         check_list("agent.skills", &a.skills)?;
+        for s in &a.skills {
+            if let Some((_, level)) = s.rsplit_once(':')
+                && !matches!(level.parse::<u8>(), Ok(1..=5))
+            {
+                return Err(Status::invalid_argument(format!(
+                    "agent.skills: {s:?} — a level is 1 to 5 (name:level)"
+                )));
+            }
+        }
         check_list("agent.languages", &a.languages)?;
         if a.capacity.len() > MAX_LIST || a.capacity.values().any(|c| *c > 100) {
             return Err(Status::invalid_argument(

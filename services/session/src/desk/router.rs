@@ -103,6 +103,34 @@ async fn round(
     Ok(())
 }
 
+/// Skills with levels: an agent's `jewellery:3` satisfies a queue's `jewellery`, `jewellery:1`,
+/// `jewellery:2` and `jewellery:3` (the engine matches names, so the levels below are spelled
+/// out). A skill without a level is level 1.
+pub fn expand_skills(skills: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in skills {
+        let (name, level) = split_level(s);
+        out.push(name.to_owned());
+        for l in 1..=level {
+            out.push(format!("{name}:{l}"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `name:level` (level 1–5), or `name` (level 1).
+pub fn split_level(skill: &str) -> (&str, u8) {
+    match skill.rsplit_once(':') {
+        Some((name, l)) => match l.parse::<u8>() {
+            Ok(level @ 1..=5) => (name, level),
+            _ => (skill, 1),
+        },
+        None => (skill, 1),
+    }
+}
+
 fn ms(t: DateTime<Utc>) -> u64 {
     u64::try_from(t.timestamp_millis()).unwrap_or(0)
 }
@@ -159,7 +187,7 @@ pub async fn load_router(
     for a in agents {
         router.upsert_agent(AgentDef {
             merchant: (!a.merchant_id.is_empty()).then(|| a.merchant_id.clone()),
-            skills: list_of(&a.skills),
+            skills: expand_skills(&list_of(&a.skills)),
             languages: list_of(&a.languages),
             capacity: capacity_of(&a.capacity),
             status: status_of(&a.status),
@@ -379,4 +407,74 @@ async fn left_message(
     state.outbox.dispatch(evs);
     tracing::info!(conversation = %id, queue, "waited past the queue timeout; now a left message");
     Ok(Some(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skill_level_covers_the_levels_below_it() {
+        let skills = expand_skills(&["jewellery:3".to_owned(), "general".to_owned()]);
+        for wanted in [
+            "jewellery",
+            "jewellery:1",
+            "jewellery:3",
+            "general",
+            "general:1",
+        ] {
+            assert!(
+                skills.contains(&wanted.to_owned()),
+                "{wanted} in {skills:?}"
+            );
+        }
+        assert!(!skills.contains(&"jewellery:4".to_owned()));
+        assert!(!skills.contains(&"general:2".to_owned()));
+    }
+
+    #[test]
+    fn a_queue_asking_for_a_level_gets_an_agent_at_or_above_it() {
+        use kefu_routing::{QueueDef, Router};
+        let mut r = Router::default();
+        r.upsert_queue(QueueDef {
+            name: "q".into(),
+            merchant: None,
+            skills: vec!["jewellery:2".into()],
+            languages: vec![],
+            base_priority: 0.0,
+            timeout_ms: 0,
+            overflow: None,
+        });
+        for (id, skill) in [("junior", "jewellery:1"), ("senior", "jewellery:3")] {
+            r.upsert_agent(AgentDef {
+                id: id.into(),
+                merchant: None,
+                skills: expand_skills(&[skill.to_owned()]),
+                languages: vec![],
+                capacity: [("*".to_owned(), 5)].into(),
+                status: AgentStatus::Online,
+                load: Default::default(),
+                last_assigned_ms: 0,
+                idle_since_ms: 0,
+            });
+        }
+        for i in 0..3 {
+            r.enqueue(Waiting {
+                conversation: format!("c{i}"),
+                queue: "q".into(),
+                channel_type: "web".into(),
+                tier: None,
+                page: Page::Other,
+                negative: false,
+                language: None,
+                last_agent: None,
+                enqueued_ms: i,
+                queue_entered_ms: i,
+                excluded_agents: vec![],
+                left_message: false,
+            });
+        }
+        let picked: Vec<String> = r.decide_all(10).into_iter().map(|a| a.agent).collect();
+        assert_eq!(picked, ["senior", "senior", "senior"]);
+    }
 }

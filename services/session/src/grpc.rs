@@ -337,9 +337,25 @@ impl Session for SessionGrpc {
         } else {
             req.limit.min(MAX_PAGE)
         };
-        let rows = customers::history(&self.state.db, &req.tenant_id, c.id, u64::from(limit))
+        let mut rows = customers::history(&self.state.db, &req.tenant_id, c.id, u64::from(limit))
             .await
             .map_err(internal)?;
+        // A merchant's staff see the conversations their merchant was handed, not the customer's
+        // talks with other merchants.
+        if !req.merchant_id.is_empty() {
+            let mine: std::collections::HashSet<Uuid> =
+                kefu_store::session::desk::conversations_served_by(
+                    &self.state.db,
+                    &req.tenant_id,
+                    c.id,
+                    &req.merchant_id,
+                )
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .collect();
+            rows.retain(|h| mine.contains(&h.message.conversation_id));
+        }
         Ok(Response::new(ListMessagesResponse {
             messages: rows
                 .into_iter()

@@ -112,7 +112,7 @@ pub async fn handle_batch(
     ask_all(&state, &mut work, &settings).await;
     match apply(&state.db, &work, &settings).await {
         Ok(events) => {
-            state.outbox.dispatch(events);
+            committed(&state, events).await;
             for w in &work {
                 results[w.index] = Some(Ok(()));
             }
@@ -123,7 +123,7 @@ pub async fn handle_batch(
                 let one = std::slice::from_ref(&w);
                 results[w.index] = Some(match apply(&state.db, one, &settings).await {
                     Ok(events) => {
-                        state.outbox.dispatch(events);
+                        committed(&state, events).await;
                         Ok(())
                     }
                     Err(e) => Err(HandlerError::Transient(Box::new(e))),
@@ -521,6 +521,12 @@ async fn apply_tenant(
     } else {
         Some(crate::desk::setup::load(txn, tenant).await?)
     };
+    // A conversation stays with the merchant it began with (its transcript is that merchant's),
+    // whatever page the handoff came from.
+    let merchant_of: HashMap<Uuid, String> = conversations
+        .values()
+        .map(|(c, _)| (c.id, c.merchant_id.clone()))
+        .collect();
     for (conversation_id, w, customer_id, reason) in handoffs {
         let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason)
             .instrument(w.span.clone())
@@ -535,6 +541,7 @@ async fn apply_tenant(
                 customer_id,
                 w,
                 &handoff,
+                merchant_of.get(&conversation_id).map(String::as_str),
             )
             .await?;
             events.push(crate::desk::events::queue_changed(
@@ -543,7 +550,6 @@ async fn apply_tenant(
                 &item.queue,
             ));
             desk::enqueue(txn, item).await?;
-            desk::touch(txn, tenant).await?;
         }
         // The event carries the message's trace; the span is entered only while it is made
         // (never across an await).
@@ -826,8 +832,13 @@ async fn work_item_of(
     customer_id: Uuid,
     w: &Work,
     handoff: &HandoffRequested,
+    conversation_merchant: Option<&str>,
 ) -> Result<kefu_store::entities::work_item::Model, StoreError> {
     let now = Utc::now();
+    let merchant = conversation_merchant
+        .filter(|m| !m.is_empty())
+        .unwrap_or(&w.message.merchant_id)
+        .to_owned();
     let profile = handoff.profile.clone().unwrap_or_default();
     let negative = matches!(handoff.reason.as_str(), "negative_sentiment" | "complaint")
         || w.answer.as_ref().is_some_and(|a| a.sentiment < 0.0);
@@ -840,8 +851,8 @@ async fn work_item_of(
         conversation_id,
         tenant_id: tenant.to_owned(),
         customer_id,
-        merchant_id: w.message.merchant_id.clone(),
-        queue: setup.queue_for(&w.message.merchant_id).name.clone(),
+        queue: setup.queue_for(&merchant).name.clone(),
+        merchant_id: merchant,
         state: desk::WAITING.to_owned(),
         agent_id: String::new(),
         channel_type,
@@ -878,4 +889,24 @@ async fn work_item_of(
         version: 0,
         csat_invited: false,
     })
+}
+
+/// After a batch committed: its events go to the relay, and tenants with new handoffs wake
+/// their router (after the commit, so no routing row is locked while the batch is open).
+async fn committed(state: &SessionState, events: Vec<Envelope>) {
+    let mut tenants: Vec<String> = events
+        .iter()
+        .filter(|e| e.event_type == event_types::HANDOFF_REQUESTED)
+        .map(|e| e.tenant_id.clone())
+        .collect();
+    state.outbox.dispatch(events);
+    tenants.sort();
+    tenants.dedup();
+    for t in tenants {
+        if let Err(e) = desk::touch(&state.db, &t).await {
+            // The router's timer routes the tenant anyway within a few seconds.
+            tracing::warn!(tenant = %t, error = %e, "routing wake-up not recorded");
+        }
+    }
+    state.desk_wake.notify_one();
 }

@@ -581,6 +581,20 @@ pub async fn an_unaccepted_offer_is_reoffered(p: &Platform) {
     let w = work(&d, &conversation).await;
     assert_eq!(w["agent_id"], second_agent);
     assert_eq!(w["state"], "offered");
+    // The second agent steps away: the offer comes back at once (not at its expiry), and the
+    // first agent — excluded only for a while — gets it again rather than nobody.
+    let second_client = if second_agent == "a" { &a } else { &b };
+    assert_eq!(second_client.set_status("away").await.status, 200);
+    let back = eventually("offered to the first agent again", WAIT, || async {
+        let w = work(&d, &conversation).await;
+        (w["state"] == "offered" && w["agent_id"] == first_agent.as_str()).then_some(w)
+    })
+    .await;
+    assert_eq!(
+        first_client.accept(&conversation).await.status,
+        200,
+        "{back}"
+    );
 }
 
 /// Merchant staff see their merchant's conversations, agents and queues only; another

@@ -199,6 +199,14 @@ impl MigrationTrait for M0003Routing {
         create_index(
             manager,
             "work_items",
+            "ix_work_customer",
+            &["tenant_id", "customer_id"],
+            false,
+        )
+        .await?;
+        create_index(
+            manager,
+            "work_items",
             "ix_work_agent_state",
             &["tenant_id", "agent_id", "state"],
             false,

@@ -150,6 +150,47 @@ pub async fn delete_agent<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// Why an agent was not deleted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteRefused {
+    NotFound,
+    /// It still has offered or active conversations.
+    HasWork,
+}
+
+/// Deletes an agent who has no open work, in one transaction: the agent is set offline first
+/// (locking its row, as an offer does), so no offer can land between the check and the delete.
+pub async fn delete_idle_agent(
+    db: &sea_orm::DatabaseConnection,
+    tenant_id: &str,
+    agent_id: &str,
+) -> Result<Result<(), DeleteRefused>, StoreError> {
+    let txn = db.begin().await?;
+    let locked = agent::Entity::update_many()
+        .col_expr(agent::Column::Status, Expr::value("offline"))
+        .filter(agent::Column::TenantId.eq(tenant_id))
+        .filter(agent::Column::Id.eq(agent_id))
+        .exec(&txn)
+        .await?;
+    if locked.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Err(DeleteRefused::NotFound));
+    }
+    let open = work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::AgentId.eq(agent_id))
+        .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
+        .count(&txn)
+        .await?;
+    if open > 0 {
+        txn.rollback().await?;
+        return Ok(Err(DeleteRefused::HasWork));
+    }
+    delete_agent(&txn, tenant_id, agent_id).await?;
+    txn.commit().await?;
+    Ok(Ok(()))
+}
+
 pub async fn set_status<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
@@ -325,10 +366,18 @@ pub async fn put_routing_config<C: ConnectionTrait>(
                 routing_config::Column::SpecJson,
                 routing_config::Column::Version,
             ])
+            // Two consumers racing: the older announcement never overwrites the newer.
+            .action_and_where(
+                Expr::col((routing_config::Entity, routing_config::Column::Version)).lt(version),
+            )
             .to_owned(),
         )
         .exec_without_returning(db)
-        .await?;
+        .await
+        .or_else(|e| match e {
+            sea_orm::DbErr::RecordNotInserted => Ok(0),
+            e => Err(e),
+        })?;
     Ok(true)
 }
 
@@ -584,7 +633,11 @@ pub async fn offer(
         txn.rollback().await?;
         return Ok(Err(OfferRefused::Stale));
     };
-    let Some(agent_row) = get_agent(&txn, tenant_id, agent_id).await? else {
+    // A merchant's agent serves that merchant's conversations only (platform agents serve all).
+    let Some(agent_row) = get_agent(&txn, tenant_id, agent_id)
+        .await?
+        .filter(|a| a.merchant_id.is_empty() || a.merchant_id == item.merchant_id)
+    else {
         txn.rollback().await?;
         return Ok(Err(OfferRefused::AgentUnavailable));
     };
@@ -649,6 +702,8 @@ pub struct Change {
     pub queue: Option<String>,
     pub queue_entered_at: Option<DateTime<Utc>>,
     pub clear_offer: bool,
+    /// Clears only the offer's expiry (the offer time stays, for how long ago it was made).
+    pub clear_expiry: bool,
     pub accepted_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub excluded: Option<String>,
@@ -692,6 +747,9 @@ pub async fn change<C: ConnectionTrait>(
         q = q
             .col_expr(W::OfferedAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(W::OfferExpiresAt, Expr::value(None::<DateTime<Utc>>));
+    }
+    if c.clear_expiry {
+        q = q.col_expr(W::OfferExpiresAt, Expr::value(None::<DateTime<Utc>>));
     }
     if let Some(v) = c.accepted_at {
         q = q
@@ -784,4 +842,39 @@ pub async fn customer_served_by<C: ConnectionTrait>(
         .count(db)
         .await?
         > 0)
+}
+
+/// Work items of the tenant that entered routing since `since` (for service levels), optionally
+/// of one merchant.
+pub async fn work_since<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    since: DateTime<Utc>,
+    merchant: Option<&str>,
+) -> Result<Vec<work_item::Model>, StoreError> {
+    let mut q = work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::EnqueuedAt.gte(since));
+    if let Some(m) = merchant {
+        q = q.filter(work_item::Column::MerchantId.eq(m));
+    }
+    Ok(q.all(db).await?)
+}
+
+/// The conversations of a customer that a merchant was handed.
+pub async fn conversations_served_by<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+    merchant_id: &str,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::CustomerId.eq(customer_id))
+        .filter(work_item::Column::MerchantId.eq(merchant_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| w.conversation_id)
+        .collect())
 }

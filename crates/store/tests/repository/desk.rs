@@ -178,6 +178,31 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
         desk::get_work(db, "t1", id2).await.unwrap().unwrap().state,
         desk::WAITING
     );
+    // A merchant's agent is never offered another merchant's conversation.
+    let mut shop = agent("t1", "shop-agent", "online", 3);
+    shop.merchant_id = "m2".into();
+    desk::put_agent(db, shop).await.unwrap();
+    let mut theirs = waiting("t1");
+    theirs.merchant_id = "m1".into();
+    let id3 = theirs.conversation_id;
+    desk::enqueue(db, theirs).await.unwrap();
+    assert_eq!(
+        offer(db, "t1", id3, "shop-agent").await.unwrap_err(),
+        OfferRefused::AgentUnavailable
+    );
+    // An agent with open work is not deleted; an idle one is.
+    assert_eq!(
+        desk::delete_idle_agent(db, "t1", "on").await.unwrap(),
+        Err(desk::DeleteRefused::HasWork)
+    );
+    assert_eq!(
+        desk::delete_idle_agent(db, "t1", "away").await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        desk::delete_idle_agent(db, "t1", "away").await.unwrap(),
+        Err(desk::DeleteRefused::NotFound)
+    );
 }
 
 /// One replica holds a tenant's lease until it expires or is released.

@@ -303,6 +303,19 @@ impl DeskGrpc {
             .begin()
             .await
             .map_err(|e| internal(e.into()))?;
+        // The agent may have been transferred away or the conversation closed since it was
+        // read: a customer-facing reply is checked again inside the transaction.
+        if !say.internal {
+            let fresh = store::get_work(&txn, &who.tenant, w.conversation_id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| Status::not_found("conversation not found"))?;
+            if fresh.state != ACTIVE || !Self::works_on(who, &fresh, false) {
+                return Err(Status::failed_precondition(
+                    "conversation_id: no longer yours to reply to (transferred or closed)",
+                ));
+            }
+        }
         let (stored, mut evs) = ops::say(&txn, &c, say).await.map_err(internal)?;
         let fresh = !evs.is_empty() || stored.internal;
         let cards = stored
@@ -492,24 +505,20 @@ impl Desk for DeskGrpc {
         let who = self.who(req.actor).await?;
         who.require("admin")?;
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
-        let open = store::list_work(
-            &self.state.db,
-            &who.tenant,
-            OPEN_STATES,
-            None,
-            Some(&a.id),
-            1,
-        )
-        .await
-        .map_err(internal)?;
-        if !open.is_empty() {
-            return Err(Status::failed_precondition(
-                "agent_id: the agent still has conversations; transfer or close them first",
-            ));
-        }
-        store::delete_agent(&self.state.db, &who.tenant, &a.id)
+        match store::delete_idle_agent(&self.state.db, &who.tenant, &a.id)
             .await
-            .map_err(internal)?;
+            .map_err(internal)?
+        {
+            Ok(()) => {}
+            Err(store::DeleteRefused::NotFound) => {
+                return Err(Status::not_found("agent not found"));
+            }
+            Err(store::DeleteRefused::HasWork) => {
+                return Err(Status::failed_precondition(
+                    "agent_id: the agent still has conversations; transfer or close them first",
+                ));
+            }
+        }
         store::touch(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;
@@ -530,6 +539,12 @@ impl Desk for DeskGrpc {
             .as_ref()
             .map_or_else(dummy_hash, |a| a.password_hash.clone());
         let password = req.password.clone();
+        // Each check takes ~19 MiB and a core for tens of milliseconds: a few at a time, the
+        // rest wait (a login flood cannot exhaust memory).
+        let _permit = login_permits()
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
             .await
             .unwrap_or(false);
@@ -562,6 +577,48 @@ impl Desk for DeskGrpc {
         store::set_status(&self.state.db, &who.tenant, &a.id, &req.status)
             .await
             .map_err(internal)?;
+        // Offers to an agent who stepped away go back at once (not held to their expiry, and
+        // without excluding the agent). Active conversations stay: the agent still owns them.
+        if matches!(req.status.as_str(), "away" | "offline") {
+            let offered = store::list_work(
+                &self.state.db,
+                &who.tenant,
+                &[OFFERED],
+                None,
+                Some(&a.id),
+                1000,
+            )
+            .await
+            .map_err(internal)?;
+            for w in offered {
+                let change = Change {
+                    state: Some(WAITING),
+                    agent_id: Some(String::new()),
+                    clear_offer: true,
+                    note: Some("reoffer".to_owned()),
+                    ..Change::default()
+                };
+                let tenant = who.tenant.clone();
+                let agent = a.id.clone();
+                // Accepted or expired meanwhile: nothing to take back.
+                let _ = ops::commit_change(
+                    &self.state,
+                    &who.tenant,
+                    w.conversation_id,
+                    w.version,
+                    &[OFFERED],
+                    change,
+                    |n| {
+                        vec![
+                            events::work_event("assignment.revoked", n, Audience::agent(&agent)),
+                            events::queue_changed(&tenant, &n.merchant_id, &n.queue),
+                        ]
+                    },
+                )
+                .await
+                .map_err(internal)?;
+            }
+        }
         let a = self.agent_in_scope(&who, &id).await?;
         let view = self.with_load(a).await?;
         let ev = events::envelope(
@@ -802,7 +859,8 @@ impl Desk for DeskGrpc {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        if w.state != OFFERED || w.agent_id != who.agent || who.agent.is_empty() {
+        let expired = w.offer_expires_at.is_some_and(|t| t < Utc::now());
+        if w.state != OFFERED || w.agent_id != who.agent || who.agent.is_empty() || expired {
             return Err(Status::failed_precondition(
                 "conversation_id: not offered to you (the offer may have expired and gone to someone else)",
             ));
@@ -843,6 +901,16 @@ impl Desk for DeskGrpc {
         check_text("client_id", &req.client_id, 100)?;
         if req.cards.len() > 10 {
             return Err(Status::invalid_argument("cards: at most 10"));
+        }
+        // Only the session asks for ratings (at close); an agent's card cannot.
+        if req.cards.iter().flat_map(|c| &c.buttons).any(|b| {
+            b.action
+                .as_ref()
+                .is_some_and(|a| kefu_proto::actions::csat_rating(&a.action).is_some())
+        }) {
+            return Err(Status::invalid_argument(
+                "cards: buttons may not carry csat ratings",
+            ));
         }
         let mut text = String::new();
         if !req.canned_id.is_empty() {
@@ -913,6 +981,11 @@ impl Desk for DeskGrpc {
         let n = match (req.to_agent_id.is_empty(), req.to_queue.is_empty()) {
             (false, true) => {
                 let target = self.agent_in_scope(&who, &req.to_agent_id).await?;
+                if !target.merchant_id.is_empty() && target.merchant_id != w.merchant_id {
+                    return Err(Status::invalid_argument(
+                        "to_agent_id: that agent serves another merchant",
+                    ));
+                }
                 if target.id == w.agent_id {
                     return Err(Status::invalid_argument(
                         "to_agent_id: already the conversation's agent",
@@ -978,6 +1051,12 @@ impl Desk for DeskGrpc {
                     })
                     .ok_or_else(|| Status::not_found("to_queue: queue not found"))?
                     .clone();
+                // A merchant's conversation may go to its merchant's queues or the platform's.
+                if q.merchant.as_deref().is_some_and(|m| m != w.merchant_id) {
+                    return Err(Status::invalid_argument(
+                        "to_queue: that queue serves another merchant",
+                    ));
+                }
                 let change = Change {
                     state: Some(WAITING),
                     agent_id: Some(String::new()),
@@ -1135,13 +1214,16 @@ impl Desk for DeskGrpc {
         // Service level over the last hour: of conversations offered, the share whose first
         // offer came within the SLA's seconds of joining.
         let since = Utc::now() - ChronoDuration::hours(1);
-        let recent = store::list_work(
+        let recent = store::work_since(&self.state.db, &who.tenant, since, who.scope())
+            .await
+            .map_err(internal)?;
+        let serving = store::list_work(
             &self.state.db,
             &who.tenant,
-            &[OFFERED, ACTIVE, CLOSED],
+            &[ACTIVE],
             who.scope(),
             None,
-            100_000,
+            1_000_000,
         )
         .await
         .map_err(internal)?;
@@ -1169,10 +1251,7 @@ impl Desk for DeskGrpc {
                 .iter()
                 .filter(|w| w.queue == q.name && w.state == OFFERED)
                 .count()
-                + recent
-                    .iter()
-                    .filter(|w| w.queue == q.name && w.state == ACTIVE)
-                    .count();
+                + serving.iter().filter(|w| w.queue == q.name).count();
             let s = stats.get(&q.name);
             queues.push(QueueStats {
                 name: q.name.clone(),
@@ -1240,6 +1319,16 @@ impl Desk for DeskGrpc {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))?;
+        if w.state != CLOSED {
+            return Err(Status::failed_precondition(
+                "conversation_id: not closed yet",
+            ));
+        }
+        if w.csat != 0 {
+            return Err(Status::failed_precondition(
+                "conversation_id: already rated",
+            ));
+        }
         let n = rate(&self.state, &w, req.rating, req.comment)
             .await
             .map_err(internal)?
@@ -1357,6 +1446,10 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
     rating: u32,
     comment: String,
 ) -> Result<Vec<kefu_bus::Envelope>, StoreError> {
+    // One rating per conversation: a second tap changes nothing (and is not thanked twice).
+    if w.csat != 0 {
+        return Ok(Vec::new());
+    }
     let change = Change {
         csat: Some((i32::try_from(rating).unwrap_or(0), comment)),
         ..Change::default()
@@ -1425,4 +1518,9 @@ fn dummy_hash() -> String {
     DUMMY
         .get_or_init(|| hash_password(&Uuid::now_v7().to_string()).unwrap_or_default())
         .clone()
+}
+
+fn login_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(4))
 }

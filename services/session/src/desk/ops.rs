@@ -29,6 +29,33 @@ pub async fn commit_change(
     change: Change,
     events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
 ) -> Result<Option<work_item::Model>, StoreError> {
+    commit(state, tenant, id, version, from, change, events, true).await
+}
+
+/// [`commit_change`] for the router itself: it does not wake the router again.
+pub async fn commit_routed(
+    state: &SessionState,
+    tenant: &str,
+    id: Uuid,
+    version: i64,
+    from: &[&str],
+    change: Change,
+    events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
+) -> Result<Option<work_item::Model>, StoreError> {
+    commit(state, tenant, id, version, from, change, events, false).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    state: &SessionState,
+    tenant: &str,
+    id: Uuid,
+    version: i64,
+    from: &[&str],
+    change: Change,
+    events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
+    wake: bool,
+) -> Result<Option<work_item::Model>, StoreError> {
     let txn = state.db.begin().await?;
     let Some(item) = desk::change(&txn, tenant, id, version, from, change).await? else {
         txn.rollback().await?;
@@ -38,8 +65,10 @@ pub async fn commit_change(
     outbox::enqueue_many(&txn, &events).await?;
     txn.commit().await?;
     state.outbox.dispatch(events);
-    desk::touch(&state.db, tenant).await?;
-    state.desk_wake.notify_one();
+    if wake {
+        desk::touch(&state.db, tenant).await?;
+        state.desk_wake.notify_one();
+    }
     Ok(Some(item))
 }
 

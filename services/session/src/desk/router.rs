@@ -89,7 +89,15 @@ async fn round(
                 || s.at.elapsed() >= RESYNC
         });
         if due {
-            let pending = route_tenant(state, &row.tenant_id).await?;
+            // One tenant's failure does not hold up the others.
+            let pending = match route_tenant(state, &row.tenant_id).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(tenant = %row.tenant_id, error = %e, "routing the tenant failed");
+                    seen.remove(&row.tenant_id);
+                    continue;
+                }
+            };
             seen.insert(
                 row.tenant_id.clone(),
                 Seen {
@@ -142,6 +150,24 @@ fn status_of(s: &str) -> AgentStatus {
         "away" => AgentStatus::Away,
         _ => AgentStatus::Offline,
     }
+}
+
+/// A queued item as the engine routes it now: in a queue that still exists (the merchant's or the
+/// platform's when its own was deleted), and with its exclusions only while they are recent —
+/// once a full acceptance round has passed since the last offer, everyone may be offered it
+/// again (a merchant with one agent must not lose the conversation to one missed offer).
+pub fn routable(setup: &setup::Setup, w: &work_item::Model, now: DateTime<Utc>) -> Waiting {
+    let mut waiting = waiting_of(w);
+    if setup.queue(&w.queue).is_none() {
+        waiting.queue = setup.queue_for(&w.merchant_id).name.clone();
+    }
+    let lapse = ChronoDuration::milliseconds(
+        2 * i64::try_from(setup.policy.accept_timeout_ms).unwrap_or(30_000),
+    );
+    if w.offered_at.is_none_or(|t| now - t >= lapse) {
+        waiting.excluded_agents.clear();
+    }
+    waiting
 }
 
 pub fn waiting_of(w: &work_item::Model) -> Waiting {
@@ -197,8 +223,9 @@ pub async fn load_router(
             id: a.id,
         });
     }
+    let now = Utc::now();
     for w in items.iter().filter(|w| w.state != OFFERED) {
-        router.enqueue(waiting_of(w));
+        router.enqueue(routable(&setup, w, now));
     }
     Ok((setup, router, items))
 }
@@ -226,12 +253,12 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
         let change = Change {
             state: Some(WAITING),
             agent_id: Some(String::new()),
-            clear_offer: true,
+            clear_expiry: true,
             excluded: Some(json_list(&excluded)),
             note: Some("reoffer".to_owned()),
             ..Change::default()
         };
-        let back = ops::commit_change(
+        let back = ops::commit_routed(
             state,
             tenant,
             w.conversation_id,
@@ -249,7 +276,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
         if let Some(n) = back {
             tracing::info!(conversation = %n.conversation_id, agent = %old_agent, "offer expired; re-offering");
             versions.insert(n.conversation_id.to_string(), n.version);
-            router.enqueue(waiting_of(&n));
+            router.enqueue(routable(&setup, &n, now));
         }
     }
     let now_ms = ms(now);
@@ -271,7 +298,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                     note: Some(format!("overflow:{from}")),
                     ..Change::default()
                 };
-                let moved = ops::commit_change(state, tenant, id, *v, &[WAITING], change, |n| {
+                let moved = ops::commit_routed(state, tenant, id, *v, &[WAITING], change, |n| {
                     vec![
                         events::queue_changed(tenant, &n.merchant_id, &from),
                         events::queue_changed(tenant, "", &to),

@@ -150,6 +150,23 @@ pub fn build(docs: &[(String, String, String)]) -> Setup {
             }
         })
         .collect();
+    // A merchant's conversations may overflow to the platform's queues or its own, never into
+    // another merchant's (whose agents may not see them).
+    let merchant_of: HashMap<String, Option<String>> = defs
+        .iter()
+        .map(|q| (q.name.clone(), q.merchant.clone()))
+        .collect();
+    for q in &mut defs {
+        let allowed = q.overflow.as_ref().is_some_and(|o| {
+            merchant_of
+                .get(&o.to_queue)
+                .is_some_and(|m| m.is_none() || *m == q.merchant)
+        });
+        if q.overflow.is_some() && !allowed {
+            tracing::warn!(queue = %q.name, "overflow into another merchant's (or no) queue ignored");
+            q.overflow = None;
+        }
+    }
     if defs.is_empty() {
         defs.push(QueueDef {
             name: DEFAULT_QUEUE.to_owned(),
@@ -206,6 +223,26 @@ mod tests {
         assert_eq!(overflow.to_queue, "platform");
         assert_eq!(setup.sla["jinyuan"].within_seconds, 30);
         assert_eq!(setup.policy.accept_timeout_ms, 30_000);
+    }
+
+    #[test]
+    fn a_merchant_queue_never_overflows_into_another_merchants() {
+        let queue = |merchant: &str, overflow: &str| {
+            serde_json::json!({"tenant": "t", "merchant": merchant, "sla": {"targetPercent": 80,
+                "withinSeconds": 20}, "timeoutSeconds": 60, "overflow": {"queue": overflow}})
+            .to_string()
+        };
+        let tenant = serde_json::json!({"displayName": "t", "merchants": [
+            {"id": "a", "name": "A", "overflow": "always"}, {"id": "b", "name": "B", "overflow": "always"}]})
+        .to_string();
+        let docs = vec![
+            ("tenant".to_owned(), "t".to_owned(), tenant),
+            ("queue".to_owned(), "qa".to_owned(), queue("a", "qb")),
+            ("queue".to_owned(), "qb".to_owned(), queue("b", "qa")),
+        ];
+        let setup = build(&docs);
+        assert!(setup.queue("qa").unwrap().overflow.is_none());
+        assert!(setup.queue("qb").unwrap().overflow.is_none());
     }
 
     #[test]

@@ -824,6 +824,7 @@ fn stored_of(m: &NewMessage) -> kefu_store::entities::message::Model {
 
 /// The routing entry of a conversation the bot handed off: its queue (the merchant's, else the
 /// platform's), and what its priority and agent choice depend on.
+#[allow(clippy::too_many_arguments)]
 async fn work_item_of(
     txn: &impl kefu_store::sea_orm::ConnectionTrait,
     tenant: &str,

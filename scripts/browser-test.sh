@@ -26,6 +26,17 @@ if [[ ! -x $CHROMIUM ]]; then
   [[ -x $CHROMIUM ]] || fail "chromium was installed but $CHROMIUM is not there"
 fi
 
+# Screenshots are for people to read: without a CJK font every Chinese character is a box.
+if command -v fc-list >/dev/null && [[ -z $(fc-list :lang=zh 2>/dev/null) ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "browser-test: installing a CJK font (fonts-wqy-microhei) for readable screenshots"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+      || echo "browser-test: warning: no CJK font; Chinese shows as boxes in the screenshots" >&2
+  else
+    echo "browser-test: warning: no CJK font; Chinese shows as boxes in the screenshots" >&2
+  fi
+fi
+
 # (b) playwright-core as locked; reinstalled when the lock file changed since the last install.
 command -v npm >/dev/null || fail "npm is missing (node 20 and npm are needed)"
 pushd tests/browser >/dev/null

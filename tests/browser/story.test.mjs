@@ -105,6 +105,7 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await shopper.reload();
     await shopper.getByRole('button', { name: '联系客服' }).click();
     await see(chat.getByText(/江浙沪地区一般1-2天送达/), 'the history after a reconnect');
+    await see(chat.locator('.msg.me').getByText('一般几天能到'), "the shopper's own question on their side after a reconnect");
 
     // Talk to a person: nobody is online yet, so the shopper waits.
     await chat.getByRole('button', { name: '转人工' }).click();
@@ -123,7 +124,9 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(agent.locator('#handoff-reason').filter({ hasText: /转人工|人工/ }), 'the handoff reason');
     await see(agent.locator('#transcript').getByText('一般几天能到'), 'the bot transcript');
     await see(agent.locator('#transcript').getByText(/江浙沪/), "the bot's answer in the transcript");
-    await see(agent.getByRole('tab', { name: /我的会话/ }), 'the mine tab');
+    const offerItem = agent.locator('#list').getByRole('button', { name: /李雷.*待接入/ });
+    await see(offerItem, 'the offer in the "mine" list');
+    await until(() => offerItem.locator('.countdown').textContent(), (v) => /^\d+s$/.test(v), "the offer's countdown in the list");
     assert.match(await accept.textContent(), /剩 \d+ 秒/, 'the offer shows its countdown');
     await shot(agent, 'desk-offer');
 
@@ -181,6 +184,15 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(agent.locator('#list').getByText(/评分 5/), 'the rated conversation in the closed list');
     await shot(agent, 'desk-closed-rated');
 
+    // The standalone (H5) chat page: the same widget filling the page, for a new visitor.
+    const h5 = await shopper.context().newPage();
+    await h5.goto(`${BASE}/chat?channel=demo-web`);
+    const h5chat = h5.getByRole('region', { name: '在线客服' });
+    await see(h5chat.getByRole('group', { name: '您想咨询什么？' }), 'the consultation menu on the H5 page');
+    await see(h5chat.getByRole('textbox', { name: '请输入您的问题' }), 'the message box on the H5 page');
+    await shot(h5, 'chat-h5');
+    await h5.close();
+
     // The help overlay, then English, remembered across a reload.
     await agent.keyboard.press('?');
     const help = agent.getByRole('dialog', { name: '快捷键' });
@@ -192,6 +204,7 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(agent.getByRole('heading', { name: 'Agent workbench' }), 'the workbench in English');
     await agent.reload();
     await see(agent.getByRole('heading', { name: 'Agent workbench' }), 'English remembered after a reload');
+    await until(() => agent.getByLabel('Status').inputValue(), (v) => v === 'online', 'still online after a reload');
     await shot(agent, 'desk-english');
 
     assert.deepEqual(errors, [], 'no script errors or blocked resources');

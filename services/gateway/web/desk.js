@@ -41,6 +41,8 @@ function start(session) {
     $('#conn').classList.toggle('bad', !up);
     if (up) refreshLists();
   });
+  // The status stored at sign-in may be stale after a reload.
+  S.api.get('/me').then((a) => { S.me.status = a.status; $('#status').value = a.status; }).catch(() => {});
   refreshLists();
   loadCanned('');
   preloadTransferTargets();
@@ -86,13 +88,20 @@ function onEvent(ev) {
         S.known.add(`${c.conversation_id}:${c.offered_at}`);
         announce(c);
       }
+      // Shown at once from the event; the refetch below fills in the details.
+      if (c && !S.lists.mine.some((w) => idOf(w) === c.conversation_id)) {
+        S.lists.mine = [...S.lists.mine, c];
+        S.lists.queued = S.lists.queued.filter((w) => idOf(w) !== c.conversation_id);
+        renderLists();
+      }
       refreshListsSoon();
       if (c && (!S.current || S.current === c.conversation_id)) openConversation(c.conversation_id);
       break;
     case 'assignment.revoked':
     case 'conversation.updated':
       refreshListsSoon();
-      if (c && c.conversation_id === S.current) loadWork();
+      // Closing adds the CSAT invitation, rating adds the thanks: re-read the log too.
+      if (c && c.conversation_id === S.current) loadWork().then(loadMessages);
       break;
     case 'message':
       if (ev.conversation_id === S.current) appendMessage(ev.message);
@@ -177,7 +186,7 @@ function markUnread(id) {
 }
 
 const idOf = (w) => w.conversation?.conversation_id || w.conversation_id;
-const nameOf = (w) => w.customer_name || (w.conversation?.customer_id || '').slice(0, 8);
+const nameOf = (w) => w.customer_name || (w.conversation?.customer_id || w.customer_id || '').slice(0, 8);
 
 function renderLists() {
   $('#count-mine').textContent = S.lists.mine.length ? String(S.lists.mine.length) : '';
@@ -258,11 +267,17 @@ function renderWork() {
     $('#handoff-reason').textContent = t(KEY_OF_REASON(h.reason)) === KEY_OF_REASON(h.reason) ? h.reason : t(KEY_OF_REASON(h.reason));
     const p = h.page || w.conversation?.page;
     $('#handoff-page').textContent = p && (p.page_type || p.product_id) ? `· ${t('page')}: ${p.page_type || ''} ${p.product_id ? `${t('product')} ${p.product_id}` : ''}` : '';
+    // Open while deciding on an offer; afterwards the log below has the same turns.
+    if (S.transcriptFor !== S.current) {
+      S.transcriptFor = S.current;
+      $('#transcript-box').open = w.state === 'offered' || w.state === 'waiting';
+    }
     $('#transcript').replaceChildren(...(h.transcript || []).map((l) =>
       el('li', { class: `tl tl-${l.sender_kind}` }, el('b', { text: `${t(`sender_${l.sender_kind}`)}: ` }), l.text)));
   }
   const mine = w.agent_id === S.me.agent_id;
-  $('#close-btn').hidden = w.state === 'closed' || !(mine || w.participants?.includes(S.me.agent_id));
+  const closable = w.state === 'active' || w.state === 'left_message';
+  $('#close-btn').hidden = !closable || !(mine || w.participants?.includes(S.me.agent_id));
   $('#transfer-btn').hidden = w.state !== 'active' || !mine;
   $('#composer').hidden = w.state === 'closed';
   renderAcceptButton();
@@ -304,8 +319,8 @@ async function loadMessages() {
 function appendMessage(m, bulk = false) {
   if (!m || S.shown.has(m.message_id)) return;
   S.shown.add(m.message_id);
-  const kind = m.internal ? 'internal' : m.direction === 'inbound' ? 'customer' : m.sender_kind;
-  const who = m.internal ? `${t('internal')} · ${m.agent_id}` : t(`sender_${m.direction === 'inbound' ? 'customer' : m.sender_kind}`);
+  const kind = m.internal ? 'internal' : m.direction === 'in' ? 'customer' : m.sender_kind;
+  const who = m.internal ? `${t('internal')} · ${m.agent_id}` : t(`sender_${m.direction === 'in' ? 'customer' : m.sender_kind}`);
   const other = m.conversation_id && S.current && m.conversation_id !== S.current;
   const li = el('li', { class: `m m-${kind}${other ? ' m-earlier' : ''}` },
     el('div', { class: 'm-who' }, `${who} · ${clock(m.created_at)}${m.channel_id ? ` · ${m.channel_id}` : ''}`));
@@ -346,6 +361,7 @@ function renderCustomer() {
     el('div', {}, el('b', { text: o.title || o.order_id })),
     el('div', { class: 'muted', text: `${o.order_id} · ${t('order_status')[o.status] || o.status} · ${money(o.amount_cents)}` }),
     el('button', { type: 'button', class: 'small', text: t('send_card'), 'aria-label': `${t('send_card')} ${o.order_id}`, onclick: () => sendOrderCard(o) })));
+  $('#customer-body').classList.remove('muted');
   $('#customer-body').replaceChildren(
     el('div', { class: 'cust-name', text: p.display_name || p.customer_id.slice(0, 8) }),
     dl,

@@ -280,7 +280,7 @@ form[hidden]{display:none}
   // The session's CSAT card: five buttons csat:1..csat:5, shown as stars.
   function renderCsat(card) {
     const buttons = (card.buttons || []).filter((b) => b.action && /^csat:[1-5]$/.test(b.action.action));
-    const group = el('div', { class: 'stars', role: 'group', 'aria-label': card.title });
+    const group = el('div', { class: 'stars', role: 'group', 'aria-label': card.title || card.label });
     const stars = buttons.map((b, i) => el('button', {
       type: 'button', text: '★', title: b.label, 'aria-label': `${t('stars', i + 1)} ${b.label}`.trim(), 'aria-pressed': 'false',
       onclick: () => {
@@ -305,7 +305,10 @@ form[hidden]{display:none}
     } else if (m.text) {
       parts.push(el('div', { class: 'bubble', text: m.text }));
     }
-    for (const c of m.cards || []) parts.push(renderCard(c));
+    for (const c of m.cards || []) {
+      // The CSAT invitation repeats its text as the card title: say it once.
+      parts.push(renderCard(c.kind === 'csat' && c.title === m.text ? { ...c, title: '', label: c.title } : c));
+    }
     return parts;
   }
 
@@ -426,7 +429,7 @@ form[hidden]{display:none}
         seen.clear();
         for (const m of f.messages || []) {
           seen.add(m.message_id);
-          if (m.direction === 'inbound') {
+          if (m.direction === 'in' || m.sender === 'customer') {
             const img = m.message_type === 'image' && isHttpUrl(m.text) ? m.text : '';
             showMine(m.text, false, img);
           } else {

@@ -46,6 +46,7 @@ fi
 popd >/dev/null
 
 # (c) kefu dev, already built by `make build`, on a free port with a throwaway data dir.
+command -v curl >/dev/null || fail "curl is missing (used to wait for kefu dev to be ready)"
 [[ -x $KEFU ]] || fail "$KEFU is not built: run 'cargo build -p kefu --bin kefu' (make build)"
 DATA=$(mktemp -d)
 LOG="$DATA/kefu-dev.log"

@@ -163,6 +163,22 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(boss.locator('#convs').getByRole('button', { name: /监听/ }), 'the active conversation with its monitor button');
     await shot(boss, 'board-active');
 
+    // The supervisor monitors and whispers; the agent writes an internal note. Neither reaches
+    // the shopper.
+    await boss.getByRole('button', { name: '监听 李雷' }).click();
+    await see(boss.getByRole('button', { name: '监听 李雷' }).filter({ hasText: '监听中' }), 'monitoring on');
+    await boss.getByRole('button', { name: '密语 李雷' }).click();
+    const whisper = boss.getByRole('dialog', { name: '密语' });
+    await whisper.getByRole('textbox').fill('先确认收货地址');
+    await whisper.getByRole('button', { name: '发送' }).click();
+    await see(agent.locator('#messages .m-internal').getByText('先确认收货地址'), 'the whisper on the workbench');
+    await agent.getByRole('radio', { name: '内部备注' }).check();
+    await agent.getByRole('textbox', { name: '回复' }).fill('客户很急，优先处理');
+    await agent.getByRole('textbox', { name: '回复' }).press('Control+Enter');
+    await see(agent.locator('#messages .m-internal').getByText('客户很急，优先处理'), 'the internal note on the workbench');
+    await agent.getByRole('radio', { name: '回复' }).check();
+    await shot(agent, 'desk-whisper-note');
+
     // The agent closes with a summary and tags (Alt+C opens the dialog).
     await agent.keyboard.press('Alt+C');
     const dlg = agent.getByRole('dialog', { name: '结束会话' });
@@ -178,6 +194,9 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await shot(shopper, 'widget-csat');
     await stars.getByRole('button', { name: /^5 星/ }).click();
     await see(chat.getByText('感谢您的评价！'), 'the thanks for the rating');
+    for (const secret of ['先确认收货地址', '客户很急']) {
+      assert.equal(await chat.getByText(secret).count(), 0, `the shopper must not see "${secret}"`);
+    }
     await shot(shopper, 'widget-rated');
     await see(agent.locator('#conv-state').filter({ hasText: '★★★★★' }), 'the 5-star rating on the workbench');
     await agent.getByRole('tab', { name: /已结束/ }).click();
@@ -191,6 +210,8 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(h5chat.getByRole('group', { name: '您想咨询什么？' }), 'the consultation menu on the H5 page');
     await see(h5chat.getByRole('textbox', { name: '请输入您的问题' }), 'the message box on the H5 page');
     await shot(h5, 'chat-h5');
+    await h5chat.getByRole('combobox', { name: '语言' }).selectOption('en');
+    await see(h5.getByRole('region', { name: 'Customer service' }).getByRole('group', { name: 'What can we help with?' }), 'the widget in English');
     await h5.close();
 
     // The help overlay, then English, remembered across a reload.

@@ -128,6 +128,7 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(offerItem, 'the offer in the "mine" list');
     await until(() => offerItem.locator('.countdown').textContent(), (v) => /^\d+s$/.test(v), "the offer's countdown in the list");
     assert.match(await accept.textContent(), /剩 \d+ 秒/, 'the offer shows its countdown');
+    await until(() => agent.getByLabel('状态').inputValue(), (v) => v === 'online', 'the status still online');
     await shot(agent, 'desk-offer');
 
     // Accept with the keyboard shortcut.

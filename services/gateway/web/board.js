@@ -13,9 +13,6 @@ setLang(lang);
 for (const s of document.querySelectorAll('.lang-select')) langSwitch(s, render);
 
 const supervisorOnly = (a) => (['supervisor', 'admin'].includes(a.role) ? null : t('not_supervisor'));
-const existing = loadSession();
-if (existing && !supervisorOnly(existing.agent)) start(existing);
-else signInForm($('#signin-form'), supervisorOnly).then(start);
 
 function start(session) {
   S.api = new Api(session, () => { saveSession(null); location.reload(); });
@@ -137,3 +134,8 @@ $('#whisper-form').addEventListener('submit', async (e) => {
     $('.form-error', e.target).textContent = `${x.message}${x.field ? ` (${x.field})` : ''}`;
   }
 });
+
+// Last: everything above is defined.
+const existing = loadSession();
+if (existing && !supervisorOnly(existing.agent)) start(existing);
+else signInForm($('#signin-form'), supervisorOnly).then(start);

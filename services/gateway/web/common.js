@@ -32,6 +32,7 @@ const STRINGS = {
     load: '负载', since: '持续', updated: '更新于', sla_breach: '低于目标', not_supervisor: '需要主管或管理员账号',
     seconds: (s) => `${s} 秒`, minutes: (m, s) => `${m} 分 ${s} 秒`, done: '已完成', rated: (n) => `评分 ${n}`,
     order_status: { paid: '已付款', shipped: '已发货', completed: '已完成', cancelled: '已取消', refunded: '已退款' },
+    page_types: { home: '首页', list: '列表页', product: '商品页', cart: '购物车', checkout: '结算页', order: '订单页', other: '其他页面' }, new_msg: '有新消息',
     btn_logistics: '查物流', btn_urge: '催发货', btn_return: '申请退货', monitoring: '监听中', joined: '已加入',
   },
   en: {
@@ -63,6 +64,7 @@ const STRINGS = {
     load: 'Load', since: 'For', updated: 'Updated', sla_breach: 'Below target', not_supervisor: 'A supervisor or admin account is needed',
     seconds: (s) => `${s}s`, minutes: (m, s) => `${m}m ${s}s`, done: 'Done', rated: (n) => `Rated ${n}`,
     order_status: { paid: 'Paid', shipped: 'Shipped', completed: 'Completed', cancelled: 'Cancelled', refunded: 'Refunded' },
+    page_types: { home: 'home', list: 'list', product: 'product page', cart: 'cart', checkout: 'checkout', order: 'order page', other: 'other page' }, new_msg: 'new message',
     btn_logistics: 'Track parcel', btn_urge: 'Urge shipment', btn_return: 'Return it', monitoring: 'Monitoring', joined: 'Joined',
   },
 };

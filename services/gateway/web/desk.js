@@ -21,13 +21,9 @@ const S = {
 
 const KEY_OF_REASON = (r) => `reason_${r}`;
 
-// ------------------------------------------------------------------ boot
+// ------------------------------------------------------------------ language
 setLang(lang);
 for (const s of document.querySelectorAll('.lang-select')) langSwitch(s, () => { renderLists(); if (S.work) renderWork(); renderCanned(); });
-
-const existing = loadSession();
-if (existing) start(existing);
-else signInForm($('#signin-form')).then(start);
 
 function start(session) {
   S.api = new Api(session, () => { saveSession(null); location.reload(); });
@@ -41,8 +37,13 @@ function start(session) {
     $('#conn').classList.toggle('bad', !up);
     if (up) refreshLists();
   });
-  // The status stored at sign-in may be stale after a reload.
-  S.api.get('/me').then((a) => { S.me.status = a.status; $('#status').value = a.status; }).catch(() => {});
+  // The status stored at sign-in may be stale after a reload; a choice made meanwhile wins.
+  const edits = statusEdits;
+  S.api.get('/me').then((a) => {
+    if (edits !== statusEdits) return;
+    S.me.status = a.status;
+    $('#status').value = a.status;
+  }).catch(() => {});
   refreshLists();
   loadCanned('');
   preloadTransferTargets();
@@ -51,7 +52,9 @@ function start(session) {
 }
 
 // ------------------------------------------------------------------ status, sign-out, notify
+let statusEdits = 0;
 $('#status').addEventListener('change', async (e) => {
+  statusEdits += 1;
   try {
     const a = await S.api.put('/me/status', { status: e.target.value });
     S.me.status = a.status;
@@ -81,7 +84,8 @@ function onEvent(ev) {
   const c = ev.conversation;
   switch (ev.type) {
     case 'hello':
-      if (ev.agent?.status) { S.me.status = ev.agent.status; $('#status').value = ev.agent.status; }
+      // Only before the agent picks a status here: a later change arrives as agent.updated.
+      if (ev.agent?.status && statusEdits === 0) { S.me.status = ev.agent.status; $('#status').value = ev.agent.status; }
       break;
     case 'assignment.offered':
       if (c && !S.known.has(`${c.conversation_id}:${c.offered_at}`)) {
@@ -205,7 +209,7 @@ function listItem(w) {
     onclick: () => openConversation(id),
   },
   el('span', { class: 'conv-name', text: nameOf(w) }),
-  unread.has(id) ? el('span', { class: 'dot', 'aria-label': '•' , text: '●' }) : null,
+  unread.has(id) ? el('span', { class: 'dot', title: t('new_msg'), text: '●' }, el('span', { class: 'sr-only', text: t('new_msg') })) : null,
   el('span', { class: `pill state-${w.state}`, text: t(state) }),
   w.tier ? el('span', { class: 'pill tier', text: w.tier }) : null,
   el('span', { class: 'conv-meta', text: `${w.queue || ''} · ${clock(w.accepted_at || w.offered_at || w.enqueued_at)}${w.csat ? ` · ${t('rated', w.csat)}` : ''}` }),
@@ -266,7 +270,7 @@ function renderWork() {
   if (h) {
     $('#handoff-reason').textContent = t(KEY_OF_REASON(h.reason)) === KEY_OF_REASON(h.reason) ? h.reason : t(KEY_OF_REASON(h.reason));
     const p = h.page || w.conversation?.page;
-    $('#handoff-page').textContent = p && (p.page_type || p.product_id) ? `· ${t('page')}: ${p.page_type || ''} ${p.product_id ? `${t('product')} ${p.product_id}` : ''}` : '';
+    $('#handoff-page').textContent = p && (p.page_type || p.product_id) ? `· ${t('page')}: ${t('page_types')[p.page_type] || p.page_type || ''} ${p.product_id ? `${t('product')} ${p.product_id}` : ''}` : '';
     // Open while deciding on an offer; afterwards the log below has the same turns.
     if (S.transcriptFor !== S.current) {
       S.transcriptFor = S.current;
@@ -472,6 +476,8 @@ async function accept() {
   const id = idOf(w);
   try {
     await S.api.post(`/conversations/${encodeURIComponent(id)}/accept`);
+    // Accepted: the log has the same turns, so give its room back.
+    $('#transcript-box').open = false;
     await openConversation(id);
     refreshListsSoon();
     $('#reply').focus();
@@ -559,3 +565,8 @@ document.addEventListener('keydown', (e) => {
     helpDlg.open();
   }
 });
+
+// ------------------------------------------------------------------ boot (last: everything above is defined)
+const existing = loadSession();
+if (existing) start(existing);
+else signInForm($('#signin-form')).then(start);

@@ -4,19 +4,26 @@ CARGO ?= cargo
 # Builds live outside the clone so CI and repeated clones reuse them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 
-.PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate
+.PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate browser-test
 
 ## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
 run:
 	$(CARGO) run -p kefu -- dev
 
-## test: formatting, lints, Helm chart lint, then every test (PostgreSQL and RabbitMQ must be running)
-test: lint chart-lint build
+## test: formatting, lints, Helm chart lint, the browser test, then every test (PostgreSQL and
+## RabbitMQ must be running)
+test: lint chart-lint build browser-test
 	$(CARGO) test --workspace --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## browser-test: the chat widget, workbench and board in headless Chromium against kefu dev
+## (installs Debian's chromium and the pinned playwright-core when missing; screenshots in
+## target/browser-artifacts/)
+browser-test: build
+	bash scripts/browser-test.sh
 
 # The end-to-end tests start these binaries as separate processes.
 build:

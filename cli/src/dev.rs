@@ -202,6 +202,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let router = gateway
         .router()
         .merge(inbox.router())
+        .merge(crate::shop::router())
         .nest(DEMO_ORDERS_PATH, order_system.router())
         .merge(kefu_lifecycle::admin_router(readiness.clone()));
 
@@ -257,8 +258,9 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         ],
     );
     eprintln!(
-        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
-        args.admin_token
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
+        args.admin_token,
+        SHOP = crate::shop::SHOP_PATH,
     );
     let mut first_error = None;
     while let Some(done) = tasks.join_next().await {

@@ -7,6 +7,7 @@ mod apply;
 mod bot_ask;
 mod dev;
 mod inbox;
+mod shop;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -7,6 +7,7 @@
 //!   rest of a tenant's configuration (kefu-crd specs), announced on the bus when it changes.
 //! - [`desk`]: the agents', supervisors' and admins' API (REST, a WebSocket, `/openapi.json`),
 //!   proxied to the session's `Desk` service, and the consumer of desk events for its sockets.
+//! - [`web`]: the browser front ends (chat widget, agents' workbench, supervisors' board).
 //! - [`channels`]: the channel cache; [`signature`]: HMAC-SHA256; [`error`]: the error table.
 //! - [`GatewayApp`]: everything wired over a database and a bus, used alike by the standalone
 //!   binary ([`run`]) and by `kefu dev`.
@@ -26,6 +27,7 @@ pub mod inbound;
 mod run;
 pub mod signature;
 pub mod tenant_config;
+pub mod web;
 pub mod webchat;
 pub mod webhook;
 pub mod writer;
@@ -172,7 +174,7 @@ impl GatewayApp {
         Ok(Self { state, bus })
     }
 
-    /// Public routes: the channel endpoint, the admin API and the desk API.
+    /// Public routes: the channel endpoint, the admin API, the desk API and the web front ends.
     pub fn router(&self) -> Router {
         Router::new()
             .merge(desk::routes().router)
@@ -199,6 +201,7 @@ impl GatewayApp {
                 get(admin::get_delivery),
             )
             .merge(customers::routes())
+            .merge(web::routes())
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
             .with_state(self.state.clone())
     }

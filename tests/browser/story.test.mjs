@@ -110,6 +110,7 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     // Talk to a person: nobody is online yet, so the shopper waits.
     await chat.getByRole('button', { name: '转人工' }).click();
     await see(chat.getByRole('status').filter({ hasText: '正在为您转接人工客服' }), 'the waiting notice');
+    await see(chat.getByRole('status').filter({ hasText: '您当前排在第 1 位' }), 'the place in the queue');
     await shot(shopper, 'widget-waiting');
 
     // The board shows the waiting conversation.

@@ -437,12 +437,46 @@ async fn handle_frame(
             Vec::new()
         }
         "ping" => vec![json!({"type": "pong"}).to_string()],
+        // Where the customer stands once handed to a person: their place in the queue.
+        "queue" => {
+            if !bucket.take() {
+                return vec![error_frame(
+                    id,
+                    &ApiError::field("type", "too many requests; slow down"),
+                )];
+            }
+            let asked = state
+                .desk
+                .clone()
+                .queue_position(kefu_proto::session::QueuePositionRequest {
+                    tenant_id: channel.tenant_id.clone(),
+                    channel_id: channel.id.clone(),
+                    external_user_id: peer.external_user_id.clone(),
+                })
+                .await;
+            match asked {
+                Ok(r) => {
+                    let q = r.into_inner();
+                    vec![
+                        json!({
+                            "type": "queue", "id": id, "state": q.state, "position": q.position,
+                            "waiting": q.waiting,
+                        })
+                        .to_string(),
+                    ]
+                }
+                Err(s) => vec![error_frame(
+                    id,
+                    &ApiError::from_session(s, "conversation", ""),
+                )],
+            }
+        }
         "" => vec![error_frame(id, &ApiError::field("type", "is required"))],
         _ => vec![error_frame(
             id,
             &ApiError::field(
                 "type",
-                "must be one of message, image, action, typing, read, ping",
+                "must be one of message, image, action, typing, read, queue, ping",
             ),
         )],
     }

@@ -88,8 +88,8 @@ function onEvent(ev) {
       if (ev.agent?.status && statusEdits === 0) { S.me.status = ev.agent.status; $('#status').value = ev.agent.status; }
       break;
     case 'assignment.offered':
-      if (c && !S.known.has(`${c.conversation_id}:${c.offered_at}`)) {
-        S.known.add(`${c.conversation_id}:${c.offered_at}`);
+      if (c && !S.known.has(offerKey(c))) {
+        S.known.add(offerKey(c));
         announce(c);
       }
       // Shown at once from the event; the refetch below fills in the details.
@@ -178,6 +178,13 @@ async function refreshLists() {
     const [mine, queued, closed] = await Promise.all(['mine', 'queued', 'closed'].map((s) => S.api.get(`/conversations?scope=${s}&limit=100`)));
     S.lists = { mine: mine.conversations, queued: queued.conversations, closed: closed.conversations };
     renderLists();
+    // An offer made while the socket was (re)connecting is announced and opened from here.
+    for (const w of S.lists.mine) {
+      if (w.state !== 'offered' || S.known.has(offerKey(w))) continue;
+      S.known.add(offerKey(w));
+      announce({ conversation_id: idOf(w), customer_id: w.conversation?.customer_id });
+      if (!S.current) openConversation(idOf(w));
+    }
   } catch (x) {
     if (!(x instanceof ApiError && x.status === 401)) toast(`${t('err')}: ${x.message}`, 'error');
   }
@@ -189,6 +196,8 @@ function markUnread(id) {
   renderLists();
 }
 
+// One offer of one conversation, however its time is spelled (event or REST).
+const offerKey = (w) => `${w.conversation?.conversation_id || w.conversation_id}:${Date.parse(w.offered_at)}`;
 const idOf = (w) => w.conversation?.conversation_id || w.conversation_id;
 const nameOf = (w) => w.customer_name || (w.conversation?.customer_id || w.customer_id || '').slice(0, 8);
 

@@ -40,6 +40,8 @@
       offline: '连接中断，正在重连…', failed: '发送失败', me: '我', bot: '智能助手', agent: '客服', system: '系统',
       stars: (n) => `${n} 星`, log: '聊天记录', suggestions: '您可能想问', unread: (n) => `${n} 条未读`,
       no_channel: '缺少 data-channel 属性，无法连接客服。',
+      position: (n) => `您当前排在第 ${n} 位`, left: '客服繁忙，您的留言已记录，客服上线后会尽快回复。',
+      connecting: '客服即将为您服务…',
     },
     'zh-TW': {
       title: '線上客服', open: '聯絡客服', close: '關閉客服視窗', lang: '語言',
@@ -51,6 +53,8 @@
       offline: '連線中斷，正在重新連線…', failed: '傳送失敗', me: '我', bot: '智慧助理', agent: '客服', system: '系統',
       stars: (n) => `${n} 星`, log: '聊天紀錄', suggestions: '您可能想問', unread: (n) => `${n} 則未讀`,
       no_channel: '缺少 data-channel 屬性，無法連線客服。',
+      position: (n) => `您目前排在第 ${n} 位`, left: '客服忙碌中，您的留言已記錄，客服上線後會盡快回覆。',
+      connecting: '客服即將為您服務…',
     },
     en: {
       title: 'Customer service', open: 'Chat with us', close: 'Close the chat', lang: 'Language',
@@ -62,6 +66,8 @@
       offline: 'Connection lost, reconnecting…', failed: 'Not sent', me: 'Me', bot: 'Assistant', agent: 'Agent', system: 'System',
       stars: (n) => `${n} star${n > 1 ? 's' : ''}`, log: 'Conversation', suggestions: 'You may ask', unread: (n) => `${n} unread`,
       no_channel: 'The data-channel attribute is missing; the chat cannot connect.',
+      position: (n) => `You are number ${n} in the queue`, left: 'All agents are busy. Your message is saved and an agent will reply soon.',
+      connecting: 'An agent is about to join…',
     },
   };
   const LANG_KEY = 'kefu.lang';
@@ -232,10 +238,29 @@ form[hidden]{display:none}
   };
   const isOpen = () => inline || !panel.hidden;
 
+  // While waiting for a person the widget asks for its place in the queue every 10 s.
+  let queueTimer = 0;
+  const askQueue = () => send({ type: 'queue', id: newId() });
+
   function setWaiting(on) {
+    const was = waiting;
     waiting = on;
     status.hidden = !on;
     status.textContent = on ? t('waiting') : '';
+    if (on && !was) { askQueue(); queueTimer = setInterval(askQueue, 10000); }
+    if (!on) { clearInterval(queueTimer); queueTimer = 0; }
+  }
+
+  function showQueue(f) {
+    if (f.state === 'waiting' || f.state === 'left_message' || f.state === 'offered') {
+      if (!waiting) setWaiting(true);
+      status.hidden = false;
+      status.textContent = f.state === 'offered' ? t('connecting')
+        : f.state === 'left_message' ? t('left')
+        : `${t('waiting')} ${t('position', f.position)}`;
+    } else if (waiting) {
+      setWaiting(false);
+    }
   }
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
@@ -421,6 +446,11 @@ form[hidden]{display:none}
       case 'welcome':
         if (f.visitor && !token) store('set', visitorKey, f.visitor);
         if (!waiting) status.hidden = true;
+        // After a reload: is this customer still waiting for a person?
+        askQueue();
+        break;
+      case 'queue':
+        showQueue(f);
         break;
       case 'history':
         // The server's history is the truth after a reconnect: redraw it, then re-send what

@@ -878,3 +878,32 @@ pub async fn conversations_served_by<C: ConnectionTrait>(
         .map(|w| w.conversation_id)
         .collect())
 }
+
+/// The customer's conversation currently with routing (not closed), the newest if several.
+pub async fn open_work_for_customer<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    customer_id: Uuid,
+) -> Result<Option<work_item::Model>, StoreError> {
+    Ok(work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::CustomerId.eq(customer_id))
+        .filter(work_item::Column::State.ne(CLOSED))
+        .order_by_desc(work_item::Column::EnqueuedAt)
+        .one(db)
+        .await?)
+}
+
+/// The conversations waiting (or left as messages) in one queue.
+pub async fn queued_in<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    queue: &str,
+) -> Result<Vec<work_item::Model>, StoreError> {
+    Ok(work_item::Entity::find()
+        .filter(work_item::Column::TenantId.eq(tenant_id))
+        .filter(work_item::Column::Queue.eq(queue))
+        .filter(work_item::Column::State.is_in(QUEUED_STATES.iter().copied()))
+        .all(db)
+        .await?)
+}

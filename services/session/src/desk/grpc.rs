@@ -1335,6 +1335,84 @@ impl Desk for DeskGrpc {
             .ok_or_else(Self::stale)?;
         Ok(Response::new(self.view(n).await?))
     }
+
+    async fn queue_position(
+        &self,
+        req: Request<QueuePositionRequest>,
+    ) -> Result<Response<QueuePosition>, Status> {
+        let req = req.into_inner();
+        for (field, v) in [
+            ("tenant_id", &req.tenant_id),
+            ("channel_id", &req.channel_id),
+            ("external_user_id", &req.external_user_id),
+        ] {
+            if v.is_empty() || v.len() > 256 {
+                return Err(Status::invalid_argument(format!(
+                    "{field}: 1–256 characters"
+                )));
+            }
+        }
+        let db = &self.state.db;
+        let none = || {
+            Ok(Response::new(QueuePosition {
+                state: "none".into(),
+                ..QueuePosition::default()
+            }))
+        };
+        let Some(c) =
+            repo::find_channel_customer(db, &req.tenant_id, &req.channel_id, &req.external_user_id)
+                .await
+                .map_err(internal)?
+        else {
+            return none();
+        };
+        // A merged customer's work lives under the survivor.
+        let customer = repo::customers::get_customer(db, &req.tenant_id, c.id)
+            .await
+            .map_err(internal)?
+            .map_or(c.id, |c| c.id);
+        let Some(w) = store::open_work_for_customer(db, &req.tenant_id, customer)
+            .await
+            .map_err(internal)?
+        else {
+            return none();
+        };
+        let mut out = QueuePosition {
+            state: w.state.clone(),
+            queue: w.queue.clone(),
+            ..QueuePosition::default()
+        };
+        if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {
+            let setup = setup::load(db, &req.tenant_id).await.map_err(internal)?;
+            let r = kefu_routing::Router::new(setup.policy.clone());
+            let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+            let key = |x: &work_item::Model| {
+                // Left messages rank below every live conversation, as the router serves them.
+                let live = x.state == WAITING;
+                (
+                    live,
+                    r.priority(&router::waiting_of(x), now),
+                    std::cmp::Reverse(x.enqueued_at),
+                )
+            };
+            let mine = key(&w);
+            let queued = store::queued_in(db, &req.tenant_id, &w.queue)
+                .await
+                .map_err(internal)?;
+            let ahead = queued
+                .iter()
+                .filter(|x| x.conversation_id != w.conversation_id)
+                .filter(|x| {
+                    let k = key(x);
+                    (k.0, k.1, k.2).partial_cmp(&(mine.0, mine.1, mine.2))
+                        == Some(std::cmp::Ordering::Greater)
+                })
+                .count();
+            out.position = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
+            out.waiting = u32::try_from(queued.len()).unwrap_or(u32::MAX);
+        }
+        Ok(Response::new(out))
+    }
 }
 
 impl DeskGrpc {

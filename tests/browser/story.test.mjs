@@ -140,6 +140,16 @@ test('customer, agent and supervisor: from the bot to a person to a 5-star ratin
     await see(customer.getByText('D20261112002'), "the customer's recent orders");
     await see(customer.getByText('gold'), "the customer's tier");
 
+    // Typing shows on the other side, both ways.
+    const replyBox = agent.getByRole('textbox', { name: '回复' });
+    await replyBox.pressSequentially('请稍');
+    await see(chat.getByText('对方正在输入…'), "the agent's typing in the widget");
+    await replyBox.fill('');
+    const question = chat.getByRole('textbox', { name: '请输入您的问题' });
+    await question.pressSequentially('好的');
+    await see(agent.locator('#customer-signal').filter({ hasText: '客户正在输入' }), "the shopper's typing on the workbench");
+    await question.fill('');
+
     // A canned response found by its shortcut, sent with Ctrl+Enter.
     await agent.getByRole('searchbox', { name: '搜索快捷回复' }).fill('/hello');
     await agent.getByRole('button', { name: /使用 \/hello/ }).click();

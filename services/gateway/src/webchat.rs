@@ -434,6 +434,10 @@ async fn handle_frame(
             if let Err(e) = state.bus.publish(&envelope).await {
                 tracing::debug!(error = %e, "ephemeral signal not published");
             }
+            // The agent serving the customer sees it live (at most the socket's message rate).
+            if bucket.take() {
+                relay_to_agent(state, channel, peer, &event).await;
+            }
             Vec::new()
         }
         "ping" => vec![json!({"type": "pong"}).to_string()],
@@ -510,4 +514,42 @@ async fn submit(
         },
     )
     .await
+}
+
+/// Shows a customer's typing or read signal to the agent serving their conversation, on the
+/// agent's desk sockets of this replica.
+async fn relay_to_agent(
+    state: &AppState,
+    channel: &kefu_store::entities::channel::Model,
+    peer: &Peer,
+    event: &Value,
+) {
+    let asked = state
+        .desk
+        .clone()
+        .queue_position(kefu_proto::session::QueuePositionRequest {
+            tenant_id: channel.tenant_id.clone(),
+            channel_id: channel.id.clone(),
+            external_user_id: peer.external_user_id.clone(),
+        })
+        .await;
+    let Ok(q) = asked.map(tonic::Response::into_inner) else {
+        return;
+    };
+    if q.agent_id.is_empty() || !matches!(q.state.as_str(), "offered" | "active") {
+        return;
+    }
+    let kind = format!("customer.{}", event["type"].as_str().unwrap_or("typing"));
+    let mut payload = json!({"type": kind, "conversation_id": q.conversation_id});
+    if let Some(m) = event.get("message_id") {
+        payload["message_id"] = m.clone();
+    }
+    state.desk_sockets.push(&kefu_proto::session::DeskEvent {
+        tenant_id: channel.tenant_id.clone(),
+        kind,
+        agent_ids: vec![q.agent_id],
+        conversation_id: q.conversation_id,
+        payload_json: payload.to_string(),
+        ..Default::default()
+    });
 }

@@ -114,12 +114,25 @@ function onEvent(ev) {
     case 'queue.changed':
       refreshListsSoon();
       break;
+    case 'customer.typing':
+    case 'customer.read':
+      if (ev.conversation_id === S.current) showCustomerSignal(ev.type === 'customer.typing' ? 'customer_typing' : 'customer_read');
+      break;
     case 'agent.updated':
       if (ev.agent_id === S.me.agent_id && ev.status) { S.me.status = ev.status; $('#status').value = ev.status; }
       break;
     default:
       break;
   }
+}
+
+// What the customer is doing right now (typing, has read), under the conversation.
+let signalTimer = 0;
+function showCustomerSignal(key) {
+  const line = $('#customer-signal');
+  line.textContent = t(key);
+  clearTimeout(signalTimer);
+  if (key === 'customer_typing') signalTimer = setTimeout(() => { line.textContent = ''; }, 6000);
 }
 
 // A short two-tone beep (WebAudio) and a desktop notification when permitted.
@@ -238,6 +251,7 @@ function tickCountdowns() {
 async function openConversation(id) {
   if (S.current !== id) {
     S.current = id;
+    $('#customer-signal').textContent = '';
     S.work = null;
     S.profile = null;
     S.shown = new Set();
@@ -441,8 +455,15 @@ $('#reply').addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); sendComposer(); }
   if (e.key === 'ArrowDown' && $('#reply').value.startsWith('/')) { e.preventDefault(); $('#canned-list button')?.focus(); }
 });
+// The customer sees "typing…" while the agent writes a reply (at most every 3 s; not for notes).
+let typingSent = 0;
 $('#reply').addEventListener('input', () => {
   const v = $('#reply').value;
+  const note = new FormData($('#composer')).get('mode') === 'note';
+  if (S.current && !note && v && Date.now() - typingSent > 3000) {
+    typingSent = Date.now();
+    S.api.post(`/conversations/${encodeURIComponent(S.current)}/typing`).catch(() => {});
+  }
   if (/^\/\S*$/.test(v)) { $('#canned-q').value = v; loadCanned(v); }
 });
 

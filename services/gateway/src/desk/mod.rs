@@ -258,6 +258,11 @@ pub fn routes() -> DeskRoutes {
             "/v1/tenants/{tenant_id}/conversations/{conversation_id}/join",
             work::join,
         )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/conversations/{conversation_id}/typing",
+            work::typing,
+        )
         .add(M::GET, "/v1/tenants/{tenant_id}/queues", work::queues)
         .add(
             M::PUT,

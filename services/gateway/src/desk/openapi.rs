@@ -42,6 +42,7 @@ errors are `{\"error\", \"message\", \"field\"}`."
         work::monitor,
         work::whisper,
         work::join,
+        work::typing,
         work::queues,
         queues::put_queue,
         queues::delete_queue,

@@ -379,3 +379,41 @@ pub async fn customer_history(
         messages: r.messages.iter().map(Message::from).collect(),
     }))
 }
+
+/// The agent is typing: the customer's open chat sockets show it (nothing is stored). Only the
+/// conversation's agent, or a supervisor who joined, while it is active.
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/typing",
+    tag = "work", params(ConversationPath),
+    responses((status = 204, description = "Shown to the customer's open chat windows"), DeskErrors),
+    security(("bearer" = [])))]
+pub async fn typing(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(p): Path<ConversationPath>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let me = actor.require_agent()?.to_owned();
+    let w = state
+        .desk
+        .clone()
+        .get_work(conversation_ref(&actor, &p.conversation_id))
+        .await
+        .map_err(not_found(&p.conversation_id))?
+        .into_inner();
+    let serving = w.agent_id == me || w.participants.contains(&me);
+    if w.state != "active" || !serving {
+        return Err(ApiError::Conflict(
+            "conversation_id: only its agent types to the customer, while it is active".into(),
+        ));
+    }
+    if let Some(c) = &w.conversation
+        && !w.external_user_id.is_empty()
+    {
+        let frame: std::sync::Arc<str> = serde_json::json!({"type": "typing", "sender": "agent"})
+            .to_string()
+            .into();
+        state
+            .sockets
+            .push(&c.channel_id, &w.external_user_id, frame);
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -240,6 +240,12 @@ impl DeskGrpc {
         let c = repo::get_conversation(&self.state.db, &w.tenant_id, w.conversation_id)
             .await
             .map_err(internal)?;
+        let external_user_id = match &c {
+            Some(c) => ops::external_user(&self.state.db, c)
+                .await
+                .map_err(internal)?,
+            None => String::new(),
+        };
         let customer = repo::customers::get_customer(&self.state.db, &w.tenant_id, w.customer_id)
             .await
             .map_err(internal)?;
@@ -284,6 +290,7 @@ impl DeskGrpc {
                 .unwrap_or(w.tier.clone()),
             note: w.note.clone(),
             offer_expires_at: w.offer_expires_at.map(ts),
+            external_user_id,
         })
     }
 
@@ -1380,6 +1387,8 @@ impl Desk for DeskGrpc {
         let mut out = QueuePosition {
             state: w.state.clone(),
             queue: w.queue.clone(),
+            agent_id: w.agent_id.clone(),
+            conversation_id: w.conversation_id.to_string(),
             ..QueuePosition::default()
         };
         if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {

@@ -113,7 +113,14 @@ async fn the_gateway_turns_away_what_is_plainly_wrong() {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(b["message"].as_str().unwrap().contains("admin"), "{b}");
-    let (s, b) = call(&r, "GET", "/v1/tenants/acme/queues", Some(&agent), None).await;
+    let (s, b) = call(
+        &r,
+        "GET",
+        "/v1/tenants/acme/conversations?scope=active",
+        Some(&agent),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(b["message"].as_str().unwrap().contains("supervisor"), "{b}");
     let (s, _) = call(&r, "GET", "/v1/tenants/acme/me", Some("admin-t0ken"), None).await;

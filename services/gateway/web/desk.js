@@ -566,7 +566,6 @@ $('#close-form').addEventListener('submit', async (e) => {
 
 // Agents may not list colleagues or queues (supervisors may): the fields stay free text then.
 async function preloadTransferTargets() {
-  if (!['supervisor', 'admin'].includes(S.me.role)) return;
   try {
     const [agents, queues] = await Promise.all([S.api.get('/agents'), S.api.get('/queues')]);
     $('#agent-ids').replaceChildren(...agents.agents.map((a) => el('option', { value: a.agent_id, text: a.display_name })));

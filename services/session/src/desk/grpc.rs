@@ -489,7 +489,7 @@ impl Desk for DeskGrpc {
         req: Request<ListAgentsRequest>,
     ) -> Result<Response<ListAgentsResponse>, Status> {
         let who = self.who(req.into_inner().actor).await?;
-        who.require("supervisor")?;
+        // Any role: agents pick colleagues to transfer to (within their merchant scope).
         let rows = store::list_agents(&self.state.db, &who.tenant, who.scope())
             .await
             .map_err(internal)?;

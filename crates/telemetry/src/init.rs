@@ -107,6 +107,11 @@ fn install<W>(
 where
     W: for<'a> fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
+    // A configuration that cannot work is reported as such, whatever else is installed (and
+    // before taking the once-per-process flag).
+    if cfg.otlp_endpoint.is_some() && tokio::runtime::Handle::try_current().is_err() {
+        return Err(TelemetryError::NoRuntime);
+    }
     if INITIALIZED.swap(true, Ordering::SeqCst) {
         return Err(TelemetryError::AlreadyInitialized);
     }

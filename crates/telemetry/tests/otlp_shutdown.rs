@@ -18,7 +18,7 @@ async fn shutdown_with_unreachable_collector_is_bounded() {
     // Nothing listens on port 1.
     cfg.otlp_endpoint = Some("http://127.0.0.1:1".into());
     let guard = loop {
-        // The sibling test may briefly hold the "initialised" flag while failing.
+        // Another test of this binary may briefly hold the "initialised" flag.
         match kefu_telemetry::init_with_writer(&cfg, std::io::sink) {
             Err(TelemetryError::AlreadyInitialized) => {
                 tokio::time::sleep(Duration::from_millis(10)).await;

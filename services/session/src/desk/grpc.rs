@@ -236,32 +236,42 @@ impl DeskGrpc {
             || (supervisors_too && who.is_supervisor())
     }
 
+    /// One conversation as the desk shows it, with the customer's address on its channel.
     async fn view(&self, w: work_item::Model) -> Result<WorkConversation, Status> {
+        let setup = setup::load(&self.state.db, &w.tenant_id)
+            .await
+            .map_err(internal)?;
+        let ranker = kefu_routing::Router::new(setup.policy);
+        self.view_with(w, &ranker, true).await
+    }
+
+    /// [`Self::view`] with the tenant's policy already loaded (lists load it once), and the
+    /// channel address only when asked for.
+    async fn view_with(
+        &self,
+        w: work_item::Model,
+        ranker: &kefu_routing::Router,
+        with_address: bool,
+    ) -> Result<WorkConversation, Status> {
         let c = repo::get_conversation(&self.state.db, &w.tenant_id, w.conversation_id)
             .await
             .map_err(internal)?;
         let external_user_id = match &c {
-            Some(c) => ops::external_user(&self.state.db, c)
+            Some(c) if with_address => ops::external_user(&self.state.db, c)
                 .await
                 .map_err(internal)?,
-            None => String::new(),
+            _ => String::new(),
         };
         let customer = repo::customers::get_customer(&self.state.db, &w.tenant_id, w.customer_id)
             .await
             .map_err(internal)?;
-        let setup = setup::load(&self.state.db, &w.tenant_id)
-            .await
-            .map_err(internal)?;
-        let priority = {
-            let r = kefu_routing::Router::new(setup.policy.clone());
-            if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {
-                r.priority(
-                    &router::waiting_of(&w),
-                    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
-                )
-            } else {
-                0.0
-            }
+        let priority = if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {
+            ranker.priority(
+                &router::waiting_of(&w),
+                u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+            )
+        } else {
+            0.0
         };
         Ok(WorkConversation {
             conversation: c.map(conversation_of),
@@ -814,9 +824,13 @@ impl Desk for DeskGrpc {
                 ));
             }
         };
+        let setup = setup::load(&self.state.db, &who.tenant)
+            .await
+            .map_err(internal)?;
+        let ranker = kefu_routing::Router::new(setup.policy);
         let mut out = Vec::with_capacity(rows.len());
         for w in rows {
-            out.push(self.view(w).await?);
+            out.push(self.view_with(w, &ranker, false).await?);
         }
         // Queued: highest priority first, as the router will serve them.
         if req.scope == "queued" {

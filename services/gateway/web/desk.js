@@ -118,6 +118,10 @@ function onEvent(ev) {
     case 'customer.read':
       if (ev.conversation_id === S.current) showCustomerSignal(ev.type === 'customer.typing' ? 'customer_typing' : 'customer_read');
       break;
+    case 'agent.removed':
+      // This account was removed or changed: its session is over.
+      if (ev.agent_id === S.me.agent_id) { saveSession(null); location.reload(); }
+      break;
     case 'agent.updated':
       if (ev.agent_id === S.me.agent_id && ev.status) { S.me.status = ev.status; $('#status').value = ev.status; }
       break;

@@ -719,7 +719,8 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
         (names == ["m1-after-sales", "m1-queue"]).then_some(())
     })
     .await;
-    // A removed account's token stops working at once.
+    // A removed account's token stops working at once, and its open socket is told and closed.
+    let mut admin_socket = m1_admin.socket().await.expect("desk socket");
     let gone = d
         .admin
         .call(reqwest::Method::DELETE, "/agents/m1-admin", None)
@@ -727,6 +728,17 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
     assert_eq!(gone.status, 200, "{:?}", gone.body);
     let after = m1_admin.list_conversations("queued").await;
     assert_eq!(after.status, 401, "{:?}", after.body);
+    admin_socket
+        .next_event("agent.removed", WAIT)
+        .await
+        .expect("the removed account's socket is told");
+    assert!(
+        admin_socket
+            .next_event("message", Duration::from_secs(1))
+            .await
+            .is_none(),
+        "nothing more reaches a removed account's socket"
+    );
 }
 
 /// Every desk resource of one tenant answers 404 to another tenant's staff and tokens.

@@ -51,6 +51,15 @@ pub fn handle(sockets: &DeskSockets, envelope: &Envelope) -> Result<(), HandlerE
         )));
     }
     let pushed = sockets.push(&event);
+    // The account's own sockets hear it (above), then close.
+    if event.kind == "agent.removed"
+        && let Some(agent) = serde_json::from_str::<serde_json::Value>(&event.payload_json)
+            .ok()
+            .and_then(|v| v["agent_id"].as_str().map(str::to_owned))
+    {
+        let closed = sockets.disconnect_agent(&event.tenant_id, &agent);
+        tracing::info!(agent = %agent, closed, "desk sockets of a changed account closed");
+    }
     tracing::debug!(
         kind = %event.kind,
         conversation_id = %event.conversation_id,

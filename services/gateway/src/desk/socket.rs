@@ -117,6 +117,24 @@ impl DeskSockets {
         }
     }
 
+    /// Closes every socket of an account that was removed or whose role or merchant changed:
+    /// its token no longer speaks for it, so its live events stop at once (REST calls are
+    /// refused by the session already). Returns how many sockets were closed.
+    pub fn disconnect_agent(&self, tenant_id: &str, agent_id: &str) -> usize {
+        let ids: Vec<u64> = self
+            .inner
+            .read()
+            .expect("desk sockets lock")
+            .get(tenant_id)
+            .into_iter()
+            .flatten()
+            .filter(|o| o.actor.agent_id == agent_id)
+            .map(|o| o.id)
+            .collect();
+        self.remove(tenant_id, &ids);
+        ids.len()
+    }
+
     /// Sends the event's payload to every socket of its tenant in its audience. A socket whose
     /// queue is full is removed: its sender goes, so it closes once it has sent what it holds.
     pub fn push(&self, event: &DeskEvent) -> Pushed {
@@ -286,7 +304,8 @@ async fn serve(
                     }
                 }
                 None => {
-                    let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow for its events; reconnect")).await;
+                    // Dropped by the server: too slow for its events, or the account changed.
+                    let _ = sink.send(close(CLOSE_TOO_SLOW, "closed by the server; sign in again or reconnect")).await;
                     return;
                 }
             },
@@ -396,6 +415,34 @@ mod tests {
         // Even when the event names them.
         assert!(!in_audience(&viewer("a-1", Role::Agent, "m-1"), &e));
         assert!(in_audience(&viewer("a-1", Role::Agent, "m-2"), &e));
+    }
+
+    #[test]
+    fn a_removed_accounts_sockets_close_and_no_one_elses() {
+        let sockets = DeskSockets::default();
+        let (_, mut gone) = sockets
+            .register(viewer("a-1", Role::Agent, ""), 10)
+            .unwrap();
+        let (_, mut stays) = sockets
+            .register(viewer("a-2", Role::Agent, ""), 10)
+            .unwrap();
+        let mut namesake = viewer("a-1", Role::Agent, "");
+        namesake.tenant_id = "globex".into();
+        let (_, mut other_tenant) = sockets.register(namesake, 10).unwrap();
+        assert_eq!(sockets.disconnect_agent("acme", "a-1"), 1);
+        // Its queue ends (the socket task then closes); the others stay open.
+        assert!(matches!(
+            gone.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert!(matches!(
+            stays.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty)
+        ));
+        assert!(matches!(
+            other_tenant.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty)
+        ));
     }
 
     #[test]

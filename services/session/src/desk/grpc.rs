@@ -178,7 +178,35 @@ fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// An account removed (or changed so that its tokens no longer speak for it): the gateway closes
+/// its desk sockets after telling them.
+fn removed_event(tenant: &str, a: &agent::Model) -> kefu_bus::Envelope {
+    events::envelope(
+        tenant,
+        &a.merchant_id,
+        "",
+        Audience::agent(&a.id),
+        serde_json::json!({"type": "agent.removed", "agent_id": a.id}),
+    )
+}
+
 impl DeskGrpc {
+    /// Publishes one desk event through the outbox.
+    async fn announce(&self, ev: kefu_bus::Envelope) -> Result<(), Status> {
+        let txn = self
+            .state
+            .db
+            .begin()
+            .await
+            .map_err(|e| internal(e.into()))?;
+        outbox::enqueue(&txn, &ev)
+            .await
+            .map_err(|e| internal(e.into()))?;
+        txn.commit().await.map_err(|e| internal(e.into()))?;
+        self.state.outbox.dispatch([ev]);
+        Ok(())
+    }
+
     /// The caller, checked against the accounts as they are now: a token of a deleted account,
     /// or one whose role or merchant changed since it was issued, no longer acts.
     async fn who(&self, actor: Option<Actor>) -> Result<Who, Status> {
@@ -477,6 +505,12 @@ impl Desk for DeskGrpc {
         store::put_agent(&self.state.db, row)
             .await
             .map_err(conflict)?;
+        // A changed role or merchant invalidates the account's tokens: its sockets close.
+        if let Some(e) = &existing
+            && (e.role != a.role || e.merchant_id != a.merchant_id)
+        {
+            self.announce(removed_event(&who.tenant, e)).await?;
+        }
         store::touch(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;
@@ -536,6 +570,7 @@ impl Desk for DeskGrpc {
                 ));
             }
         }
+        self.announce(removed_event(&who.tenant, &a)).await?;
         store::touch(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;

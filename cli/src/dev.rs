@@ -286,14 +286,10 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
     for doc in kefu_crd::document::parse(DEMO_TENANT_YAML)
         .map_err(|e| anyhow::anyhow!("demo tenant document: {e:?}"))?
     {
-        let (kind, spec) = match &doc {
-            kefu_crd::KefuResource::Tenant(r) => ("tenant", serde_json::to_vec(&r.spec)?),
-            kefu_crd::KefuResource::Queue(r) => ("queue", serde_json::to_vec(&r.spec)?),
-            kefu_crd::KefuResource::RoutingPolicy(r) => {
-                ("routingpolicy", serde_json::to_vec(&r.spec)?)
-            }
-            kefu_crd::KefuResource::Channel(_) => continue,
+        let Some((kind, spec)) = doc.config_document() else {
+            continue;
         };
+        let spec = serde_json::to_vec(&spec)?;
         if kefu_store::tenant_config::get(db, DEMO_TENANT, kind, doc.name())
             .await?
             .is_none()

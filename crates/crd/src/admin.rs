@@ -8,13 +8,7 @@ use crate::document::KefuResource;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The config kinds stored as documents, as they appear in the URL.
-pub mod kind {
-    pub const TENANT: &str = "tenant";
-    pub const QUEUE: &str = "queue";
-    pub const ROUTING_POLICY: &str = "routingpolicy";
-    pub const ALL: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY];
-}
+pub use crate::document::kind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -13,6 +13,15 @@ use std::fmt;
 pub const API_VERSION: &str = "kefu.dev/v1alpha1";
 pub const KINDS: &[&str] = &["Tenant", "Channel", "Queue", "RoutingPolicy"];
 
+/// The config kinds stored as documents, as they appear in the admin API's URLs and in
+/// `tenant.config_changed`.
+pub mod kind {
+    pub const TENANT: &str = "tenant";
+    pub const QUEUE: &str = "queue";
+    pub const ROUTING_POLICY: &str = "routingpolicy";
+    pub const ALL: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY];
+}
+
 /// One resource of any of the four kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum KefuResource {
@@ -30,6 +39,19 @@ impl KefuResource {
             Self::Queue(_) => "Queue",
             Self::RoutingPolicy(_) => "RoutingPolicy",
         }
+    }
+
+    /// The config document a Tenant, Queue or RoutingPolicy is stored as: its kind (see
+    /// [`kind`]) and its spec as JSON. A Channel is not a config document.
+    pub fn config_document(&self) -> Option<(&'static str, serde_json::Value)> {
+        let (k, spec) = match self {
+            Self::Tenant(r) => (kind::TENANT, serde_json::to_value(&r.spec)),
+            Self::Queue(r) => (kind::QUEUE, serde_json::to_value(&r.spec)),
+            Self::RoutingPolicy(r) => (kind::ROUTING_POLICY, serde_json::to_value(&r.spec)),
+            Self::Channel(_) => return None,
+        };
+        // The specs are plain data: serialising them cannot fail.
+        spec.ok().map(|s| (k, s))
     }
 
     pub fn name(&self) -> &str {

@@ -75,8 +75,45 @@ pub mod actions {
 
     /// The rating of a CSAT button (`csat:1` … `csat:5`), sent when a conversation closes.
     pub fn csat_rating(action: &str) -> Option<u32> {
-        let n: u32 = action.strip_prefix("csat:")?.parse().ok()?;
-        (1..=5).contains(&n).then_some(n)
+        // Exactly one digit: `csat:05` or `csat:+3` are not ratings.
+        match action.strip_prefix(CSAT_PREFIX)?.as_bytes() {
+            [d @ b'1'..=b'5'] => Some(u32::from(d - b'0')),
+            _ => None,
+        }
+    }
+
+    /// The action prefix of the CSAT buttons.
+    pub const CSAT_PREFIX: &str = "csat:";
+}
+
+/// The JSON shape of cards outside Kefu (webhooks, the chat socket, the desk socket): one shape
+/// wherever a card leaves as JSON.
+pub mod json {
+    use crate::events::{Card, CardAction};
+    use serde_json::{Value, json};
+
+    pub fn action_json(a: &CardAction) -> Value {
+        json!({ "action": a.action, "order_id": a.order_id, "product_id": a.product_id })
+    }
+
+    pub fn card_json(c: &Card) -> Value {
+        json!({
+            "kind": c.kind,
+            "title": c.title,
+            "subtitle": c.subtitle,
+            "image_url": c.image_url,
+            "order_id": c.order_id,
+            "product_id": c.product_id,
+            "fields": c.fields.iter().map(|f| json!({"label": f.label, "value": f.value})).collect::<Vec<_>>(),
+            "buttons": c.buttons.iter().map(|b| json!({
+                "label": b.label,
+                "action": b.action.as_ref().map(action_json),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn cards_json(cards: &[Card]) -> Vec<Value> {
+        cards.iter().map(card_json).collect()
     }
 }
 

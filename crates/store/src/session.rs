@@ -127,6 +127,26 @@ pub struct NewMessage {
     pub agent_id: String,
 }
 
+impl NewMessage {
+    /// The row this message becomes once appended.
+    pub fn to_model(&self) -> message::Model {
+        message::Model {
+            id: self.id,
+            tenant_id: self.tenant_id.clone(),
+            conversation_id: self.conversation_id,
+            direction: self.direction.to_owned(),
+            sender_kind: self.sender_kind.to_owned(),
+            text: self.text.clone(),
+            external_message_id: self.external_message_id.clone(),
+            created_at: self.created_at,
+            message_type: self.message_type.to_owned(),
+            cards: self.cards.clone(),
+            internal: self.internal,
+            agent_id: self.agent_id.clone(),
+        }
+    }
+}
+
 /// Appends a message to one of the tenant's conversations (another tenant's conversation id is
 /// a conflict and writes nothing) and moves `last_message_at` forward, never back.
 pub async fn append_message<C: ConnectionTrait>(
@@ -140,20 +160,7 @@ pub async fn append_message<C: ConnectionTrait>(
             msg.conversation_id
         )));
     };
-    let stored = message::Model {
-        id: msg.id,
-        tenant_id: conversation.tenant_id.clone(),
-        conversation_id: conversation.id,
-        direction: msg.direction.to_owned(),
-        sender_kind: msg.sender_kind.to_owned(),
-        text: msg.text.clone(),
-        external_message_id: msg.external_message_id.clone(),
-        created_at: msg.created_at,
-        message_type: msg.message_type.to_owned(),
-        cards: msg.cards.clone(),
-        internal: msg.internal,
-        agent_id: msg.agent_id.clone(),
-    };
+    let stored = msg.to_model();
     batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
     Ok(stored)
 }

@@ -195,20 +195,16 @@ pub fn parse_page(p: &Map<String, Value>) -> Result<PageContext, ApiError> {
     })
 }
 
-/// The prefix of the CSAT buttons the session sends when a conversation closes (`csat:1` to
-/// `csat:5`); the customer rates by pressing one, on any channel.
-pub const CSAT_ACTION_PREFIX: &str = "csat:";
-
-/// The 1–5 rating of a `csat:<n>` action; the error says what is wrong with `n`.
+/// The 1–5 rating of a `csat:<n>` action (the buttons the session sends when a conversation
+/// closes; the customer rates by pressing one, on any channel); the error says what is wrong.
 pub fn csat_rating(action: &str) -> Option<Result<u32, ApiError>> {
-    let n = action.strip_prefix(CSAT_ACTION_PREFIX)?;
-    Some(match n.parse::<u32>() {
-        Ok(r @ 1..=5) if !n.starts_with('0') && !n.starts_with('+') => Ok(r),
-        _ => Err(ApiError::field(
-            "action.action",
-            "a csat rating must be csat:1 to csat:5",
-        )),
-    })
+    action
+        .starts_with(kefu_proto::actions::CSAT_PREFIX)
+        .then(|| {
+            kefu_proto::actions::csat_rating(action).ok_or_else(|| {
+                ApiError::field("action.action", "a csat rating must be csat:1 to csat:5")
+            })
+        })
 }
 
 fn parse_action(a: &Map<String, Value>) -> Result<CardAction, ApiError> {

@@ -16,7 +16,7 @@ use kefu_store::tenant_config::{self, Change};
 use prost::Message;
 use serde::Serialize;
 
-pub const KINDS: &[&str] = &["tenant", "queue", "routingpolicy"];
+pub const KINDS: &[&str] = kefu_crd::document::kind::ALL;
 
 #[derive(Debug, Serialize)]
 pub struct ConfigView {
@@ -71,7 +71,7 @@ pub fn validate_spec(
     check_id("tenant_id", tenant_id)?;
     check_id("name", name)?;
     let (value, spec_tenant) = match kind {
-        "tenant" => {
+        kefu_crd::document::kind::TENANT => {
             let spec: kefu_crd::TenantSpec = typed(body)?;
             if name != tenant_id {
                 return Err(ApiError::field(
@@ -81,12 +81,12 @@ pub fn validate_spec(
             }
             (serde_json::to_value(spec), tenant_id.to_owned())
         }
-        "queue" => {
+        kefu_crd::document::kind::QUEUE => {
             let spec: kefu_crd::QueueSpec = typed(body)?;
             let t = spec.tenant.clone();
             (serde_json::to_value(spec), t)
         }
-        "routingpolicy" => {
+        kefu_crd::document::kind::ROUTING_POLICY => {
             let spec: kefu_crd::RoutingPolicySpec = typed(body)?;
             let t = spec.tenant.clone();
             (serde_json::to_value(spec), t)

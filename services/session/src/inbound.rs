@@ -492,7 +492,7 @@ async fn apply_tenant(
         if let Some(item) = work_items.get(&conversation.id)
             && let Some(m) = messages.get(first_new)
         {
-            events.push(crate::desk::events::message_event(item, &stored_of(m), &[]));
+            events.push(crate::desk::events::message_event(item, &m.to_model(), &[]));
         }
         if let Some(event) = reply {
             events.push(Envelope::new(
@@ -802,24 +802,6 @@ async fn rate_last(
     let rated = crate::desk::grpc::rate_in(txn, &item, rating, String::new()).await?;
     events.extend(rated);
     Ok(())
-}
-
-/// The stored form of a message about to be written (for the desk event that shows it).
-fn stored_of(m: &NewMessage) -> kefu_store::entities::message::Model {
-    kefu_store::entities::message::Model {
-        id: m.id,
-        tenant_id: m.tenant_id.clone(),
-        conversation_id: m.conversation_id,
-        direction: m.direction.to_owned(),
-        sender_kind: m.sender_kind.to_owned(),
-        text: m.text.clone(),
-        external_message_id: m.external_message_id.clone(),
-        created_at: m.created_at,
-        message_type: m.message_type.to_owned(),
-        cards: m.cards.clone(),
-        internal: m.internal,
-        agent_id: m.agent_id.clone(),
-    }
 }
 
 /// The routing entry of a conversation the bot handed off: its queue (the merchant's, else the

@@ -33,7 +33,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
     })?;
     let tenant = envelope.tenant_id.as_str();
     // Routing reads Tenant (tiers, merchants' overflow), Queue and RoutingPolicy documents.
-    if matches!(event.kind.as_str(), "tenant" | "queue" | "routingpolicy") {
+    if kefu_crd::document::kind::ALL.contains(&event.kind.as_str()) {
         let spec = (!event.deleted).then_some(event.spec_json.as_str());
         let stored = kefu_store::session::desk::put_routing_config(
             &state.db,
@@ -52,7 +52,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
             tracing::info!(tenant, kind = %event.kind, name = %event.name, version = event.version, "routing document stored");
         }
     }
-    if event.kind != "tenant" {
+    if event.kind != kefu_crd::document::kind::TENANT {
         return Ok(());
     }
     let settings = if event.deleted {

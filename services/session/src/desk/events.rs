@@ -129,22 +129,6 @@ pub fn queue_changed(tenant: &str, merchant: &str, queue: &str) -> Envelope {
     )
 }
 
-pub fn card_json(c: &Card) -> Value {
-    json!({
-        "kind": c.kind,
-        "title": c.title,
-        "subtitle": c.subtitle,
-        "image_url": c.image_url,
-        "order_id": c.order_id,
-        "product_id": c.product_id,
-        "fields": c.fields.iter().map(|f| json!({"label": f.label, "value": f.value})).collect::<Vec<_>>(),
-        "buttons": c.buttons.iter().map(|b| json!({
-            "label": b.label,
-            "action": b.action.as_ref().map(|a| json!({"action": a.action, "order_id": a.order_id, "product_id": a.product_id})),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 pub fn message_json(m: &message::Model, cards: &[Card]) -> Value {
     json!({
         "message_id": m.id.to_string(),
@@ -155,7 +139,7 @@ pub fn message_json(m: &message::Model, cards: &[Card]) -> Value {
         "internal": m.internal,
         "text": m.text,
         "message_type": m.message_type,
-        "cards": cards.iter().map(card_json).collect::<Vec<_>>(),
+        "cards": kefu_proto::json::cards_json(cards),
         "created_at": m.created_at.to_rfc3339(),
     })
 }

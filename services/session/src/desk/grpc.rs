@@ -680,17 +680,7 @@ impl Desk for DeskGrpc {
             Audience::agent(&view.agent_id),
             serde_json::json!({"type": "agent.updated", "agent_id": view.agent_id, "status": view.status}),
         );
-        let txn = self
-            .state
-            .db
-            .begin()
-            .await
-            .map_err(|e| internal(e.into()))?;
-        outbox::enqueue(&txn, &ev)
-            .await
-            .map_err(|e| internal(e.into()))?;
-        txn.commit().await.map_err(|e| internal(e.into()))?;
-        self.state.outbox.dispatch([ev]);
+        self.announce(ev).await?;
         store::touch(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;

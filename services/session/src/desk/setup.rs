@@ -1,6 +1,7 @@
 //! A tenant's routing set-up, read from its config documents (Tenant, Queue, RoutingPolicy as
 //! the gateway announced them): the engine's policy and queues, and each queue's SLA.
 
+use kefu_crd::document::kind;
 use kefu_routing::{Overflow, OverflowMode, Policy, QueueDef, Strategy, Weights};
 use kefu_store::StoreError;
 use kefu_store::sea_orm::ConnectionTrait;
@@ -56,13 +57,13 @@ pub fn build(docs: &[(String, String, String)]) -> Setup {
     let mut queues: Vec<(String, kefu_crd::QueueSpec)> = Vec::new();
     for (kind, name, json) in docs {
         match kind.as_str() {
-            "tenant" => tenant = serde_json::from_str(json).ok(),
-            "routingpolicy" => {
+            kind::TENANT => tenant = serde_json::from_str(json).ok(),
+            kind::ROUTING_POLICY => {
                 if let Ok(p) = serde_json::from_str(json) {
                     policies.push((name.clone(), p));
                 }
             }
-            "queue" => {
+            kind::QUEUE => {
                 if let Ok(q) = serde_json::from_str(json) {
                     queues.push((name.clone(), q));
                 }
@@ -205,14 +206,9 @@ mod tests {
         .expect("demo tenant");
         let mut docs = Vec::new();
         for doc in kefu_crd::document::parse(&yaml).expect("parses") {
-            let spec = match &doc {
-                kefu_crd::KefuResource::Tenant(r) => serde_json::to_string(&r.spec),
-                kefu_crd::KefuResource::Queue(r) => serde_json::to_string(&r.spec),
-                kefu_crd::KefuResource::RoutingPolicy(r) => serde_json::to_string(&r.spec),
-                kefu_crd::KefuResource::Channel(_) => continue,
+            if let Some((kind, spec)) = doc.config_document() {
+                docs.push((kind.to_owned(), doc.name().to_owned(), spec.to_string()));
             }
-            .expect("spec");
-            docs.push((doc.kind().to_lowercase(), doc.name().to_owned(), spec));
         }
         let setup = build(&docs);
         assert_eq!(setup.queue_for("jinyuan").name, "jinyuan");

@@ -298,7 +298,7 @@ mod tests {
                 "RoutingPolicy/default"
             ]
         );
-        let channel = kefu_store::gateway::get_channel(&db, "demo-api")
+        let channel = kefu_gateway::store::get_channel(&db, "demo-api")
             .await
             .unwrap()
             .unwrap();

@@ -6,11 +6,11 @@ use crate::inbox::Inbox;
 use anyhow::Context;
 use kefu_bot::{BotApp, Knowledge};
 use kefu_bus::{Bus, InProcessBus, Topology};
+use kefu_gateway::store::ChannelSpec;
 use kefu_gateway::{GatewayApp, GatewayConfig};
 use kefu_lifecycle::Readiness;
 use kefu_session::{SessionApp, SessionConfig};
 use kefu_store::DbConfig;
-use kefu_store::gateway::ChannelSpec;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -290,7 +290,7 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
             continue;
         };
         let spec = serde_json::to_vec(&spec)?;
-        if kefu_store::tenant_config::get(db, DEMO_TENANT, kind, doc.name())
+        if kefu_gateway::store::tenant_config::get(db, DEMO_TENANT, kind, doc.name())
             .await?
             .is_none()
         {
@@ -308,16 +308,16 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
     let sdb = &session.state.db;
     let now = chrono::Utc::now();
     for (id, name, role, merchant, skills, languages) in DEMO_AGENTS {
-        if kefu_store::session::desk::get_agent(sdb, DEMO_TENANT, id)
+        if kefu_session::store::desk::get_agent(sdb, DEMO_TENANT, id)
             .await?
             .is_some()
         {
             continue;
         }
         let list = |l: &[&str]| serde_json::to_string(l).unwrap_or_default();
-        kefu_store::session::desk::put_agent(
+        kefu_session::store::desk::put_agent(
             sdb,
-            kefu_store::entities::agent::Model {
+            kefu_session::store::entities::agent::Model {
                 tenant_id: DEMO_TENANT.into(),
                 id: (*id).into(),
                 login: (*id).into(),
@@ -338,14 +338,14 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
         )
         .await?;
     }
-    if kefu_store::session::desk::list_canned(sdb, DEMO_TENANT, None)
+    if kefu_session::store::desk::list_canned(sdb, DEMO_TENANT, None)
         .await?
         .is_empty()
     {
         for (shortcut, title, text) in DEMO_CANNED {
-            kefu_store::session::desk::put_canned(
+            kefu_session::store::desk::put_canned(
                 sdb,
-                kefu_store::entities::canned_response::Model {
+                kefu_session::store::entities::canned_response::Model {
                     id: uuid::Uuid::now_v7(),
                     tenant_id: DEMO_TENANT.into(),
                     merchant_id: String::new(),
@@ -363,11 +363,11 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
 
 async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let db = &gateway.state.db;
-    if kefu_store::gateway::get_tenant(db, DEMO_TENANT)
+    if kefu_gateway::store::get_tenant(db, DEMO_TENANT)
         .await?
         .is_none()
     {
-        kefu_store::gateway::upsert_tenant(db, DEMO_TENANT, "Kefu 演示商城 Demo Mall").await?;
+        kefu_gateway::store::upsert_tenant(db, DEMO_TENANT, "Kefu 演示商城 Demo Mall").await?;
     }
     let spec = ChannelSpec {
         id: DEMO_CHANNEL.into(),

@@ -22,8 +22,6 @@ pub enum StoreError {
     Invalid(String),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
-    #[error(transparent)]
-    Bus(#[from] kefu_bus::BusError),
 }
 
 impl StoreError {

@@ -1,26 +1,25 @@
-//! Kefu's persistence: sea-orm entities, per-service migrations and repositories, on PostgreSQL
-//! (distributed mode) or SQLite (`kefu dev`) through one code path.
+//! Kefu's persistence foundation, shared by every service: connections (PostgreSQL in
+//! distributed mode, SQLite in `kefu dev`, one code path), the migration helpers, and the two
+//! tables every service has in its own schema — the outbox and the processed-event records.
+//!
+//! Each service owns its other tables: entities, migrations and repositories live in the
+//! service's crate (`services/*/src/store`). This crate knows nothing of the bus; the outbox
+//! relay and the consumer loop are in `kefu-worker`.
 //!
 //! - [`db`]: connecting, per-service PostgreSQL schema, SQLite pragmas.
-//! - [`entities`]: the tables; [`migration`]: one migrator per service that owns tables.
-//! - [`gateway`], [`session`]: each service's repository functions, all tenant-scoped.
-//! - [`tenant_config`]: the gateway's tenant configuration documents, changes announced via the
-//!   outbox.
-//! - [`outbox`]: events written with the state change and relayed to the bus.
+//! - [`entities`]: `outbox` and `processed_events`; [`migration`]: helpers for each service's
+//!   migrator and [`migration::create_shared_tables`].
 //! - [`idempotency`]: processed-event records for idempotent consumers.
+//! - [`testing`]: a fresh SQLite file or PostgreSQL schema per test (the contract suites).
 
 pub mod db;
 pub mod entities;
 mod error;
-pub mod gateway;
 pub mod idempotency;
 pub mod migration;
-pub mod outbox;
-pub mod session;
-pub mod tenant_config;
+pub mod testing;
 
 pub use db::{DbConfig, connect};
 pub use error::StoreError;
-pub use outbox::Outbox;
 pub use sea_orm;
 pub use sea_orm_migration::MigratorTrait;

@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::store::ChannelSpec;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use kefu_store::gateway::ChannelSpec;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -75,8 +75,8 @@ pub struct ChannelView {
     pub enabled: bool,
 }
 
-impl From<&kefu_store::entities::channel::Model> for ChannelView {
-    fn from(c: &kefu_store::entities::channel::Model) -> Self {
+impl From<&crate::store::entities::channel::Model> for ChannelView {
+    fn from(c: &crate::store::entities::channel::Model) -> Self {
         Self {
             channel_id: c.id.clone(),
             tenant_id: c.tenant_id.clone(),
@@ -173,7 +173,7 @@ pub async fn put_tenant(
     authorize(&state, &headers)?;
     let body: TenantBody = parse_json(&body)?;
     validate_tenant(&tenant_id, &body.display_name)?;
-    let t = kefu_store::gateway::upsert_tenant(&state.db, &tenant_id, &body.display_name).await?;
+    let t = crate::store::upsert_tenant(&state.db, &tenant_id, &body.display_name).await?;
     Ok(Json(TenantView {
         tenant_id: t.id,
         display_name: t.display_name,
@@ -203,9 +203,9 @@ pub async fn put_channel(
 pub async fn upsert_channel(
     state: &AppState,
     spec: &ChannelSpec,
-) -> Result<kefu_store::entities::channel::Model, ApiError> {
+) -> Result<crate::store::entities::channel::Model, ApiError> {
     validate_channel(spec)?;
-    let saved = kefu_store::gateway::upsert_channel(&state.db, spec).await?;
+    let saved = crate::store::upsert_channel(&state.db, spec).await?;
     state.channels.invalidate(&spec.id);
     Ok(saved)
 }
@@ -216,7 +216,7 @@ pub async fn get_channel(
     headers: HeaderMap,
 ) -> Result<Json<ChannelView>, ApiError> {
     authorize(&state, &headers)?;
-    let c = kefu_store::gateway::get_channel(&state.db, &channel_id)
+    let c = crate::store::get_channel(&state.db, &channel_id)
         .await?
         .ok_or(ApiError::NotFound {
             what: "channel",
@@ -246,7 +246,7 @@ pub async fn get_delivery(
         id: message_id.clone(),
     };
     let id = Uuid::parse_str(&message_id).map_err(|_| not_found())?;
-    let d = kefu_store::gateway::get_delivery(&state.db, id)
+    let d = crate::store::get_delivery(&state.db, id)
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(DeliveryView {

@@ -2,8 +2,8 @@
 //! needs its channel, and configuration changes must still reach every replica within
 //! [`TTL`] without a restart.
 
+use crate::store::entities::channel;
 use kefu_store::StoreError;
-use kefu_store::entities::channel;
 use kefu_store::sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -36,9 +36,7 @@ impl ChannelCache {
         {
             return Ok(found.clone());
         }
-        let found = kefu_store::gateway::get_channel(&self.db, id)
-            .await?
-            .map(Arc::new);
+        let found = crate::store::get_channel(&self.db, id).await?.map(Arc::new);
         let mut entries = self.entries.write().expect("cache lock");
         if entries.len() >= MAX_ENTRIES {
             entries.clear();

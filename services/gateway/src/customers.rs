@@ -357,7 +357,7 @@ async fn put_settings(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     let b: SettingsBody = parse_json(&body)?;
-    if kefu_store::gateway::get_tenant(&state.db, &tenant_id)
+    if crate::store::get_tenant(&state.db, &tenant_id)
         .await?
         .is_none()
     {

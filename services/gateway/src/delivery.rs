@@ -7,13 +7,13 @@
 //! that record can still repeat a POST; receivers dedupe on `X-Kefu-Delivery-Id`.
 
 use crate::AppState;
+use crate::store::{
+    self as repo, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
+};
 use crate::webhook::{self, Outcome};
 use chrono::Utc;
 use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
 use kefu_proto::events::MessageToSend;
-use kefu_store::gateway::{
-    self as repo, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
-};
 use kefu_store::idempotency;
 use kefu_store::sea_orm::TransactionTrait;
 use opentelemetry::KeyValue;
@@ -45,7 +45,7 @@ struct Outgoing {
     index: usize,
     envelope: Envelope,
     message: MessageToSend,
-    channel: std::sync::Arc<kefu_store::entities::channel::Model>,
+    channel: std::sync::Arc<crate::store::entities::channel::Model>,
     span: tracing::Span,
 }
 
@@ -134,7 +134,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
 /// customer who is not connected sees it in their history on reconnect), the webhook otherwise.
 async fn deliver(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     message: &MessageToSend,
 ) -> Outcome {
     if channel.channel_type == "web" {
@@ -162,7 +162,7 @@ async fn prepare(
 ) -> Result<
     (
         MessageToSend,
-        std::sync::Arc<kefu_store::entities::channel::Model>,
+        std::sync::Arc<crate::store::entities::channel::Model>,
     ),
     HandlerError,
 > {
@@ -282,8 +282,8 @@ pub async fn run_retries(state: AppState, shutdown: CancellationToken) {
 async fn claim(
     state: &AppState,
     lease: chrono::Duration,
-) -> Result<Vec<kefu_store::entities::delivery::Model>, kefu_store::StoreError> {
-    use kefu_store::entities::delivery;
+) -> Result<Vec<crate::store::entities::delivery::Model>, kefu_store::StoreError> {
+    use crate::store::entities::delivery;
     use kefu_store::sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let txn = state.db.begin().await?;
     let now = Utc::now();
@@ -301,7 +301,7 @@ async fn claim(
     Ok(leased)
 }
 
-async fn retry_one(state: &AppState, row: kefu_store::entities::delivery::Model) {
+async fn retry_one(state: &AppState, row: crate::store::entities::delivery::Model) {
     let attempt = row.attempts as u32 + 1;
     let trace = repo::decode_trace_context(&row.trace_context);
     let span =
@@ -310,7 +310,11 @@ async fn retry_one(state: &AppState, row: kefu_store::entities::delivery::Model)
     tracing::Instrument::instrument(retry_attempt(state, row, attempt), span).await
 }
 
-async fn retry_attempt(state: &AppState, row: kefu_store::entities::delivery::Model, attempt: u32) {
+async fn retry_attempt(
+    state: &AppState,
+    row: crate::store::entities::delivery::Model,
+    attempt: u32,
+) {
     let cfg = &state.config.webhook;
     let msg = match MessageToSend::decode(row.payload.as_slice()) {
         Ok(m) => m,

@@ -3,9 +3,9 @@
 use crate::AppState;
 use crate::admin;
 use crate::error::ApiError;
+use crate::store::ChannelSpec;
 use kefu_proto::gateway::gateway_server::Gateway;
 use kefu_proto::gateway::{Channel, GetChannelRequest, Tenant, UpsertChannelRequest};
-use kefu_store::gateway::ChannelSpec;
 use tonic::{Request, Response, Status};
 
 pub struct GatewayGrpc {
@@ -54,7 +54,7 @@ pub fn to_status(err: ApiError) -> Status {
     }
 }
 
-fn view(c: &kefu_store::entities::channel::Model) -> Channel {
+fn view(c: &crate::store::entities::channel::Model) -> Channel {
     Channel {
         tenant_id: c.tenant_id.clone(),
         channel_id: c.id.clone(),
@@ -69,10 +69,9 @@ impl Gateway for GatewayGrpc {
     async fn upsert_tenant(&self, req: Request<Tenant>) -> Result<Response<Tenant>, Status> {
         let t = req.into_inner();
         admin::validate_tenant(&t.tenant_id, &t.display_name).map_err(to_status)?;
-        let saved =
-            kefu_store::gateway::upsert_tenant(&self.state.db, &t.tenant_id, &t.display_name)
-                .await
-                .map_err(|e| to_status(e.into()))?;
+        let saved = crate::store::upsert_tenant(&self.state.db, &t.tenant_id, &t.display_name)
+            .await
+            .map_err(|e| to_status(e.into()))?;
         Ok(Response::new(Tenant {
             tenant_id: saved.id,
             display_name: saved.display_name,
@@ -106,7 +105,7 @@ impl Gateway for GatewayGrpc {
         req: Request<GetChannelRequest>,
     ) -> Result<Response<Channel>, Status> {
         let req = req.into_inner();
-        let found = kefu_store::gateway::get_channel(&self.state.db, &req.channel_id)
+        let found = crate::store::get_channel(&self.state.db, &req.channel_id)
             .await
             .map_err(|e| to_status(e.into()))?;
         match found {

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::content::{self, Content, required_id};
 use crate::error::ApiError;
 use crate::signature;
+use crate::store::{Acceptance, InboundRecord};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -17,7 +18,6 @@ use bytes::Bytes;
 use chrono::Utc;
 use kefu_bus::Envelope;
 use kefu_proto::events::{Identity, MessageReceived, ProfileHints};
-use kefu_store::gateway::{Acceptance, InboundRecord};
 use prost::Message as _;
 use serde::Serialize;
 use serde_json::Value;
@@ -180,7 +180,7 @@ pub struct Submission {
 /// other content is refused.
 pub async fn submit(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     msg: Submission,
 ) -> Result<(Accepted, bool), ApiError> {
     let message_id = Uuid::now_v7();

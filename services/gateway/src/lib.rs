@@ -26,6 +26,7 @@ pub mod identity_token;
 pub mod inbound;
 mod run;
 pub mod signature;
+pub mod store;
 pub mod tenant_config;
 pub mod web;
 pub mod webchat;
@@ -35,23 +36,15 @@ pub mod writer;
 pub use config::GatewayConfig;
 pub use run::run;
 
-/// The bus's view of one of the system's queues.
-fn queue(q: kefu_proto::queues::Queue) -> kefu_bus::QueueSpec {
-    kefu_bus::QueueSpec::new(q.name, q.bindings.iter().copied())
-        .with_delivery_limit(q.delivery_limit)
-}
-
-/// Every queue of the system, declared before this service publishes anything.
-fn all_queues() -> Vec<kefu_bus::QueueSpec> {
-    kefu_proto::queues::ALL.iter().copied().map(queue).collect()
-}
+use kefu_worker::queues::spec as queue;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use kefu_bus::Bus;
+use kefu_store::MigratorTrait;
 use kefu_store::sea_orm::DatabaseConnection;
-use kefu_store::{MigratorTrait, Outbox};
+use kefu_worker::Outbox;
 use opentelemetry::metrics::{Counter, Histogram};
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,7 +125,7 @@ impl GatewayApp {
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
     ) -> Result<Self, kefu_store::StoreError> {
-        kefu_store::migration::GatewayMigrator::up(&db, None)
+        crate::store::migration::GatewayMigrator::up(&db, None)
             .await
             .map_err(kefu_store::StoreError::Migration)?;
         let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));
@@ -231,12 +224,10 @@ impl GatewayApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let consumption = kefu_store::outbox::Consumption {
+        let consumption = kefu_worker::Consumption {
             max_batch: delivery::MAX_BATCH,
             batches_in_flight: self.state.config.delivery_concurrency,
         };
-        let prefetch =
-            (delivery::MAX_BATCH * consumption.batches_in_flight).min(u16::MAX as usize) as u16;
         // The retry worker stops with the consumer, also when the consumer fails to start.
         let stop = shutdown.child_token();
         let retries = tokio::spawn(delivery::run_retries(self.state.clone(), stop.clone()));
@@ -253,12 +244,14 @@ impl GatewayApp {
             })
         };
         let state = self.state.clone();
-        let result = kefu_store::outbox::consume_and_relay(
-            self.bus.clone(),
-            self.state.outbox.clone(),
-            &all_queues(),
-            delivery::queue_spec(prefetch),
+        let result = kefu_worker::ServiceLoop {
+            bus: self.bus.clone(),
+            outbox: self.state.outbox.clone(),
+            all_queues: kefu_worker::queues::all(),
+            queue: delivery::queue_spec(consumption.prefetch()),
             consumption,
+        }
+        .run(
             stop.clone(),
             || ready.set_ready(true),
             move |items| delivery::handle_batch(state.clone(), items),

@@ -1,36 +1,33 @@
-//! The standalone gateway process (distributed mode): PostgreSQL, RabbitMQ, HTTP and gRPC
-//! listeners, the workers, and a graceful stop.
+//! The standalone gateway process (distributed mode): the process shape every service shares
+//! ([`kefu_worker::standalone`]) around the gateway's app.
 
 use crate::{GatewayApp, GatewayConfig};
-use kefu_bus::{Bus, RabbitBus, Topology};
-use kefu_lifecycle::{Readiness, Servers};
-use kefu_store::DbConfig;
-use std::sync::Arc;
+use kefu_worker::standalone::{Process, ProcessConfig};
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let readiness = Readiness::new();
-    let (db_ready, bus_ready) = (readiness.component("database"), readiness.component("bus"));
-    let workers_ready = readiness.component("consumers");
-    let servers = Servers::bind(&config.http_addr, &config.grpc_addr).await?;
-    let schema = Some(config.database_schema.as_str());
-    let db = kefu_store::connect(&DbConfig {
-        max_connections: config.database_max_connections,
-        ..DbConfig::new(&config.database_url, schema)
-    })
-    .await?;
-    db_ready.set_ready(true);
-    let topology = Topology::new(&config.bus_prefix);
-    let bus: Arc<dyn Bus> = Arc::new(RabbitBus::connect(&config.amqp_url, topology).await?);
-    bus_ready.set_ready(true);
-
-    let app = GatewayApp::build(config, db, bus.clone()).await?;
+    let process = Process::start(&config.process()).await?;
+    let app = GatewayApp::build(config, process.db.clone(), process.bus.clone()).await?;
     let routes = tonic::service::Routes::new(app.grpc());
-    let servers = servers.serve("gateway", app.router(), routes, readiness, shutdown.clone());
-    let workers = app.run_workers(shutdown.clone(), workers_ready).await;
-    // Without its consumers the process is useless: stop the listeners too.
-    shutdown.cancel();
-    servers.await??;
-    bus.close().await;
-    Ok(workers?)
+    let workers = shutdown.clone();
+    process
+        .serve(app.router(), routes, shutdown, |ready| async move {
+            app.run_workers(workers, ready).await
+        })
+        .await
+}
+
+impl GatewayConfig {
+    pub fn process(&self) -> ProcessConfig {
+        ProcessConfig {
+            service: "gateway",
+            http_addr: self.http_addr.clone(),
+            grpc_addr: self.grpc_addr.clone(),
+            database_url: self.database_url.clone(),
+            database_schema: self.database_schema.clone(),
+            database_max_connections: self.database_max_connections,
+            amqp_url: self.amqp_url.clone(),
+            bus_prefix: self.bus_prefix.clone(),
+        }
+    }
 }

@@ -8,11 +8,11 @@
 use crate::AppState;
 use crate::admin::{authorize, check_id};
 use crate::error::ApiError;
+use crate::store::tenant_config::{self, Change};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use kefu_crd::Validate;
-use kefu_store::tenant_config::{self, Change};
 use prost::Message;
 use serde::Serialize;
 
@@ -27,10 +27,10 @@ pub struct ConfigView {
     pub version: i64,
 }
 
-impl TryFrom<kefu_store::entities::tenant_config::Model> for ConfigView {
+impl TryFrom<crate::store::entities::tenant_config::Model> for ConfigView {
     type Error = ApiError;
 
-    fn try_from(m: kefu_store::entities::tenant_config::Model) -> Result<Self, ApiError> {
+    fn try_from(m: crate::store::entities::tenant_config::Model) -> Result<Self, ApiError> {
         let spec = serde_json::from_str(&m.spec)
             .map_err(|e| ApiError::Internal(format!("stored spec is not JSON: {e}")))?;
         Ok(Self {

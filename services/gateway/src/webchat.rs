@@ -209,7 +209,7 @@ pub async fn connect(
 
 async fn serve(
     state: AppState,
-    channel: Arc<kefu_store::entities::channel::Model>,
+    channel: Arc<crate::store::entities::channel::Model>,
     peer: Peer,
     socket: WebSocket,
     mut rx: mpsc::Receiver<Arc<str>>,
@@ -285,7 +285,7 @@ async fn serve(
 /// The customer's history on every channel (empty for someone new).
 async fn history_frame(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     user: &str,
 ) -> String {
     let mut session = state.session.clone();
@@ -362,7 +362,7 @@ impl TokenBucket {
 
 async fn handle_frame(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     peer: &Peer,
     text: &str,
     bucket: &mut TokenBucket,
@@ -488,7 +488,7 @@ async fn handle_frame(
 
 async fn submit(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     peer: &Peer,
     obj: &Map<String, Value>,
     kind: &str,
@@ -520,7 +520,7 @@ async fn submit(
 /// agent's desk sockets of this replica.
 async fn relay_to_agent(
     state: &AppState,
-    channel: &kefu_store::entities::channel::Model,
+    channel: &crate::store::entities::channel::Model,
     peer: &Peer,
     event: &Value,
 ) {

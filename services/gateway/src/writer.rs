@@ -6,10 +6,11 @@
 //! one of its ids at the same instant), its messages are retried one by one so one conflict
 //! cannot fail the others (any other error fails the batch at once).
 
+use crate::store::{Acceptance, InboundRecord};
 use kefu_bus::Envelope;
-use kefu_store::gateway::{Acceptance, InboundRecord};
+use kefu_store::StoreError;
 use kefu_store::sea_orm::DatabaseConnection;
-use kefu_store::{Outbox, StoreError};
+use kefu_worker::Outbox;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -83,7 +84,7 @@ async fn write_loop(db: DatabaseConnection, outbox: Outbox, rx: Arc<Mutex<mpsc::
             .iter()
             .map(|j| (j.record.clone(), j.envelope.clone()))
             .collect();
-        match kefu_store::gateway::accept_inbound_many(&db, &items).await {
+        match crate::store::accept_inbound_many(&db, &items).await {
             Ok(results) => {
                 let mut events = Vec::new();
                 for (job, result) in jobs.drain(..).zip(results) {
@@ -117,5 +118,5 @@ async fn write_loop(db: DatabaseConnection, outbox: Outbox, rx: Arc<Mutex<mpsc::
 }
 
 async fn one(db: &DatabaseConnection, job: &Job) -> Result<Acceptance, StoreError> {
-    kefu_store::gateway::accept_inbound(db, &job.record, &job.envelope).await
+    crate::store::accept_inbound(db, &job.record, &job.envelope).await
 }

@@ -2,6 +2,9 @@
 //! answer NOT_FOUND).
 
 use crate::SessionState;
+use crate::store as repo;
+use crate::store::customers;
+use crate::store::entities::{customer, customer_merge, message};
 use kefu_proto::events::{CardList, CustomerProfile, HandoffRequested, Identity, PageContext};
 use kefu_proto::session::session_server::Session;
 use kefu_proto::session::{
@@ -10,10 +13,7 @@ use kefu_proto::session::{
     MergeCustomersRequest, Message, TenantSettings, UnmergeCustomersRequest, UpdateCustomerRequest,
 };
 use kefu_store::StoreError;
-use kefu_store::entities::{customer, customer_merge, message};
 use kefu_store::sea_orm::TransactionTrait;
-use kefu_store::session as repo;
-use kefu_store::session::customers;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -43,7 +43,7 @@ fn from_transaction(e: kefu_store::sea_orm::TransactionError<StoreError>) -> Sta
     }
 }
 
-pub(crate) fn conversation_of(c: kefu_store::entities::conversation::Model) -> Conversation {
+pub(crate) fn conversation_of(c: crate::store::entities::conversation::Model) -> Conversation {
     Conversation {
         tenant_id: c.tenant_id,
         conversation_id: c.id.to_string(),
@@ -175,10 +175,10 @@ impl SessionGrpc {
         &self,
         tenant: &str,
         merchant: &str,
-        c: &kefu_store::entities::customer::Model,
+        c: &crate::store::entities::customer::Model,
     ) -> Result<(), Status> {
         if merchant.is_empty()
-            || kefu_store::session::desk::customer_served_by(&self.state.db, tenant, c.id, merchant)
+            || crate::store::desk::customer_served_by(&self.state.db, tenant, c.id, merchant)
                 .await
                 .map_err(internal)?
         {
@@ -344,7 +344,7 @@ impl Session for SessionGrpc {
         // talks with other merchants.
         if !req.merchant_id.is_empty() {
             let mine: std::collections::HashSet<Uuid> =
-                kefu_store::session::desk::conversations_served_by(
+                crate::store::desk::conversations_served_by(
                     &self.state.db,
                     &req.tenant_id,
                     c.id,

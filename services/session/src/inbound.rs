@@ -10,6 +10,10 @@
 //! hold the others back.
 
 use crate::SessionState;
+use crate::store::batch::{self, WantConversation};
+use crate::store::customers::{self, Context, TenantSettings};
+use crate::store::desk;
+use crate::store::{MODE_QUEUED, NewMessage, Page};
 use chrono::Utc;
 use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
@@ -19,11 +23,8 @@ use kefu_proto::events::{
     MessageReceived, MessageToSend, OrderSummary, TranscriptLine,
 };
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
-use kefu_store::session::batch::{self, WantConversation};
-use kefu_store::session::customers::{self, Context, TenantSettings};
-use kefu_store::session::desk;
-use kefu_store::session::{MODE_QUEUED, NewMessage, Page};
-use kefu_store::{StoreError, idempotency, outbox};
+use kefu_store::{StoreError, idempotency};
+use kefu_worker::outbox;
 use prost::Message as _;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -574,7 +575,7 @@ async fn handoff_of(
     w: &Work,
     reason: &str,
 ) -> Result<HandoffRequested, StoreError> {
-    let transcript = kefu_store::session::list_messages(txn, tenant, conversation_id, 50, false)
+    let transcript = crate::store::list_messages(txn, tenant, conversation_id, 50, false)
         .await?
         .into_iter()
         .map(|m| TranscriptLine {
@@ -816,7 +817,7 @@ async fn work_item_of(
     w: &Work,
     handoff: &HandoffRequested,
     conversation_merchant: Option<&str>,
-) -> Result<kefu_store::entities::work_item::Model, StoreError> {
+) -> Result<crate::store::entities::work_item::Model, StoreError> {
     let now = Utc::now();
     let merchant = conversation_merchant
         .filter(|m| !m.is_empty())
@@ -830,7 +831,7 @@ async fn work_item_of(
     } else {
         w.message.channel_type.clone()
     };
-    Ok(kefu_store::entities::work_item::Model {
+    Ok(crate::store::entities::work_item::Model {
         conversation_id,
         tenant_id: tenant.to_owned(),
         customer_id,

@@ -11,27 +11,20 @@ pub mod desk;
 pub mod grpc;
 pub mod inbound;
 mod run;
+pub mod store;
 pub mod tenant_rules;
 
 pub use config::SessionConfig;
 pub use run::run;
 
-/// The bus's view of one of the system's queues.
-fn queue(q: kefu_proto::queues::Queue) -> kefu_bus::QueueSpec {
-    kefu_bus::QueueSpec::new(q.name, q.bindings.iter().copied())
-        .with_delivery_limit(q.delivery_limit)
-}
-
-/// Every queue of the system, declared before this service publishes anything.
-fn all_queues() -> Vec<kefu_bus::QueueSpec> {
-    kefu_proto::queues::ALL.iter().copied().map(queue).collect()
-}
+use kefu_worker::queues::spec as queue;
 
 use kefu_bus::Bus;
 use kefu_proto::bot::bot_client::BotClient;
+use kefu_store::MigratorTrait;
 use kefu_store::sea_orm::DatabaseConnection;
-use kefu_store::{MigratorTrait, Outbox};
 use kefu_telemetry::grpc::TraceInterceptor;
+use kefu_worker::Outbox;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -63,10 +56,7 @@ pub struct RulesCache {
 
 type RuleEntries = std::collections::HashMap<
     String,
-    (
-        std::time::Instant,
-        kefu_store::session::customers::TenantSettings,
-    ),
+    (std::time::Instant, crate::store::customers::TenantSettings),
 >;
 
 impl RulesCache {
@@ -76,13 +66,13 @@ impl RulesCache {
         &self,
         db: &DatabaseConnection,
         tenant: &str,
-    ) -> Result<kefu_store::session::customers::TenantSettings, kefu_store::StoreError> {
+    ) -> Result<crate::store::customers::TenantSettings, kefu_store::StoreError> {
         if let Some((at, s)) = self.entries.read().expect("rules lock").get(tenant)
             && at.elapsed() < Self::TTL
         {
             return Ok(s.clone());
         }
-        let s = kefu_store::session::customers::tenant_settings(db, tenant).await?;
+        let s = crate::store::customers::tenant_settings(db, tenant).await?;
         let mut entries = self.entries.write().expect("rules lock");
         if entries.len() >= 10_000 {
             entries.clear();
@@ -134,7 +124,7 @@ impl SessionApp {
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
     ) -> Result<Self, BuildError> {
-        kefu_store::migration::SessionMigrator::up(&db, None)
+        crate::store::migration::SessionMigrator::up(&db, None)
             .await
             .map_err(kefu_store::StoreError::Migration)?;
         let endpoint = Endpoint::from_shared(config.bot_url.clone())
@@ -174,12 +164,10 @@ impl SessionApp {
         shutdown: CancellationToken,
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
-        let consumption = kefu_store::outbox::Consumption {
+        let consumption = kefu_worker::Consumption {
             max_batch: inbound::MAX_BATCH,
             batches_in_flight: self.state.config.concurrency,
         };
-        let prefetch =
-            (inbound::MAX_BATCH * consumption.batches_in_flight).min(u16::MAX as usize) as u16;
         // Tenant rules from config documents, next to the inbound messages.
         let rules_spec = tenant_rules::queue_spec();
         self.bus.declare(&rules_spec).await?;
@@ -192,12 +180,14 @@ impl SessionApp {
         };
         let routing = tokio::spawn(desk::router::run(self.state.clone(), shutdown.clone()));
         let state = self.state.clone();
-        let result = kefu_store::outbox::consume_and_relay(
-            self.bus.clone(),
-            self.state.outbox.clone(),
-            &all_queues(),
-            inbound::queue_spec(prefetch),
+        let result = kefu_worker::ServiceLoop {
+            bus: self.bus.clone(),
+            outbox: self.state.outbox.clone(),
+            all_queues: kefu_worker::queues::all(),
+            queue: inbound::queue_spec(consumption.prefetch()),
             consumption,
+        }
+        .run(
             shutdown,
             || ready.set_ready(true),
             move |items| inbound::handle_batch(state.clone(), items),

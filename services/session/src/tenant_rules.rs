@@ -4,9 +4,9 @@
 //! an event older than the rules in force changes nothing.
 
 use crate::SessionState;
+use crate::store::customers::{self, TenantSettings};
 use kefu_bus::{Envelope, HandlerError, QueueSpec};
 use kefu_proto::events::TenantConfigChanged;
-use kefu_store::session::customers::{self, TenantSettings};
 use prost::Message as _;
 
 pub fn queue_spec() -> QueueSpec {
@@ -35,7 +35,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
     // Routing reads Tenant (tiers, merchants' overflow), Queue and RoutingPolicy documents.
     if kefu_crd::document::kind::ALL.contains(&event.kind.as_str()) {
         let spec = (!event.deleted).then_some(event.spec_json.as_str());
-        let stored = kefu_store::session::desk::put_routing_config(
+        let stored = crate::store::desk::put_routing_config(
             &state.db,
             tenant,
             &event.kind,
@@ -46,7 +46,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
         .await
         .map_err(HandlerError::transient)?;
         if stored {
-            kefu_store::session::desk::touch(&state.db, tenant)
+            crate::store::desk::touch(&state.db, tenant)
                 .await
                 .map_err(HandlerError::transient)?;
             tracing::info!(tenant, kind = %event.kind, name = %event.name, version = event.version, "routing document stored");

@@ -270,9 +270,9 @@ async fn killing_the_deciding_replica_loses_no_waiting_conversation() {
         "a replica decides for the tenant",
         Duration::from_secs(30),
         || async {
-            let rows = kefu_store::session::desk::routing_tenants(&db).await.ok()?;
+            let rows = kefu_session::store::desk::routing_tenants(&db).await.ok()?;
             let queued =
-                kefu_store::session::desk::list_work(&db, TENANT, &["waiting"], None, None, 100)
+                kefu_session::store::desk::list_work(&db, TENANT, &["waiting"], None, None, 100)
                     .await
                     .ok()?;
             let row = rows

@@ -1,18 +1,14 @@
-//! Schema migrations, one migrator per service, because each service owns its tables (and, on
-//! PostgreSQL, its own schema). Tables are created from the entity definitions so the two cannot
-//! disagree; composite unique keys and lookup indexes are declared here.
+//! Helpers for the services' migrators. Each service owns its tables (and, on PostgreSQL, its
+//! own schema) and has its own migrator in its crate. Tables are created from the entity
+//! definitions so the two cannot disagree; composite unique keys and lookup indexes are
+//! declared by the service.
 
-mod gateway;
-mod session;
-
-pub use gateway::GatewayMigrator;
-pub use session::SessionMigrator;
-
+use crate::entities::{outbox, processed_event};
 use sea_orm::{EntityTrait, Schema};
 use sea_orm_migration::prelude::*;
 
 /// `CREATE TABLE IF NOT EXISTS` for an entity, plus its single-column indexes.
-pub(crate) async fn create_entity_table<E: EntityTrait>(
+pub async fn create_entity_table<E: EntityTrait>(
     manager: &SchemaManager<'_>,
     entity: E,
 ) -> Result<(), DbErr> {
@@ -34,7 +30,7 @@ pub(crate) async fn create_entity_table<E: EntityTrait>(
 }
 
 /// A named (optionally unique) index over several columns.
-pub(crate) async fn create_index(
+pub async fn create_index(
     manager: &SchemaManager<'_>,
     table: &str,
     name: &str,
@@ -51,3 +47,12 @@ pub(crate) async fn create_index(
     }
     manager.create_index(index.to_owned()).await
 }
+
+/// The tables every service has: its outbox and its processed-event records.
+pub async fn create_shared_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    create_entity_table(manager, outbox::Entity).await?;
+    create_entity_table(manager, processed_event::Entity).await
+}
+
+/// The shared tables' names, for the tests that check which tables a service creates.
+pub const SHARED_TABLES: &[&str] = &["outbox", "processed_events"];

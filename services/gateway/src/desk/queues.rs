@@ -27,7 +27,7 @@ async fn stored_merchant(
     tenant: &str,
     name: &str,
 ) -> Result<Option<String>, ApiError> {
-    let row = kefu_store::tenant_config::get(&state.db, tenant, "queue", name).await?;
+    let row = crate::store::tenant_config::get(&state.db, tenant, "queue", name).await?;
     Ok(row.map(|r| {
         serde_json::from_str::<kefu_crd::QueueSpec>(&r.spec)
             .ok()

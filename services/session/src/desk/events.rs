@@ -2,12 +2,12 @@
 //! Payloads are small JSON documents; the workbench fetches details over REST when it needs
 //! them.
 
+use crate::store::desk::list_of;
+use crate::store::entities::{message, work_item};
 use kefu_bus::Envelope;
 use kefu_proto::event_types;
 use kefu_proto::events::Card;
 use kefu_proto::session::DeskEvent;
-use kefu_store::entities::{message, work_item};
-use kefu_store::session::desk::list_of;
 use prost::Message as _;
 use serde_json::{Value, json};
 

@@ -7,18 +7,19 @@ use super::router;
 use super::setup;
 use crate::SessionState;
 use crate::grpc::{conversation_of, internal, message_of, parse_id};
+use crate::store as repo;
+use crate::store::desk::{
+    self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, OPEN_STATES, QUEUED_STATES,
+    ROLES, STATUSES, WAITING, capacity_of, json_list, list_of,
+};
+use crate::store::entities::{agent, canned_response, work_item};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::session::desk_server::Desk;
 use kefu_proto::session::*;
 use kefu_store::StoreError;
-use kefu_store::entities::{agent, canned_response, work_item};
 use kefu_store::sea_orm::TransactionTrait;
-use kefu_store::session::desk::{
-    self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, OPEN_STATES, QUEUED_STATES,
-    ROLES, STATUSES, WAITING, capacity_of, json_list, list_of,
-};
-use kefu_store::{outbox, session as repo};
+use kefu_worker::outbox;
 use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;

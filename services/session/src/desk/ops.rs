@@ -2,18 +2,18 @@
 //! with its events, and messages to the customer.
 
 use crate::SessionState;
+use crate::store::desk::{self, Change};
+use crate::store::entities::{conversation, customer_identity, message, work_item};
+use crate::store::{self as repo, NewMessage};
 use chrono::Utc;
 use kefu_bus::Envelope;
 use kefu_proto::event_types;
 use kefu_proto::events::{Card, CardList, MessageToSend};
 use kefu_store::StoreError;
-use kefu_store::entities::{conversation, customer_identity, message, work_item};
-use kefu_store::outbox;
 use kefu_store::sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
-use kefu_store::session::desk::{self, Change};
-use kefu_store::session::{self as repo, NewMessage};
+use kefu_worker::outbox;
 use prost::Message as _;
 use uuid::Uuid;
 

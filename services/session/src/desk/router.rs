@@ -2,7 +2,7 @@
 //! lease (a row in `routing_tenants`, renewed while it lives, free once it stops or expires)
 //! decides. It reads the tenant's agents, loads and queued work from the database, asks the
 //! in-memory engine ([`kefu_routing::Router`]) for moves and assignments, and writes each with a
-//! conditional update ([`kefu_store::session::desk::offer`]). The database stays the authority:
+//! conditional update ([`crate::store::desk::offer`]). The database stays the authority:
 //! even two replicas deciding at once could not assign a conversation twice or overfill an
 //! agent. A killed replica's tenants are taken over when its lease expires ([`LEASE_TTL_MS`]);
 //! nothing waiting is lost because nothing waiting lives only in memory.
@@ -15,16 +15,17 @@ use super::events::{self, Audience};
 use super::ops::{self, Say};
 use super::setup;
 use crate::SessionState;
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
-use kefu_store::StoreError;
-use kefu_store::entities::work_item;
-use kefu_store::sea_orm::TransactionTrait;
-use kefu_store::session::desk::{
+use crate::store as repo;
+use crate::store::desk::{
     self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, json_list,
     list_of,
 };
-use kefu_store::{outbox, session as repo};
+use crate::store::entities::work_item;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
+use kefu_store::StoreError;
+use kefu_store::sea_orm::TransactionTrait;
+use kefu_worker::outbox;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;

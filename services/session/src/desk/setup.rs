@@ -1,11 +1,11 @@
 //! A tenant's routing set-up, read from its config documents (Tenant, Queue, RoutingPolicy as
 //! the gateway announced them): the engine's policy and queues, and each queue's SLA.
 
+use crate::store::desk;
 use kefu_crd::document::kind;
 use kefu_routing::{Overflow, OverflowMode, Policy, QueueDef, Strategy, Weights};
 use kefu_store::StoreError;
 use kefu_store::sea_orm::ConnectionTrait;
-use kefu_store::session::desk;
 use std::collections::HashMap;
 
 /// The queue every tenant has when it configured none.

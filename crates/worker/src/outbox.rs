@@ -14,10 +14,10 @@
 //! A row can go out twice (the fast path's delete lost in a crash, say); consumers are
 //! idempotent on the event id, as at-least-once delivery requires anyway.
 
-use crate::StoreError;
-use crate::entities::outbox;
+use crate::RelayError;
 use chrono::Utc;
 use kefu_bus::{Bus, Envelope, TraceContext};
+use kefu_store::entities::outbox;
 use opentelemetry::metrics::Counter;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -91,7 +91,7 @@ async fn publish(bus: &dyn Bus, batch: &[Envelope]) -> Result<(), kefu_bus::BusE
 /// A service's outbox: the handle committing code dispatches to, and the relay loop.
 #[derive(Clone)]
 pub struct Outbox {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     wake: Arc<Notify>,
     fast_tx: mpsc::UnboundedSender<Envelope>,
     fast_rx: Arc<Mutex<mpsc::UnboundedReceiver<Envelope>>>,
@@ -129,17 +129,17 @@ impl Outbox {
     }
 
     /// Rows waiting to be published.
-    pub async fn pending(&self) -> Result<u64, StoreError> {
+    pub async fn pending(&self) -> Result<u64, RelayError> {
         Ok(outbox::Entity::find().count(&self.db).await?)
     }
 
     /// Sweeps one batch of rows of any age: publishes and deletes them; returns how many.
-    pub async fn relay_once(&self, bus: &dyn Bus) -> Result<usize, StoreError> {
+    pub async fn relay_once(&self, bus: &dyn Bus) -> Result<usize, RelayError> {
         self.sweep(bus, Duration::ZERO).await
     }
 
     /// Claims up to [`BATCH`] rows older than `min_age`, publishes and deletes them.
-    async fn sweep(&self, bus: &dyn Bus, min_age: Duration) -> Result<usize, StoreError> {
+    async fn sweep(&self, bus: &dyn Bus, min_age: Duration) -> Result<usize, RelayError> {
         let txn = self.db.begin().await?;
         let cutoff = Utc::now() - chrono::Duration::from_std(min_age).unwrap_or_default();
         let mut query = outbox::Entity::find()
@@ -194,7 +194,7 @@ impl Outbox {
         bus: &dyn Bus,
         batch: &[Envelope],
         deleter: &mpsc::UnboundedSender<Vec<uuid::Uuid>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RelayError> {
         publish(bus, batch).await?;
         let _ = deleter.send(batch.iter().map(|e| e.event_id).collect());
         self.published.add(batch.len() as u64, &[]);
@@ -302,100 +302,6 @@ impl Outbox {
                     break;
                 }
             }
-        }
-    }
-}
-
-/// How a service consumes its queue: batches of up to `max_batch` waiting messages, up to
-/// `batches_in_flight` at once (see [`kefu_bus::run_batch_consumer`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Consumption {
-    pub max_batch: usize,
-    pub batches_in_flight: usize,
-}
-
-/// A service's event loop: declares every queue of the system (`all_queues`, so nothing this
-/// service publishes can go unrouted), subscribes `spec`, calls `ready`, then relays `outbox`
-/// and consumes with `handler` until `shutdown`; returns after both drained.
-#[allow(clippy::too_many_arguments)]
-pub async fn consume_and_relay<H, Fut>(
-    bus: Arc<dyn Bus>,
-    outbox: Outbox,
-    all_queues: &[kefu_bus::QueueSpec],
-    spec: kefu_bus::QueueSpec,
-    consumption: Consumption,
-    shutdown: CancellationToken,
-    ready: impl FnOnce(),
-    handler: H,
-) -> Result<(), kefu_bus::BusError>
-where
-    H: Fn(Vec<kefu_bus::BatchItem>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Vec<Result<(), kefu_bus::HandlerError>>> + Send + 'static,
-{
-    for queue in all_queues {
-        bus.declare(queue).await?;
-    }
-    let queue = spec.name.clone();
-    let sub = bus.subscribe(spec).await?;
-    ready();
-    let depth = tokio::spawn(report_queue_depth(bus.clone(), queue, shutdown.clone()));
-    let pruning = tokio::spawn(prune_processed(outbox.db.clone(), shutdown.clone()));
-    // The relay stops only after the consumer drained, so events committed by the last
-    // batches still take the fast path out.
-    let relay_stop = CancellationToken::new();
-    let relay = {
-        let (bus, stop) = (bus.clone(), relay_stop.clone());
-        tokio::spawn(async move { outbox.run_relay(bus, stop).await })
-    };
-    kefu_bus::run_batch_consumer(
-        sub,
-        consumption.max_batch,
-        consumption.batches_in_flight,
-        shutdown,
-        handler,
-    )
-    .await;
-    relay_stop.cancel();
-    let _ = relay.await;
-    let _ = depth.await;
-    let _ = pruning.await;
-    Ok(())
-}
-
-/// Keeps the processed-event table bounded: hourly, records past
-/// [`crate::idempotency::RETENTION`] go.
-async fn prune_processed(db: DatabaseConnection, shutdown: CancellationToken) {
-    loop {
-        match crate::idempotency::prune(&db, crate::idempotency::RETENTION).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "pruned processed-event records"),
-            Err(e) => tracing::warn!(error = %e, "pruning processed-event records failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-        }
-    }
-}
-
-/// How often a consumer samples its queue's depth for `kefu_bus_queue_depth`.
-pub const DEPTH_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Publishes the queue's depth (messages waiting) as a gauge until `shutdown`: what autoscaling
-/// and operators watch.
-async fn report_queue_depth(bus: Arc<dyn Bus>, queue: String, shutdown: CancellationToken) {
-    let gauge = kefu_telemetry::metrics::meter()
-        .u64_gauge("kefu_bus_queue_depth")
-        .with_description("Messages waiting in a consumer's queue")
-        .build();
-    let label = [opentelemetry::KeyValue::new("queue", queue.clone())];
-    loop {
-        if let Ok(depth) = bus.queue_depth(&queue).await {
-            gauge.record(depth, &label);
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(DEPTH_INTERVAL) => {}
         }
     }
 }

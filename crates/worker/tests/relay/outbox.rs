@@ -1,19 +1,20 @@
 //! Processed-event records and the outbox relay.
 
 use crate::support::{
-    FailingBus, all_queue, assert_nothing_arrives, envelope, migrate_gateway, receive,
+    FailingBus, all_queue, assert_nothing_arrives, envelope, migrate_shared, receive,
 };
 use kefu_bus::{Bus, InProcessBus, Topology};
-use kefu_store::outbox::{self, POLL_INTERVAL};
+use kefu_store::idempotency;
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
-use kefu_store::{Outbox, StoreError, idempotency};
+use kefu_worker::outbox::{self, POLL_INTERVAL};
+use kefu_worker::{Outbox, RelayError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub async fn idempotency_records_once_per_consumer(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let event = Uuid::now_v7();
     assert!(!idempotency::seen(db, "delivery", event).await.unwrap());
     assert!(idempotency::record(db, "delivery", event).await.unwrap());
@@ -35,7 +36,7 @@ pub async fn idempotency_records_once_per_consumer(db: &DatabaseConnection) {
 }
 
 pub async fn idempotency_record_rolls_back_with_transaction(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let event = Uuid::now_v7();
     let txn = db.begin().await.unwrap();
     assert!(idempotency::record(&txn, "delivery", event).await.unwrap());
@@ -60,7 +61,7 @@ async fn relay_all(outbox: &Outbox, bus: &dyn Bus) -> usize {
 }
 
 pub async fn relay_publishes_everything_in_order(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let bus = InProcessBus::new(Topology::new("t"));
     let mut sub = bus.subscribe(all_queue()).await.unwrap();
     let outbox = Outbox::new(db.clone());
@@ -85,7 +86,7 @@ pub async fn relay_publishes_everything_in_order(db: &DatabaseConnection) {
 }
 
 pub async fn relay_ignores_rolled_back_events(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let bus = InProcessBus::new(Topology::new("t"));
     let mut sub = bus.subscribe(all_queue()).await.unwrap();
     let outbox = Outbox::new(db.clone());
@@ -101,7 +102,7 @@ pub async fn relay_ignores_rolled_back_events(db: &DatabaseConnection) {
 }
 
 pub async fn relay_keeps_rows_when_bus_fails(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let outbox = Outbox::new(db.clone());
     let sent: Vec<_> = (0..5).map(|n| envelope("t1", n)).collect();
     let txn = db.begin().await.unwrap();
@@ -112,7 +113,7 @@ pub async fn relay_keeps_rows_when_bus_fails(db: &DatabaseConnection) {
 
     for _ in 0..2 {
         let err = outbox.relay_once(&FailingBus).await.unwrap_err();
-        assert!(matches!(err, StoreError::Bus(_)), "got {err:?}");
+        assert!(matches!(err, RelayError::Bus(_)), "got {err:?}");
         assert_eq!(outbox.pending().await.unwrap(), 5, "rows stay for a retry");
     }
 
@@ -137,7 +138,7 @@ async fn commit_and_wake(db: &DatabaseConnection, outbox: &Outbox, n: usize) -> 
 }
 
 pub async fn run_relay_wakes_and_stops(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let bus = Arc::new(InProcessBus::new(Topology::new("t")));
     let mut sub = bus.subscribe(all_queue()).await.unwrap();
     let outbox = Outbox::new(db.clone());
@@ -198,7 +199,7 @@ fn spawn_relay(
 /// The fast path: committed envelopes handed to `dispatch` go out at once, as one batch, and
 /// their rows are gone afterwards — no wake-up, no poll.
 pub async fn dispatch_publishes_at_once_and_deletes(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let bus = Arc::new(InProcessBus::new(Topology::new("t")));
     let mut sub = bus.subscribe(all_queue()).await.unwrap();
     let outbox = Outbox::new(db.clone());
@@ -234,7 +235,7 @@ pub async fn dispatch_publishes_at_once_and_deletes(db: &DatabaseConnection) {
 /// A row nobody dispatched (its writer crashed after committing) is published by the periodic
 /// sweep once it is stale.
 pub async fn sweep_publishes_rows_a_crash_left_behind(db: &DatabaseConnection) {
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let bus = Arc::new(InProcessBus::new(Topology::new("t")));
     let mut sub = bus.subscribe(all_queue()).await.unwrap();
     let outbox = Outbox::new(db.clone());
@@ -275,7 +276,7 @@ pub async fn sweep_publishes_rows_a_crash_left_behind(db: &DatabaseConnection) {
 pub async fn processed_records_are_pruned_after_retention(db: &DatabaseConnection) {
     use kefu_store::entities::processed_event;
     use kefu_store::sea_orm::{ActiveValue::Set, EntityTrait};
-    migrate_gateway(db).await;
+    migrate_shared(db).await;
     let old = Uuid::now_v7();
     processed_event::Entity::insert(processed_event::ActiveModel {
         consumer: Set("delivery".into()),

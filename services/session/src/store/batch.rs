@@ -3,9 +3,9 @@
 //! them take one tenant; callers group a batch by tenant.
 
 use super::{IDENTITY_EXTERNAL, NewMessage, Page};
-use crate::StoreError;
-use crate::entities::{conversation, customer, customer_identity, message};
+use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
+use kefu_store::StoreError;
 use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::{BTreeSet, HashMap};

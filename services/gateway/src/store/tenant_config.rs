@@ -4,10 +4,10 @@
 //! the configuration reload it without a restart. Re-applying an identical spec changes nothing
 //! and announces nothing.
 
-use crate::StoreError;
-use crate::entities::{tenant, tenant_config};
+use crate::store::entities::{tenant, tenant_config};
 use chrono::Utc;
 use kefu_bus::Envelope;
+use kefu_store::StoreError;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, TransactionTrait,
@@ -74,7 +74,7 @@ pub async fn put(
         }
     };
     let envelope = event(model.version, false);
-    crate::outbox::enqueue(&txn, &envelope).await?;
+    kefu_worker::outbox::enqueue(&txn, &envelope).await?;
     txn.commit().await?;
     Ok((model, change, Some(envelope)))
 }
@@ -125,7 +125,7 @@ pub async fn delete(
     };
     tenant_config::Entity::delete_by_id(key).exec(&txn).await?;
     let envelope = event(current.version + 1, true);
-    crate::outbox::enqueue(&txn, &envelope).await?;
+    kefu_worker::outbox::enqueue(&txn, &envelope).await?;
     txn.commit().await?;
     Ok(Some(envelope))
 }

@@ -2,14 +2,16 @@
 
 use crate::support::{migrate_session, now_ms};
 use chrono::{DateTime, Duration, Utc};
+use kefu_session::store::entities::conversation;
+use kefu_session::store::migration::SessionMigrator;
+use kefu_session::store::{
+    self as session, CONVERSATION_CLOSED, CONVERSATION_OPEN, NewMessage, Page,
+};
 use kefu_store::MigratorTrait;
-use kefu_store::entities::conversation;
-use kefu_store::migration::SessionMigrator;
 use kefu_store::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
 };
-use kefu_store::session::{self, CONVERSATION_CLOSED, CONVERSATION_OPEN, NewMessage, Page};
 use uuid::Uuid;
 
 pub fn page() -> Page {
@@ -292,7 +294,7 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
         .await
         .unwrap();
     }
-    let texts = |rows: Vec<kefu_store::entities::message::Model>| {
+    let texts = |rows: Vec<kefu_session::store::entities::message::Model>| {
         rows.into_iter().map(|m| m.text).collect::<Vec<_>>()
     };
     assert_eq!(
@@ -334,4 +336,17 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
     assert_eq!(stored[0].external_message_id.as_deref(), Some("ext-a"));
     assert_eq!(stored[0].direction, "in");
     assert_eq!(stored[0].sender_kind, "customer");
+}
+
+/// Each service owns its tables: the session's migrator creates its own and the shared ones,
+/// nothing else.
+pub async fn migrations_create_only_the_sessions_tables(db: &DatabaseConnection) {
+    migrate_session(db).await;
+    let created = kefu_store::testing::table_names(db).await;
+    let expected: std::collections::BTreeSet<String> = kefu_session::store::migration::TABLES
+        .iter()
+        .chain(kefu_store::migration::SHARED_TABLES)
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(created, expected);
 }

@@ -1,13 +1,13 @@
 //! Gateway repository: migrations, tenants, channels, inbound acceptance, delivery retries.
 
 use crate::support::{envelope, migrate_gateway, now_ms};
+use kefu_gateway::store::migration::GatewayMigrator;
+use kefu_gateway::store::{self as gateway, Acceptance, ChannelSpec, InboundRecord};
 use kefu_store::MigratorTrait;
 use kefu_store::StoreError;
 use kefu_store::entities::outbox as outbox_row;
-use kefu_store::gateway::{self, Acceptance, ChannelSpec, InboundRecord};
-use kefu_store::migration::GatewayMigrator;
-use kefu_store::outbox::decode_trace_context;
 use kefu_store::sea_orm::{DatabaseConnection, EntityTrait};
+use kefu_worker::outbox::decode_trace_context;
 use uuid::Uuid;
 
 fn spec(id: &str, tenant: &str, secret: Option<&str>) -> ChannelSpec {
@@ -244,4 +244,17 @@ pub async fn accept_inbound_ids_are_per_channel(db: &DatabaseConnection) {
     let ids: Vec<_> = outbox_rows(db).await.into_iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&e1.event_id) && ids.contains(&e2.event_id));
+}
+
+/// Each service owns its tables: the gateway's migrator creates its own and the shared ones,
+/// nothing else.
+pub async fn migrations_create_only_the_gateways_tables(db: &DatabaseConnection) {
+    migrate_gateway(db).await;
+    let created = kefu_store::testing::table_names(db).await;
+    let expected: std::collections::BTreeSet<String> = kefu_gateway::store::migration::TABLES
+        .iter()
+        .chain(kefu_store::migration::SHARED_TABLES)
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(created, expected);
 }

@@ -1,11 +1,27 @@
 //! The session service's tables: customers, identities, conversations, messages, outbox,
 //! processed events.
-use super::{create_entity_table, create_index};
-use crate::entities::{
+use crate::store::entities::{
     agent, canned_response, conversation, customer, customer_identity, customer_merge, message,
     outbox, processed_event, routing_config, routing_tenant, tenant_settings, work_item,
 };
+use kefu_store::migration::{create_entity_table, create_index};
 use sea_orm_migration::prelude::*;
+
+/// The tables the session owns, besides the shared outbox and processed events. Its migrator
+/// creates exactly these (a contract test checks), and no other service creates any of them.
+pub const TABLES: &[&str] = &[
+    "agents",
+    "canned_responses",
+    "conversations",
+    "customer_identities",
+    "customer_merges",
+    "customers",
+    "messages",
+    "routing_configs",
+    "routing_tenants",
+    "tenant_settings",
+    "work_items",
+];
 
 pub struct SessionMigrator;
 

@@ -1,13 +1,17 @@
 //! The session service's repository: customers and their identities, conversations, messages.
 //! Every read takes the tenant id and filters on it: an id from another tenant is not found.
+//! Only the session reads or writes these tables; [`migration`] creates them in the session's
+//! own schema.
 
 pub mod batch;
 pub mod customers;
 pub mod desk;
+pub mod entities;
+pub mod migration;
 
-use crate::StoreError;
-use crate::entities::{conversation, customer, customer_identity, message};
+use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
+use kefu_store::StoreError;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 

@@ -3,9 +3,9 @@
 
 use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
-use kefu_store::entities::{agent, canned_response, work_item};
+use kefu_session::store::desk::{self, OfferRefused, QUEUED_STATES};
+use kefu_session::store::entities::{agent, canned_response, work_item};
 use kefu_store::sea_orm::DatabaseConnection;
-use kefu_store::session::desk::{self, OfferRefused, QUEUED_STATES};
 use std::collections::HashMap;
 use uuid::Uuid;
 

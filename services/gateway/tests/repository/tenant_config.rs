@@ -2,11 +2,11 @@
 
 use crate::support::migrate_gateway;
 use kefu_bus::Envelope;
+use kefu_gateway::store as gateway;
+use kefu_gateway::store::tenant_config::{self, Change};
 use kefu_store::StoreError;
 use kefu_store::entities::outbox as outbox_row;
-use kefu_store::gateway;
 use kefu_store::sea_orm::{DatabaseConnection, EntityTrait};
-use kefu_store::tenant_config::{self, Change};
 use serde_json::json;
 
 fn event(tenant: &'static str) -> impl Fn(i64, bool) -> Envelope + Send + Sync {

@@ -3,10 +3,10 @@
 use crate::session::{message, page};
 use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
+use kefu_session::store::customers::{self, ProfileUpdate, TenantSettings};
+use kefu_session::store::{self as session, CONVERSATION_CLOSED, MODE_QUEUED, batch};
 use kefu_store::StoreError;
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
-use kefu_store::session::customers::{self, ProfileUpdate, TenantSettings};
-use kefu_store::session::{self, CONVERSATION_CLOSED, MODE_QUEUED, batch};
 use uuid::Uuid;
 
 fn phone(p: &str) -> Vec<(String, String)> {

@@ -2,12 +2,12 @@
 
 use crate::support::{migrate_gateway, now_ms, trace_context};
 use chrono::Duration;
-use kefu_store::entities::delivery;
-use kefu_store::gateway::{
-    self, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
+use kefu_gateway::store::entities::delivery;
+use kefu_gateway::store::{
+    self as gateway, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
 };
-use kefu_store::outbox::decode_trace_context;
 use kefu_store::sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use kefu_worker::outbox::decode_trace_context;
 use uuid::Uuid;
 
 fn retry(id: Uuid, due: chrono::DateTime<chrono::Utc>, n: usize) -> RetryDelivery {

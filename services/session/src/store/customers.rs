@@ -7,11 +7,11 @@
 //! never merged again automatically.
 
 use super::{CONVERSATION_CLOSED, CONVERSATION_OPEN, IDENTITY_EXTERNAL};
-use crate::StoreError;
-use crate::entities::{
+use crate::store::entities::{
     conversation, customer, customer_identity, customer_merge, message, tenant_settings,
 };
 use chrono::Utc;
+use kefu_store::StoreError;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,

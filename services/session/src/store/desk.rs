@@ -8,9 +8,9 @@
 //! replicas can therefore never give one conversation to two agents, nor an agent more than its
 //! capacity, whatever their caches believe.
 
-use crate::StoreError;
-use crate::entities::{agent, canned_response, routing_config, routing_tenant, work_item};
+use crate::store::entities::{agent, canned_response, routing_config, routing_tenant, work_item};
 use chrono::{DateTime, Utc};
+use kefu_store::StoreError;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -688,7 +688,7 @@ pub async fn offer(
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("work item {conversation_id}")))?;
     let events = events(&item);
-    crate::outbox::enqueue_many(&txn, &events).await?;
+    kefu_worker::outbox::enqueue_many(&txn, &events).await?;
     txn.commit().await?;
     Ok(Ok((item, events)))
 }
@@ -814,7 +814,7 @@ pub async fn close_conversation<C: ConnectionTrait>(
     conversation_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    use crate::entities::conversation;
+    use crate::store::entities::conversation;
     conversation::Entity::update_many()
         .col_expr(
             conversation::Column::Status,

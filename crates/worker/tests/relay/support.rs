@@ -1,27 +1,12 @@
 //! Fixtures shared by the contract bodies.
 
-use chrono::{DateTime, Utc};
 use kefu_bus::{Bus, BusError, Envelope, QueueSpec, Subscription, TraceContext};
-use kefu_store::MigratorTrait;
-use kefu_store::migration::{GatewayMigrator, SessionMigrator};
 use kefu_store::sea_orm::DatabaseConnection;
 use std::time::Duration;
 
-pub async fn migrate_gateway(db: &DatabaseConnection) {
-    GatewayMigrator::up(db, None)
-        .await
-        .expect("gateway migrations");
-}
-
-pub async fn migrate_session(db: &DatabaseConnection) {
-    SessionMigrator::up(db, None)
-        .await
-        .expect("session migrations");
-}
-
-/// Now, truncated to milliseconds so it survives every backend's timestamp precision.
-pub fn now_ms() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("valid time")
+/// The outbox and processed-event tables, as every service's migrator creates them.
+pub async fn migrate_shared(db: &DatabaseConnection) {
+    kefu_store::testing::create_shared_tables(db).await;
 }
 
 /// A W3C trace context as the bus carries it (only these keys survive the bus).

@@ -1,11 +1,17 @@
-//! The gateway's repository: tenants, channels, idempotent acceptance of inbound messages, and
-//! webhook delivery bookkeeping.
+//! The gateway's tables and repository: tenants, channels, idempotent acceptance of inbound
+//! messages, webhook delivery bookkeeping ([`tenant_config`]: the tenants' configuration
+//! documents). Only the gateway reads or writes them; [`migration`] creates them in the
+//! gateway's own schema.
 
-use crate::StoreError;
-use crate::entities::{channel, delivery, inbound_message, tenant};
-use crate::outbox::{self, encode_trace_context};
+pub mod entities;
+pub mod migration;
+pub mod tenant_config;
+
+use crate::store::entities::{channel, delivery, inbound_message, tenant};
 use chrono::{DateTime, Utc};
 use kefu_bus::{Envelope, TraceContext};
+use kefu_store::StoreError;
+use kefu_worker::outbox::{self, encode_trace_context};
 use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -14,7 +20,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use crate::outbox::decode_trace_context;
+pub use kefu_worker::outbox::decode_trace_context;
 
 pub async fn upsert_tenant(
     db: &DatabaseConnection,

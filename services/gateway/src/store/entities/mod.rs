@@ -1,0 +1,10 @@
+//! The gateway's tables (sea-orm entities), plus the `outbox` and `processed_events` every
+//! service has (from `kefu-store`).
+
+pub mod channel;
+pub mod delivery;
+pub mod inbound_message;
+pub mod tenant;
+pub mod tenant_config;
+
+pub use kefu_store::entities::{outbox, processed_event};

@@ -1,0 +1,72 @@
+//! The workspace's shape, checked: each service owns its tables, no service depends on another
+//! service's crate (so none can read another's tables), and the storage crate knows nothing of
+//! the bus.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+}
+
+/// The `kefu-*` crates named in a manifest's `[dependencies]` section.
+fn internal_dependencies(manifest: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(manifest)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
+    let mut in_deps = false;
+    let mut deps = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && line.starts_with("kefu-") {
+            deps.push(line.split([' ', '=']).next().unwrap_or_default().to_owned());
+        }
+    }
+    deps
+}
+
+#[test]
+fn no_service_table_belongs_to_two_services() {
+    let owners: [(&str, &[&str]); 2] = [
+        ("gateway", kefu_gateway::store::migration::TABLES),
+        ("session", kefu_session::store::migration::TABLES),
+    ];
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (service, tables) in owners {
+        for table in tables {
+            assert!(
+                !kefu_store::migration::SHARED_TABLES.contains(table),
+                "{service} lists the shared table {table} as its own"
+            );
+            if let Some(other) = seen.insert(table, service) {
+                panic!("table {table} is created by both {other} and {service}");
+            }
+        }
+    }
+}
+
+#[test]
+fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
+    let services = ["gateway", "session", "bot"];
+    for service in services {
+        let deps = internal_dependencies(&root().join("services").join(service).join("Cargo.toml"));
+        for other in services {
+            assert!(
+                !deps.contains(&format!("kefu-{other}")),
+                "services/{service} depends on kefu-{other}: services talk over gRPC and the bus"
+            );
+        }
+    }
+    let store = internal_dependencies(&root().join("crates/store/Cargo.toml"));
+    for forbidden in ["kefu-bus", "kefu-telemetry", "kefu-worker"] {
+        assert!(
+            !store.iter().any(|d| d == forbidden),
+            "kefu-store depends on {forbidden}"
+        );
+    }
+}

@@ -199,9 +199,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     seed_desk(&gateway, &session).await?;
 
     let inbox = Inbox::new(gateway.state.channels.clone());
+    let event_log = crate::events::EventLog::start(bus.clone(), shutdown.clone()).await?;
     let router = gateway
         .router()
         .merge(inbox.router())
+        .merge(event_log.router())
         .merge(crate::shop::router())
         .nest(DEMO_ORDERS_PATH, order_system.router())
         .merge(kefu_lifecycle::admin_router(readiness.clone()));
@@ -258,7 +260,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         ],
     );
     eprintln!(
-        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  events:      GET http://{http_addr}/dev/events (what each change published)\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
         args.admin_token,
         SHOP = crate::shop::SHOP_PATH,
     );

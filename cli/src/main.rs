@@ -6,6 +6,7 @@
 mod apply;
 mod bot_ask;
 mod dev;
+mod events;
 mod inbox;
 mod shop;
 

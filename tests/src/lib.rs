@@ -7,6 +7,7 @@ pub mod client;
 pub mod desk;
 pub mod distributed;
 pub mod env;
+pub mod events;
 pub mod otlp;
 pub mod process;
 pub mod webchat;

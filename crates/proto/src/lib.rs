@@ -23,6 +23,7 @@ pub mod session {
 pub mod bot {
     tonic::include_proto!("kefu.bot.v1");
 }
+pub mod domain;
 
 /// Routing keys of bus events; the payload type of each is named beside it.
 pub mod event_types {
@@ -38,6 +39,38 @@ pub mod event_types {
     pub const CONVERSATION_CLOSED: &str = "conversation.closed";
     /// [`crate::events::HandoffRequested`]
     pub const HANDOFF_REQUESTED: &str = "conversation.handoff_requested";
+    /// [`crate::events::ConversationTransferred`]
+    pub const CONVERSATION_TRANSFERRED: &str = "conversation.transferred";
+    /// [`crate::events::MessageCreated`]
+    pub const MESSAGE_CREATED: &str = "message.created";
+    /// [`crate::events::QueueEntered`]
+    pub const QUEUE_ENTERED: &str = "queue.entered";
+    /// [`crate::events::QueueLeft`]
+    pub const QUEUE_LEFT: &str = "queue.left";
+    /// [`crate::events::QueueAbandoned`]
+    pub const QUEUE_ABANDONED: &str = "queue.abandoned";
+    /// [`crate::events::CsatRated`]
+    pub const CSAT_RATED: &str = "csat.rated";
+    /// [`crate::events::AgentStatusChanged`]
+    pub const AGENT_STATUS_CHANGED: &str = "agent.status_changed";
+    /// [`crate::events::OrderActionTaken`]
+    pub const ORDER_ACTION_TAKEN: &str = "order.action_taken";
+
+    /// The domain events: state changes other services consume (docs/events.md).
+    pub const DOMAIN: &[&str] = &[
+        CONVERSATION_OPENED,
+        HANDOFF_REQUESTED,
+        CONVERSATION_ASSIGNED,
+        CONVERSATION_TRANSFERRED,
+        CONVERSATION_CLOSED,
+        MESSAGE_CREATED,
+        QUEUE_ENTERED,
+        QUEUE_LEFT,
+        QUEUE_ABANDONED,
+        CSAT_RATED,
+        AGENT_STATUS_CHANGED,
+        ORDER_ACTION_TAKEN,
+    ];
     /// [`crate::events::TenantConfigChanged`]
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
     /// [`crate::session::DeskEvent`]: pushed to agents' and supervisors' sockets.

@@ -13,14 +13,15 @@ use crate::SessionState;
 use crate::store::batch::{self, WantConversation};
 use crate::store::customers::{self, Context, TenantSettings};
 use crate::store::desk;
+use crate::store::entities::message;
 use crate::store::{MODE_QUEUED, NewMessage, Page};
 use chrono::Utc;
 use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
 use kefu_proto::event_types;
 use kefu_proto::events::{
-    BotAnnotation, CardList, ConversationOpened, CustomerProfile, HandoffRequested, Identity,
-    MessageReceived, MessageToSend, OrderSummary, TranscriptLine,
+    BotAnnotation, CardList, ConversationOpened, ConversationRef, CustomerProfile,
+    HandoffRequested, Identity, MessageReceived, MessageToSend, OrderSummary, TranscriptLine,
 };
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
 use kefu_store::{StoreError, idempotency};
@@ -462,6 +463,8 @@ async fn apply_tenant(
     let work_items = desk::work_items(txn, tenant, &with_person).await?;
     let mut announced = HashSet::new();
     let mut messages = Vec::with_capacity(items.len() * 2);
+    // Whose each message is, and the conversation it is in, for its `message.created`.
+    let mut owners: Vec<(&Work, ConversationRef)> = Vec::with_capacity(items.len() * 2);
     let mut bot_states: HashMap<Uuid, String> = HashMap::new();
     // The states the conversations had before this batch.
     let before: HashMap<Uuid, String> = conversations
@@ -490,6 +493,17 @@ async fn apply_tenant(
         let already_queued = conversation.mode == MODE_QUEUED || queued.contains(&conversation.id);
         let first_new = messages.len();
         let reply = turns(w, tenant, conversation.id, already_queued, &mut messages);
+        let reference = ConversationRef {
+            conversation_id: conversation.id.to_string(),
+            customer_id: want.customer_id.to_string(),
+            merchant_id: conversation.merchant_id.clone(),
+            channel_type: w.message.channel_type.clone(),
+            queue_id: work_items
+                .get(&conversation.id)
+                .map(|i| i.queue.clone())
+                .unwrap_or_default(),
+        };
+        owners.extend((first_new..messages.len()).map(|_| (*w, reference.clone())));
         if let Some(item) = work_items.get(&conversation.id)
             && let Some(m) = messages.get(first_new)
         {
@@ -510,7 +524,11 @@ async fn apply_tenant(
             }
         }
     }
-    batch::append_messages(txn, tenant, messages).await?;
+    let stored = batch::append_messages(txn, tenant, messages).await?;
+    for (m, (w, reference)) in stored.iter().zip(owners) {
+        let _in_span = w.span.enter();
+        events.extend(created_events(w, reference, m));
+    }
     // Only states that changed are written, all with one statement.
     let changed: Vec<(Uuid, String)> = bot_states
         .into_iter()
@@ -545,12 +563,18 @@ async fn apply_tenant(
                 merchant_of.get(&conversation_id).map(String::as_str),
             )
             .await?;
-            events.push(crate::desk::events::queue_changed(
-                tenant,
-                &item.merchant_id,
-                &item.queue,
-            ));
-            desk::enqueue(txn, item).await?;
+            if desk::enqueue(txn, &item).await? {
+                let _in_span = w.span.enter();
+                events.push(crate::desk::events::queue_changed(
+                    tenant,
+                    &item.merchant_id,
+                    &item.queue,
+                ));
+                events.push(crate::domain::queue_entered(
+                    &item,
+                    crate::domain::Entered::Handoff,
+                ));
+            }
         }
         // The event carries the message's trace; the span is entered only while it is made
         // (never across an await).
@@ -679,20 +703,7 @@ fn turns(
         return None;
     }
     let (text, bot, cards) = match &w.answer {
-        Some(a) => (
-            a.answer.clone(),
-            Some(BotAnnotation {
-                faq_id: a.faq_id.clone(),
-                intent: a.intent.clone(),
-                confidence: a.confidence,
-                suggestions: a.suggestions.clone(),
-                handoff: a.handoff,
-                reason: a.reason.clone(),
-                action: a.action.clone(),
-                language: a.language.clone(),
-            }),
-            a.cards.clone(),
-        ),
+        Some(a) => (a.answer.clone(), Some(annotation(a)), a.cards.clone()),
         None => (BOT_UNAVAILABLE.to_owned(), None, Vec::new()),
     };
     let sender = if bot.is_some() { "bot" } else { "system" };
@@ -730,6 +741,62 @@ fn turns(
         cards,
         message_type: message_type.into(),
     })
+}
+
+/// What the bot said about its answer, as events carry it.
+fn annotation(a: &AnswerReply) -> BotAnnotation {
+    BotAnnotation {
+        faq_id: a.faq_id.clone(),
+        intent: a.intent.clone(),
+        confidence: a.confidence,
+        suggestions: a.suggestions.clone(),
+        handoff: a.handoff,
+        reason: a.reason.clone(),
+        action: a.action.clone(),
+        language: a.language.clone(),
+    }
+}
+
+/// The domain events of a stored message of `w`: `message.created`, and for the bot's answer
+/// that ran an action on a known order, `order.action_taken`.
+fn created_events(w: &Work, reference: ConversationRef, m: &message::Model) -> Vec<Envelope> {
+    let bot = (m.sender_kind == "bot")
+        .then_some(w.answer.as_ref())
+        .flatten();
+    let mut out = Vec::with_capacity(2);
+    if let Some(a) = bot.filter(|a| kefu_proto::actions::ORDER.contains(&a.action.as_str())) {
+        // The order the action ran on: the one order its cards show (several are a choice
+        // offered, not an action taken), else the pressed button's.
+        let mut shown: Vec<&str> = a
+            .cards
+            .iter()
+            .map(|c| c.order_id.as_str())
+            .filter(|o| !o.is_empty())
+            .collect();
+        shown.dedup();
+        let order_id = match shown[..] {
+            [one] => one,
+            [] => w
+                .message
+                .action
+                .as_ref()
+                .map_or("", |b| b.order_id.as_str()),
+            _ => "",
+        };
+        if !order_id.is_empty() {
+            out.push(crate::domain::order_action_taken(
+                reference.clone(),
+                m,
+                &a.action,
+                order_id,
+            ));
+        }
+    }
+    out.insert(
+        0,
+        crate::domain::message_created(reference, m, bot.map(annotation)),
+    );
+    out
 }
 
 /// The bot's answer, or `None` when it is unreachable or too slow (the customer then gets
@@ -799,7 +866,13 @@ async fn rate_last(
     };
     let mut messages = Vec::new();
     turns(w, tenant, item.conversation_id, true, &mut messages);
-    batch::append_messages(txn, tenant, messages).await?;
+    for m in batch::append_messages(txn, tenant, messages).await? {
+        events.push(crate::domain::message_created(
+            crate::domain::conversation_ref(&item),
+            &m,
+            None,
+        ));
+    }
     let rated = crate::desk::grpc::rate_in(txn, &item, rating, String::new()).await?;
     events.extend(rated);
     Ok(())

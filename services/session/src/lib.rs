@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod desk;
+pub mod domain;
 pub mod grpc;
 pub mod inbound;
 mod run;

@@ -131,6 +131,39 @@ pub async fn order_card_buttons(p: &Platform) {
         "D20261118001"
     );
     s.close().await;
+    // Each answer that acted on one order published `order.action_taken` once; the first
+    // answer, which offered three orders to choose from, acted on none.
+    let actions = eventually("the urge's order.action_taken", WAIT, || async {
+        let actions: Vec<(String, String, String)> = p
+            .events
+            .events(TENANT)
+            .await
+            .iter()
+            .filter(|e| e["event_type"] == "order.action_taken")
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                (s("action"), s("order_id"), s("message_id"))
+            })
+            .collect();
+        actions
+            .iter()
+            .any(|(a, _, _)| a == "urge_shipment")
+            .then_some(actions)
+    })
+    .await;
+    let once = |action: &str, order: &str| {
+        actions
+            .iter()
+            .filter(|(a, o, _)| a == action && o == order)
+            .count()
+    };
+    assert_eq!(once("urge_shipment", "D20261118001"), 1, "{actions:?}");
+    assert_eq!(once("logistics_lookup", "D20261112002"), 1, "{actions:?}");
+    let first = which["message_id"].as_str().unwrap_or_default();
+    assert!(
+        !first.is_empty() && actions.iter().all(|(_, o, m)| !o.is_empty() && m != first),
+        "{actions:?}"
+    );
 }
 
 async fn conversation(p: &Platform, id: &str) -> Value {

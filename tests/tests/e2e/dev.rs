@@ -26,6 +26,7 @@ async fn start(data: &std::path::Path) -> Platform {
     .await;
     Platform {
         gateway: GatewayClient::new(format!("http://{}", dev.addr("http")), ADMIN_TOKEN),
+        events: kefu_tests::events::EventTap::dev(format!("http://{}", dev.addr("http"))),
         session_grpc: format!("http://{}", dev.addr("grpc_session")),
         otlp,
         expected_spans: vec![
@@ -134,6 +135,7 @@ macro_rules! dev_desk_scenarios {
 
 dev_desk_scenarios!(
     handoff_to_the_skilled_agent_and_through_to_csat,
+    domain_events_once_per_change,
     gold_on_checkout_is_served_first,
     merchant_queue_overflows_to_the_platform,
     an_unaccepted_offer_is_reoffered,

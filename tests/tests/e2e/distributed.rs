@@ -15,6 +15,7 @@ const QUEUES: &[&str] = &[
     "session.config",
     "gateway.desk",
     "e2e.handoffs",
+    "e2e.domain",
 ];
 
 async fn start(iso: &Isolation) -> Platform {
@@ -29,12 +30,20 @@ async fn start(iso: &Isolation) -> Platform {
         ("RUST_LOG", "info".into()),
         ("KEFU_WEBHOOK__BACKOFF_INITIAL_MS", "200".into()),
     ];
+    // Bound before the services start, so it sees everything they publish.
+    let tap_bus: std::sync::Arc<dyn Bus> = std::sync::Arc::new(
+        RabbitBus::connect(&amqp_url(), Topology::new(iso.bus_prefix()))
+            .await
+            .expect("broker"),
+    );
+    let events = kefu_tests::events::EventTap::bus(tap_bus, "e2e.domain").await;
     let Distributed {
         bot,
         session,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
+        events,
         gateway: GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN),
         session_grpc: format!("http://{}", session.addr("grpc")),
         otlp,
@@ -200,6 +209,7 @@ macro_rules! distributed_desk_scenarios {
 
 distributed_desk_scenarios!(
     handoff_to_the_skilled_agent_and_through_to_csat,
+    domain_events_once_per_change,
     gold_on_checkout_is_served_first,
     merchant_queue_overflows_to_the_platform,
     an_unaccepted_offer_is_reoffered,

@@ -6,6 +6,7 @@ mod customer;
 mod desk;
 mod dev;
 mod distributed;
+mod events;
 mod platform;
 mod scale_out;
 mod scenario;

@@ -14,6 +14,8 @@ pub struct Platform {
     /// must contain.
     pub expected_spans: Vec<(&'static str, &'static str)>,
     pub services: Vec<Service>,
+    /// The domain events the platform published.
+    pub events: kefu_tests::events::EventTap,
     /// The order system the bot and session call (kept alive with the platform).
     pub _orders: Option<OrderSystem>,
 }

@@ -6,6 +6,7 @@ use super::ops::{self, Say};
 use super::router;
 use super::setup;
 use crate::SessionState;
+use crate::domain;
 use crate::grpc::{conversation_of, internal, message_of, parse_id};
 use crate::store as repo;
 use crate::store::desk::{
@@ -362,7 +363,7 @@ impl DeskGrpc {
                 ));
             }
         }
-        let (stored, mut evs) = ops::say(&txn, &c, say).await.map_err(internal)?;
+        let (stored, mut evs) = ops::say(&txn, &c, w, say).await.map_err(internal)?;
         let fresh = !evs.is_empty() || stored.internal;
         let cards = stored
             .cards
@@ -627,9 +628,36 @@ impl Desk for DeskGrpc {
             who.require("supervisor")?;
         }
         let a = self.agent_in_scope(&who, &id).await?;
-        store::set_status(&self.state.db, &who.tenant, &a.id, &req.status)
-            .await
-            .map_err(internal)?;
+        {
+            let txn = self
+                .state
+                .db
+                .begin()
+                .await
+                .map_err(|e| internal(e.into()))?;
+            store::set_status(&txn, &who.tenant, &a.id, &req.status)
+                .await
+                .map_err(internal)?;
+            // Setting the status an agent already has changes nothing and says nothing.
+            let evs: Vec<_> = (a.status != req.status)
+                .then(|| {
+                    domain::agent_status_changed(
+                        &who.tenant,
+                        &a.id,
+                        &a.merchant_id,
+                        &a.status,
+                        &req.status,
+                        Utc::now(),
+                    )
+                })
+                .into_iter()
+                .collect();
+            outbox::enqueue_many(&txn, &evs)
+                .await
+                .map_err(|e| internal(e.into()))?;
+            txn.commit().await.map_err(|e| internal(e.into()))?;
+            self.state.outbox.dispatch(evs);
+        }
         // Offers to an agent who stepped away go back at once (not held to their expiry, and
         // without excluding the agent). Active conversations stay: the agent still owns them.
         if matches!(req.status.as_str(), "away" | "offline") {
@@ -665,6 +693,7 @@ impl Desk for DeskGrpc {
                         vec![
                             events::work_event("assignment.revoked", n, Audience::agent(&agent)),
                             events::queue_changed(&tenant, &n.merchant_id, &n.queue),
+                            domain::queue_entered(n, domain::Entered::Requeued),
                         ]
                     },
                 )
@@ -913,21 +942,21 @@ impl Desk for DeskGrpc {
             ));
         }
         let agent = who.agent.clone();
+        let now = Utc::now();
         let n = self
             .change(
                 &w,
                 &[OFFERED],
                 Change {
                     state: Some(ACTIVE),
-                    accepted_at: Some(Utc::now()),
+                    accepted_at: Some(now),
                     ..Change::default()
                 },
                 |n| {
-                    vec![events::work_event(
-                        "conversation.updated",
-                        n,
-                        Audience::of_work(n),
-                    )]
+                    vec![
+                        events::work_event("conversation.updated", n, Audience::of_work(n)),
+                        domain::assigned(n, now),
+                    ]
                 },
             )
             .await?;
@@ -1057,14 +1086,16 @@ impl Desk for DeskGrpc {
                     expires,
                     Some(&note),
                     |n| {
-                        vec![
+                        let mut evs = vec![
                             events::work_event(
                                 "assignment.offered",
                                 n,
                                 Audience::agent(&target_id),
                             ),
                             events::work_event("assignment.revoked", n, Audience::agent(&from)),
-                        ]
+                        ];
+                        evs.extend(domain::transferred(&w, n, &req.note, Utc::now()));
+                        evs
                     },
                 )
                 .await
@@ -1115,10 +1146,12 @@ impl Desk for DeskGrpc {
                 };
                 let tenant = who.tenant.clone();
                 self.change(&w, &[ACTIVE, OFFERED], change, |n| {
-                    vec![
+                    let mut evs = vec![
                         events::work_event("assignment.revoked", n, Audience::agent(&from)),
                         events::queue_changed(&tenant, &n.merchant_id, &n.queue),
-                    ]
+                    ];
+                    evs.extend(domain::transferred(&w, n, &req.note, Utc::now()));
+                    evs
                 })
                 .await?
             }
@@ -1215,6 +1248,7 @@ impl Desk for DeskGrpc {
         let (_, mut evs) = ops::say(
             &txn,
             &c,
+            &n,
             Say {
                 sender_kind: "system",
                 agent_id: "",
@@ -1231,6 +1265,7 @@ impl Desk for DeskGrpc {
             &n,
             Audience::of_work(&n),
         ));
+        evs.extend(domain::closed(&w, &n, &who.agent, now));
         outbox::enqueue_many(&txn, &evs)
             .await
             .map_err(|e| internal(e.into()))?;
@@ -1593,11 +1628,10 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
     else {
         return Ok(Vec::new());
     };
-    let mut evs = vec![events::work_event(
-        "conversation.updated",
-        &n,
-        Audience::of_work(&n),
-    )];
+    let mut evs = vec![
+        events::work_event("conversation.updated", &n, Audience::of_work(&n)),
+        domain::csat_rated(&n, Utc::now()),
+    ];
     if let Some(c) = repo::get_conversation(txn, &w.tenant_id, w.conversation_id).await? {
         let text = ops::localized(
             &n.language,
@@ -1608,6 +1642,7 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
         let (_, sent) = ops::say(
             txn,
             &c,
+            &n,
             Say {
                 sender_kind: "system",
                 agent_id: "",

@@ -101,12 +101,13 @@ pub struct Say<'a> {
     pub key: Option<String>,
 }
 
-/// Stores a message in the conversation and, unless internal, the event that delivers it to the
-/// customer. Returns the stored message (the earlier one when the key was seen) and the events,
-/// or `None` as events when nothing new was written.
+/// Stores a message in the conversation `c` (routed as `w`): its `message.created` event and,
+/// unless internal, the event that delivers it to the customer. Returns the stored message (the
+/// earlier one when the key was seen) and the events, none when nothing new was written.
 pub async fn say<C: ConnectionTrait>(
     txn: &C,
     c: &conversation::Model,
+    w: &work_item::Model,
     say: Say<'_>,
 ) -> Result<(message::Model, Vec<Envelope>), StoreError> {
     if let Some(key) = &say.key
@@ -150,7 +151,11 @@ pub async fn say<C: ConnectionTrait>(
         },
     )
     .await?;
-    let mut events = Vec::new();
+    let mut events = vec![crate::domain::message_created(
+        crate::domain::conversation_ref(w),
+        &stored,
+        None,
+    )];
     if !say.internal {
         let out = MessageToSend {
             message_id: stored.id.to_string(),

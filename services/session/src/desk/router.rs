@@ -15,6 +15,7 @@ use super::events::{self, Audience};
 use super::ops::{self, Say};
 use super::setup;
 use crate::SessionState;
+use crate::domain;
 use crate::store as repo;
 use crate::store::desk::{
     self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, json_list,
@@ -237,6 +238,11 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
     let now = Utc::now();
     let (setup, mut router, items) = load_router(state, tenant).await?;
     let mut versions: HashMap<String, i64> = HashMap::new();
+    // When each item entered its queue (for how long it waited there when it moves on).
+    let queue_entered_at: HashMap<String, chrono::DateTime<Utc>> = items
+        .iter()
+        .map(|w| (w.conversation_id.to_string(), w.queue_entered_at))
+        .collect();
     let mut offered_left = 0usize;
     // Offers nobody accepted in time go back, never to the same agent.
     for w in &items {
@@ -270,6 +276,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                 vec![
                     events::work_event("assignment.revoked", n, Audience::agent(&old_agent)),
                     events::queue_changed(tenant, &n.merchant_id, &n.queue),
+                    domain::queue_entered(n, domain::Entered::Requeued),
                 ]
             },
         )
@@ -300,9 +307,12 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                     ..Change::default()
                 };
                 let moved = ops::commit_routed(state, tenant, id, *v, &[WAITING], change, |n| {
+                    let entered = queue_entered_at.get(&conversation).copied();
                     vec![
                         events::queue_changed(tenant, &n.merchant_id, &from),
                         events::queue_changed(tenant, "", &to),
+                        domain::queue_left(n, &from, "overflow", entered.unwrap_or(now), now),
+                        domain::queue_entered(n, domain::Entered::Overflow),
                     ]
                 })
                 .await?;
@@ -367,6 +377,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                 vec![
                     events::work_event("assignment.offered", n, Audience::agent(&a.agent)),
                     events::queue_changed(tenant, &n.merchant_id, &n.queue),
+                    domain::queue_left(n, &n.queue, "offered", n.queue_entered_at, now),
                 ]
             },
         )
@@ -418,6 +429,7 @@ async fn left_message(
         let (_, sent) = ops::say(
             &txn,
             &c,
+            &n,
             Say {
                 sender_kind: "system",
                 agent_id: "",

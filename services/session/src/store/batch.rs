@@ -6,8 +6,10 @@ use super::{IDENTITY_EXTERNAL, NewMessage, Page};
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
 use kefu_store::StoreError;
-use sea_orm::sea_query::{CaseStatement, Expr};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
@@ -127,6 +129,7 @@ pub async fn open_conversations<C: ConnectionTrait>(
             bot_state: String::new(),
             merchant_id: w.merchant_id.clone(),
             handoff: None,
+            message_count: 0,
         };
         created.push(model.clone());
         out.insert(key, (model, true));
@@ -146,55 +149,96 @@ pub async fn open_conversations<C: ConnectionTrait>(
 }
 
 /// Stores `messages` (all of `tenant_id`, into conversations the caller resolved for that
-/// tenant) with one insert, and moves each conversation's `last_message_at` forward to its
-/// newest message with one update.
+/// tenant) with one insert, and with one update moves each conversation's `last_message_at`
+/// forward to its newest message and counts the messages on it. Returns the stored rows, in the
+/// order given, each with its sequence in its conversation.
+///
+/// The update locks the conversations' rows until commit (PostgreSQL; SQLite has one writer),
+/// so two transactions appending to one conversation number their messages one after the
+/// other, never both from the same count.
 pub async fn append_messages<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     messages: Vec<NewMessage>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<message::Model>, StoreError> {
+    use conversation::Column as Conv;
     if messages.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let mut newest: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    let mut newest: HashMap<Uuid, (DateTime<Utc>, i64)> = HashMap::new();
     for m in &messages {
-        let t = newest.entry(m.conversation_id).or_insert(m.created_at);
-        *t = (*t).max(m.created_at);
+        let (t, n) = newest.entry(m.conversation_id).or_insert((m.created_at, 0));
+        *t = std::cmp::max(*t, m.created_at);
+        *n += 1;
     }
-    let mut case = CaseStatement::new();
-    for (id, at) in &newest {
-        case = case.case(
+    let mut last_at = CaseStatement::new();
+    let mut added = CaseStatement::new();
+    for (id, (at, n)) in &newest {
+        last_at = last_at.case(
             sea_orm::Condition::all()
-                .add(conversation::Column::Id.eq(*id))
-                .add(conversation::Column::LastMessageAt.lt(*at)),
+                .add(Conv::Id.eq(*id))
+                .add(Conv::LastMessageAt.lt(*at)),
             Expr::value(*at),
         );
+        added = added.case(Conv::Id.eq(*id), Expr::value(*n));
     }
-    let case = case.finally(Expr::col(conversation::Column::LastMessageAt));
+    let last_at = last_at.finally(Expr::col(Conv::LastMessageAt));
+    let added = added.finally(Expr::value(0i64));
+    let ids: Vec<Uuid> = newest.keys().copied().collect();
     conversation::Entity::update_many()
+        .col_expr(Conv::LastMessageAt, Expr::Case(Box::new(last_at)))
         .col_expr(
-            conversation::Column::LastMessageAt,
-            Expr::Case(Box::new(case)),
+            Conv::MessageCount,
+            Expr::col(Conv::MessageCount).add(Expr::Case(Box::new(added))),
         )
-        .filter(conversation::Column::TenantId.eq(tenant_id))
-        .filter(conversation::Column::Id.is_in(newest.keys().copied()))
+        .filter(Conv::TenantId.eq(tenant_id))
+        .filter(Conv::Id.is_in(ids.iter().copied()))
         .exec(txn)
         .await?;
-    message::Entity::insert_many(messages.into_iter().map(|m| message::ActiveModel {
+    let counts: Vec<(Uuid, i64)> = conversation::Entity::find()
+        .select_only()
+        .column(Conv::Id)
+        .column(Conv::MessageCount)
+        .filter(Conv::TenantId.eq(tenant_id))
+        .filter(Conv::Id.is_in(ids))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    // The first sequence number of this batch in each conversation.
+    let mut next: HashMap<Uuid, i64> = counts
+        .into_iter()
+        .map(|(id, count)| (id, count - newest.get(&id).map_or(0, |(_, n)| *n) + 1))
+        .collect();
+    let stored: Vec<message::Model> = messages
+        .into_iter()
+        .map(|m| {
+            let mut row = m.to_model();
+            row.tenant_id = tenant_id.to_owned();
+            // A conversation of another tenant was not updated: its messages get no number
+            // (and the insert below stores them under this tenant, as before).
+            if let Some(seq) = next.get_mut(&m.conversation_id) {
+                row.seq = *seq;
+                *seq += 1;
+            }
+            row
+        })
+        .collect();
+    message::Entity::insert_many(stored.iter().map(|m| message::ActiveModel {
         id: Set(m.id),
-        tenant_id: Set(tenant_id.to_owned()),
+        tenant_id: Set(m.tenant_id.clone()),
         conversation_id: Set(m.conversation_id),
-        direction: Set(m.direction.to_owned()),
-        sender_kind: Set(m.sender_kind.to_owned()),
-        text: Set(m.text),
-        external_message_id: Set(m.external_message_id),
+        direction: Set(m.direction.clone()),
+        sender_kind: Set(m.sender_kind.clone()),
+        text: Set(m.text.clone()),
+        external_message_id: Set(m.external_message_id.clone()),
         created_at: Set(m.created_at),
-        message_type: Set(m.message_type.to_owned()),
-        cards: Set(m.cards),
+        message_type: Set(m.message_type.clone()),
+        cards: Set(m.cards.clone()),
         internal: Set(m.internal),
-        agent_id: Set(m.agent_id),
+        agent_id: Set(m.agent_id.clone()),
+        seq: Set(m.seq),
     }))
     .exec_without_returning(txn)
     .await?;
-    Ok(())
+    Ok(stored)
 }

@@ -537,8 +537,9 @@ pub async fn last_agent<C: ConnectionTrait>(
 }
 
 /// A new waiting work item (the bot handed the conversation off). A conversation already in
-/// routing keeps its item.
-pub async fn enqueue<C: ConnectionTrait>(db: &C, w: work_item::Model) -> Result<(), StoreError> {
+/// routing keeps its item; returns whether this one was stored.
+pub async fn enqueue<C: ConnectionTrait>(db: &C, w: &work_item::Model) -> Result<bool, StoreError> {
+    let w = w.clone();
     let row = work_item::ActiveModel {
         conversation_id: Set(w.conversation_id),
         tenant_id: Set(w.tenant_id),
@@ -570,7 +571,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, w: work_item::Model) -> Result<
         version: Set(w.version),
         csat_invited: Set(w.csat_invited),
     };
-    work_item::Entity::insert(row)
+    let inserted = work_item::Entity::insert(row)
         .on_conflict(
             OnConflict::column(work_item::Column::ConversationId)
                 .do_nothing()
@@ -582,7 +583,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, w: work_item::Model) -> Result<
             sea_orm::DbErr::RecordNotInserted => Ok(0),
             e => Err(e),
         })?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 /// Why an offer was not made.

@@ -32,6 +32,7 @@ impl MigratorTrait for SessionMigrator {
             Box::new(M0001Initial),
             Box::new(M0002UnifiedCustomer),
             Box::new(M0003Routing),
+            Box::new(M0004MessageSequence),
         ]
     }
 }
@@ -231,6 +232,59 @@ impl MigrationTrait for M0003Routing {
         create_entity_table(manager, canned_response::Entity).await?;
         create_entity_table(manager, routing_config::Entity).await?;
         create_entity_table(manager, routing_tenant::Entity).await?;
+        Ok(())
+    }
+}
+
+/// Each message's sequence in its conversation (`message.created` carries it), counted on the
+/// conversation row. Existing messages are numbered in the order they were stored.
+struct M0004MessageSequence;
+
+impl MigrationName for M0004MessageSequence {
+    fn name(&self) -> &str {
+        "session_m0004_message_sequence"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004MessageSequence {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let added = [("conversations", "message_count"), ("messages", "seq")];
+        let mut backfill = false;
+        for (table, name) in added {
+            if !manager.has_column(table, name).await? {
+                backfill = true;
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Alias::new(table))
+                            .add_column(
+                                ColumnDef::new(Alias::new(name))
+                                    .big_integer()
+                                    .not_null()
+                                    .default(0),
+                            )
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+        }
+        if backfill {
+            // Both backends accept these: window functions (SQLite 3.25+) and correlated
+            // subqueries in UPDATE.
+            let db = manager.get_connection();
+            db.execute_unprepared(
+                "UPDATE messages SET seq = (SELECT n FROM (SELECT id, ROW_NUMBER() OVER \
+                 (PARTITION BY conversation_id ORDER BY created_at, id) AS n FROM messages) r \
+                 WHERE r.id = messages.id)",
+            )
+            .await?;
+            db.execute_unprepared(
+                "UPDATE conversations SET message_count = (SELECT COUNT(*) FROM messages m \
+                 WHERE m.conversation_id = conversations.id)",
+            )
+            .await?;
+        }
         Ok(())
     }
 }

@@ -147,6 +147,8 @@ impl NewMessage {
             cards: self.cards.clone(),
             internal: self.internal,
             agent_id: self.agent_id.clone(),
+            // Numbered when appended.
+            seq: 0,
         }
     }
 }
@@ -164,9 +166,8 @@ pub async fn append_message<C: ConnectionTrait>(
             msg.conversation_id
         )));
     };
-    let stored = msg.to_model();
-    batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
-    Ok(stored)
+    let mut stored = batch::append_messages(txn, &conversation.tenant_id, vec![msg]).await?;
+    Ok(stored.remove(0))
 }
 
 /// The latest `limit` messages of a conversation, oldest first; agents' internal notes only

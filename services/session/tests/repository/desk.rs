@@ -100,7 +100,7 @@ pub async fn concurrent_offers_never_double_assign_or_overfill(db: &DatabaseConn
     for _ in 0..6 {
         let w = waiting("t1");
         ids.push(w.conversation_id);
-        desk::enqueue(db, w).await.unwrap();
+        desk::enqueue(db, &w).await.unwrap();
     }
     let mut tasks = Vec::new();
     for id in &ids {
@@ -148,7 +148,7 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
         .unwrap();
     let w = waiting("t1");
     let id = w.conversation_id;
-    desk::enqueue(db, w).await.unwrap();
+    desk::enqueue(db, &w).await.unwrap();
     assert_eq!(
         offer(db, "t1", id, "away").await.unwrap_err(),
         OfferRefused::AgentUnavailable
@@ -169,7 +169,7 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
         .unwrap();
     let w2 = waiting("t1");
     let id2 = w2.conversation_id;
-    desk::enqueue(db, w2).await.unwrap();
+    desk::enqueue(db, &w2).await.unwrap();
     assert_eq!(
         offer(db, "t2", id2, "on").await.unwrap_err(),
         OfferRefused::Stale
@@ -185,7 +185,7 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
     let mut theirs = waiting("t1");
     theirs.merchant_id = "m1".into();
     let id3 = theirs.conversation_id;
-    desk::enqueue(db, theirs).await.unwrap();
+    desk::enqueue(db, &theirs).await.unwrap();
     assert_eq!(
         offer(db, "t1", id3, "shop-agent").await.unwrap_err(),
         OfferRefused::AgentUnavailable
@@ -286,7 +286,7 @@ pub async fn desk_reads_are_tenant_scoped(db: &DatabaseConnection) {
         .unwrap();
     let w = waiting("t1");
     let id = w.conversation_id;
-    desk::enqueue(db, w).await.unwrap();
+    desk::enqueue(db, &w).await.unwrap();
     let canned = Uuid::now_v7();
     desk::put_canned(
         db,

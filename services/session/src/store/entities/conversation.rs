@@ -25,6 +25,8 @@ pub struct Model {
     pub merchant_id: String,
     /// The handoff (an encoded `kefu.events.v1.HandoffRequested`) once the bot handed off.
     pub handoff: Option<Vec<u8>>,
+    /// Messages stored so far: the last message's sequence number.
+    pub message_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

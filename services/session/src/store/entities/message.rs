@@ -24,6 +24,8 @@ pub struct Model {
     pub internal: bool,
     /// The agent or supervisor who wrote it; empty otherwise.
     pub agent_id: String,
+    /// 1, 2, 3, … within the conversation, in the order the session stored the messages.
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

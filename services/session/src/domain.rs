@@ -1,0 +1,279 @@
+//! The session's domain events: every state change another service may care about, as a
+//! protobuf event for the session's outbox (written in the transaction of the change). The
+//! catalogue is `docs/events.md`. The desk events the workbench receives (`desk::events`) are
+//! made at the same call sites from the same rows; these are the record other services build on.
+//!
+//! Each function takes the rows as they are *after* the change (and before, where the change
+//! is a move), so an event can only describe a change that happened.
+
+use chrono::{DateTime, Utc};
+use kefu_bus::Envelope;
+use kefu_proto::event_types as t;
+use kefu_proto::events::{
+    AgentStatusChanged, BotAnnotation, ConversationAssigned, ConversationClosed, ConversationRef,
+    ConversationTransferred, CsatRated, MessageCreated, OrderActionTaken, QueueAbandoned,
+    QueueEntered, QueueLeft,
+};
+use kefu_proto::time::to_timestamp;
+
+use crate::store::desk::list_of;
+use crate::store::entities::{message, work_item};
+
+fn envelope(tenant: &str, event_type: &str, payload: impl prost::Message) -> Envelope {
+    Envelope::new(tenant, event_type, payload.encode_to_vec())
+}
+
+fn ms_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_milliseconds().max(0)
+}
+
+/// The conversation a work item routes.
+pub fn conversation_ref(w: &work_item::Model) -> ConversationRef {
+    ConversationRef {
+        conversation_id: w.conversation_id.to_string(),
+        customer_id: w.customer_id.to_string(),
+        merchant_id: w.merchant_id.clone(),
+        channel_type: w.channel_type.clone(),
+        queue_id: w.queue.clone(),
+    }
+}
+
+/// Why a conversation (re)entered a queue.
+#[derive(Clone, Copy, Debug)]
+pub enum Entered {
+    /// The bot handed it off.
+    Handoff,
+    /// An agent transferred it to this queue.
+    Transfer,
+    /// The routing engine moved it to its overflow queue.
+    Overflow,
+    /// An offer expired or its agent went away: back to waiting.
+    Requeued,
+}
+
+impl Entered {
+    fn as_str(self) -> &'static str {
+        match self {
+            Entered::Handoff => "handoff",
+            Entered::Transfer => "transfer",
+            Entered::Overflow => "overflow",
+            Entered::Requeued => "requeued",
+        }
+    }
+}
+
+/// `queue.entered`: `w` (after the change) waits in `w.queue`.
+pub fn queue_entered(w: &work_item::Model, why: Entered) -> Envelope {
+    envelope(
+        &w.tenant_id,
+        t::QUEUE_ENTERED,
+        QueueEntered {
+            conversation: Some(conversation_ref(w)),
+            reason: why.as_str().to_owned(),
+            at: Some(to_timestamp(w.queue_entered_at)),
+        },
+    )
+}
+
+/// `queue.left`: `w` (after the change) no longer waits in `queue`: it was offered to an agent
+/// (`offered`) or moved on to another queue (`overflow`, `transfer`).
+pub fn queue_left(
+    w: &work_item::Model,
+    queue: &str,
+    reason: &str,
+    queue_entered_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Envelope {
+    let mut conversation = conversation_ref(w);
+    conversation.queue_id = queue.to_owned();
+    envelope(
+        &w.tenant_id,
+        t::QUEUE_LEFT,
+        QueueLeft {
+            conversation: Some(conversation),
+            reason: reason.to_owned(),
+            agent_id: w.agent_id.clone(),
+            waited_ms: ms_between(queue_entered_at, now),
+            at: Some(to_timestamp(now)),
+        },
+    )
+}
+
+/// `conversation.assigned`: the agent accepted `after`.
+pub fn assigned(after: &work_item::Model, now: DateTime<Utc>) -> Envelope {
+    envelope(
+        &after.tenant_id,
+        t::CONVERSATION_ASSIGNED,
+        ConversationAssigned {
+            conversation_id: after.conversation_id.to_string(),
+            agent_id: after.agent_id.clone(),
+            queue_id: after.queue.clone(),
+            conversation: Some(conversation_ref(after)),
+            waited_ms: ms_between(after.enqueued_at, now),
+            at: Some(to_timestamp(now)),
+        },
+    )
+}
+
+/// `conversation.transferred` (and, for a transfer to a queue, `queue.entered`): `before` was
+/// the agent's, `after` is offered to another agent or waits in another queue.
+pub fn transferred(
+    before: &work_item::Model,
+    after: &work_item::Model,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Vec<Envelope> {
+    let to_queue = crate::store::desk::QUEUED_STATES.contains(&after.state.as_str());
+    let mut out = vec![envelope(
+        &after.tenant_id,
+        t::CONVERSATION_TRANSFERRED,
+        ConversationTransferred {
+            conversation: Some(conversation_ref(after)),
+            from_agent_id: before.agent_id.clone(),
+            to_agent_id: if to_queue {
+                String::new()
+            } else {
+                after.agent_id.clone()
+            },
+            from_queue_id: before.queue.clone(),
+            to_queue_id: after.queue.clone(),
+            note: note.to_owned(),
+            at: Some(to_timestamp(now)),
+        },
+    )];
+    if to_queue {
+        out.push(queue_entered(after, Entered::Transfer));
+    }
+    out
+}
+
+/// `conversation.closed` (and `queue.abandoned` when it closed while waiting): `before` is the
+/// item before the close, `after` the closed item.
+pub fn closed(
+    before: &work_item::Model,
+    after: &work_item::Model,
+    closed_by: &str,
+    now: DateTime<Utc>,
+) -> Vec<Envelope> {
+    let waiting = crate::store::desk::QUEUED_STATES.contains(&before.state.as_str());
+    let reason = if waiting {
+        "closed_in_queue"
+    } else if closed_by == before.agent_id {
+        "agent_closed"
+    } else {
+        "supervisor_closed"
+    };
+    let mut out = Vec::with_capacity(2);
+    if waiting {
+        out.push(envelope(
+            &after.tenant_id,
+            t::QUEUE_ABANDONED,
+            QueueAbandoned {
+                conversation: Some(conversation_ref(after)),
+                waited_ms: ms_between(before.queue_entered_at, now),
+                at: Some(to_timestamp(now)),
+            },
+        ));
+    }
+    out.push(envelope(
+        &after.tenant_id,
+        t::CONVERSATION_CLOSED,
+        ConversationClosed {
+            conversation_id: after.conversation_id.to_string(),
+            reason: reason.into(),
+            conversation: Some(conversation_ref(after)),
+            agent_id: if waiting {
+                String::new()
+            } else {
+                before.agent_id.clone()
+            },
+            closed_by: closed_by.to_owned(),
+            summary: after.summary.clone(),
+            tags: list_of(&after.tags),
+            at: Some(to_timestamp(now)),
+        },
+    ));
+    out
+}
+
+/// `csat.rated`: the customer rated `w` (after the rating).
+pub fn csat_rated(w: &work_item::Model, now: DateTime<Utc>) -> Envelope {
+    envelope(
+        &w.tenant_id,
+        t::CSAT_RATED,
+        CsatRated {
+            conversation: Some(conversation_ref(w)),
+            agent_id: w.agent_id.clone(),
+            rating: w.csat,
+            comment: w.csat_comment.clone(),
+            at: Some(to_timestamp(now)),
+        },
+    )
+}
+
+/// `agent.status_changed`.
+pub fn agent_status_changed(
+    tenant: &str,
+    agent_id: &str,
+    merchant_id: &str,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Envelope {
+    envelope(
+        tenant,
+        t::AGENT_STATUS_CHANGED,
+        AgentStatusChanged {
+            agent_id: agent_id.to_owned(),
+            merchant_id: merchant_id.to_owned(),
+            from_status: from.to_owned(),
+            to_status: to.to_owned(),
+            at: Some(to_timestamp(now)),
+        },
+    )
+}
+
+/// `message.created` for a stored message `m` of the conversation `conversation`.
+pub fn message_created(
+    conversation: ConversationRef,
+    m: &message::Model,
+    bot: Option<BotAnnotation>,
+) -> Envelope {
+    envelope(
+        &m.tenant_id,
+        t::MESSAGE_CREATED,
+        MessageCreated {
+            conversation: Some(conversation),
+            message_id: m.id.to_string(),
+            sender_kind: m.sender_kind.clone(),
+            agent_id: m.agent_id.clone(),
+            direction: m.direction.clone(),
+            message_type: m.message_type.clone(),
+            internal: m.internal,
+            text: m.text.clone(),
+            created_at: Some(to_timestamp(m.created_at)),
+            sequence: u64::try_from(m.seq).unwrap_or_default(),
+            bot,
+        },
+    )
+}
+
+/// `order.action_taken`: the bot's message `m` carried the result of `action` on `order_id`.
+pub fn order_action_taken(
+    conversation: ConversationRef,
+    m: &message::Model,
+    action: &str,
+    order_id: &str,
+) -> Envelope {
+    envelope(
+        &m.tenant_id,
+        t::ORDER_ACTION_TAKEN,
+        OrderActionTaken {
+            conversation: Some(conversation),
+            action: action.to_owned(),
+            order_id: order_id.to_owned(),
+            message_id: m.id.to_string(),
+            at: Some(to_timestamp(m.created_at)),
+        },
+    )
+}

@@ -23,6 +23,7 @@ pub mod session {
 pub mod bot {
     tonic::include_proto!("kefu.bot.v1");
 }
+pub mod desk;
 pub mod domain;
 
 /// Routing keys of bus events; the payload type of each is named beside it.

@@ -138,7 +138,8 @@ impl ApiError {
 
 impl ApiError {
     /// A session service error (`what` `id` is the thing the call was about) as the HTTP error
-    /// table has it. The session names the field at fault as `field: reason` in its message.
+    /// table has it. The session names the field at fault in the status's `BadRequest`
+    /// details (`kefu_proto::desk::invalid`).
     pub fn from_session(s: tonic::Status, what: &'static str, id: &str) -> Self {
         use tonic::Code;
         match s.code() {
@@ -146,13 +147,10 @@ impl ApiError {
                 what,
                 id: id.chars().take(64).collect(),
             },
-            Code::InvalidArgument | Code::OutOfRange => {
-                let msg = s.message();
-                match msg.split_once(": ") {
-                    Some((field, reason)) if !field.contains(' ') => ApiError::field(field, reason),
-                    _ => ApiError::field("body", msg),
-                }
-            }
+            Code::InvalidArgument | Code::OutOfRange => match kefu_proto::desk::field_error(&s) {
+                Some(e) => e.into(),
+                None => ApiError::field("body", s.message()),
+            },
             Code::FailedPrecondition | Code::AlreadyExists | Code::Aborted => {
                 ApiError::Conflict(s.message().into())
             }
@@ -166,6 +164,12 @@ impl ApiError {
             }
             _ => ApiError::Internal(format!("session: {s}")),
         }
+    }
+}
+
+impl From<kefu_proto::desk::FieldError> for ApiError {
+    fn from(e: kefu_proto::desk::FieldError) -> Self {
+        ApiError::field(&e.field, e.reason)
     }
 }
 

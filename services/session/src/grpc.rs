@@ -5,6 +5,7 @@ use crate::SessionState;
 use crate::store as repo;
 use crate::store::customers;
 use crate::store::entities::{customer, customer_merge, message};
+use kefu_proto::desk::invalid;
 use kefu_proto::events::{CardList, CustomerProfile, HandoffRequested, Identity, PageContext};
 use kefu_proto::session::session_server::Session;
 use kefu_proto::session::{
@@ -28,6 +29,7 @@ pub(crate) fn internal(e: StoreError) -> Status {
     match e {
         StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
         StoreError::Conflict(why) => Status::failed_precondition(why),
+        // The handlers check what the store would refuse; a refusal here names no field.
         StoreError::Invalid(why) => Status::invalid_argument(why),
         e => {
             tracing::error!(error = %e, "session query failed");
@@ -158,12 +160,12 @@ impl SessionGrpc {
 }
 
 pub(crate) fn parse_id(field: &str, s: &str) -> Result<Uuid, Status> {
-    Uuid::parse_str(s).map_err(|_| Status::invalid_argument(format!("{field}: not a UUID")))
+    Uuid::parse_str(s).map_err(|_| invalid(field, "not a UUID"))
 }
 
 fn require_tenant(t: &str) -> Result<(), Status> {
     if t.is_empty() {
-        Err(Status::invalid_argument("tenant_id: is required"))
+        Err(invalid("tenant_id", "is required"))
     } else {
         Ok(())
     }
@@ -288,17 +290,16 @@ impl Session for SessionGrpc {
             if v.as_ref()
                 .is_some_and(|v| v.chars().count() > MAX_PROFILE_FIELD)
             {
-                return Err(Status::invalid_argument(format!(
-                    "{field}: at most {MAX_PROFILE_FIELD} characters"
-                )));
+                return Err(invalid(
+                    field,
+                    format!("at most {MAX_PROFILE_FIELD} characters"),
+                ));
             }
         }
         if let Some(l) = &req.language
             && !["", "zh-Hans", "zh-Hant", "en"].contains(&l.as_str())
         {
-            return Err(Status::invalid_argument(
-                "language: must be zh-Hans, zh-Hant or en",
-            ));
+            return Err(invalid("language", "must be zh-Hans, zh-Hant or en"));
         }
         if req.tags.len() > MAX_TAGS
             || req
@@ -306,9 +307,10 @@ impl Session for SessionGrpc {
                 .iter()
                 .any(|t| t.is_empty() || t.chars().count() > 32)
         {
-            return Err(Status::invalid_argument(format!(
-                "tags: at most {MAX_TAGS} tags of 1 to 32 characters"
-            )));
+            return Err(invalid(
+                "tags",
+                format!("at most {MAX_TAGS} tags of 1 to 32 characters"),
+            ));
         }
         let update = customers::ProfileUpdate {
             display_name: req.display_name,
@@ -372,6 +374,9 @@ impl Session for SessionGrpc {
         require_tenant(&req.tenant_id)?;
         let survivor = parse_id("survivor_id", &req.survivor_id)?;
         let absorbed = parse_id("absorbed_id", &req.absorbed_id)?;
+        if survivor == absorbed {
+            return Err(invalid("absorbed_id", "must differ from survivor_id"));
+        }
         let tenant = req.tenant_id.clone();
         let m = self
             .state
@@ -440,15 +445,13 @@ impl Session for SessionGrpc {
             .iter()
             .find(|k| !KINDS.contains(&k.as_str()))
         {
-            return Err(Status::invalid_argument(format!(
-                "merge_identity_kinds: {bad:?} is not one of {}",
-                KINDS.join(", ")
-            )));
+            return Err(invalid(
+                "merge_identity_kinds",
+                format!("{bad:?} is not one of {}", KINDS.join(", ")),
+            ));
         }
         if !(1..=100).contains(&req.handoff_after_misses) {
-            return Err(Status::invalid_argument(
-                "handoff_after_misses: must be 1 to 100",
-            ));
+            return Err(invalid("handoff_after_misses", "must be 1 to 100"));
         }
         let s = customers::TenantSettings {
             tenant_id: req.tenant_id.clone(),

@@ -836,3 +836,53 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
     // Still a's, untouched.
     assert_eq!(work(&a, &conversation).await["state"], "offered");
 }
+
+/// The desk's limits are one set: a reply the gateway lets through the session accepts (4,500
+/// characters, under the one 5,000 limit), one over it is refused at the edge naming the field,
+/// and a field the session refuses reaches the client with its name (structured details).
+pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let one = d.staff(&agent("lim-a", "", &["general"]), true).await;
+    d.say(
+        p,
+        "lim-user",
+        "转人工",
+        json!({"page": {"page_type": "product"}}),
+    )
+    .await;
+    let conversation = d.queued_for("lim-user").await;
+    eventually("the offer", WAIT, || async {
+        (work(&d, &conversation).await["state"] == "offered").then_some(())
+    })
+    .await;
+    assert_eq!(one.accept(&conversation).await.status, 200);
+    let long = "长".repeat(4_500);
+    let r = one
+        .reply(&conversation, ReplyContent::Text(long.clone()), None)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        r.body["text"].as_str().map(|t| t.chars().count()),
+        Some(4_500)
+    );
+    let over = "长".repeat(5_001);
+    let r = one
+        .reply(&conversation, ReplyContent::Text(over), None)
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.body["field"], "text", "{:?}", r.body);
+    // Only the session knows this one: the field comes back from it by name.
+    let r = one.transfer_to_agent(&conversation, "lim-a", "").await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.body["field"], "to_agent_id", "{:?}", r.body);
+    let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
+    let r = one
+        .call(
+            reqwest::Method::POST,
+            &format!("/conversations/{conversation}/close"),
+            Some(json!({"summary": "", "tags": tags})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.body["field"], "tags", "{:?}", r.body);
+}

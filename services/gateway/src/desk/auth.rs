@@ -18,30 +18,8 @@ pub const TOKEN_TTL_S: i64 = 12 * 3600;
 /// Clock difference tolerated between replicas when checking `iat`.
 const CLOCK_SKEW_S: i64 = 60;
 
-/// Desk roles, lowest first: each may do what the ones below it may.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Agent,
-    Supervisor,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-}
+/// Desk roles: defined once, with the desk's limits, in `kefu_proto::desk`.
+pub use kefu_proto::desk::Role;
 
 /// The authenticated caller of one desk request or socket.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,13 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-/// Longest free text of a reply, note, whisper or canned response.
-pub const MAX_TEXT_CHARS: usize = crate::content::MAX_TEXT_CHARS;
+/// The desk's limits, shared with the session that enforces them (`kefu_proto::desk`).
+pub use kefu_proto::desk::{MAX_LIST, MAX_TEXT_CHARS, STATUSES};
 /// Most cards in one reply.
 pub const MAX_CARDS: usize = 10;
-/// Most entries of a list field (skills, languages, tags, capacity).
-pub const MAX_LIST: usize = 32;
-pub const STATUSES: &[&str] = &["online", "busy", "away", "offline"];
 pub const SCOPES: &[&str] = &["mine", "queued", "closed", "active"];
 
 fn ts(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -38,30 +35,12 @@ pub struct Error {
 
 /// `value` must be `min..=max` characters.
 pub fn bounded(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
-    let n = value.chars().count();
-    if n < min || n > max {
-        let what = if min == 0 {
-            format!("must be at most {max} characters")
-        } else {
-            format!("must be {min}-{max} characters")
-        };
-        return Err(ApiError::field(field, what));
-    }
-    Ok(())
+    Ok(kefu_proto::desk::check_chars(field, value, min, max)?)
 }
 
-/// A list field: at most [`MAX_LIST`] entries of 1–64 characters.
+/// A list field: the desk's list limits.
 fn short_list(field: &str, items: &[String]) -> Result<(), ApiError> {
-    if items.len() > MAX_LIST {
-        return Err(ApiError::field(
-            field,
-            format!("must have at most {MAX_LIST} entries"),
-        ));
-    }
-    for (i, s) in items.iter().enumerate() {
-        bounded(&format!("{field}[{i}]"), s, 1, 64)?;
-    }
-    Ok(())
+    Ok(kefu_proto::desk::check_list(field, items)?)
 }
 
 /// An optional client-chosen id (idempotency key), at most 128 bytes of printable ASCII.

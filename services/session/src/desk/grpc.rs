@@ -11,7 +11,7 @@ use crate::grpc::{conversation_of, internal, message_of, parse_id};
 use crate::store as repo;
 use crate::store::desk::{
     self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, OPEN_STATES, QUEUED_STATES,
-    ROLES, STATUSES, WAITING, capacity_of, json_list, list_of,
+    WAITING, capacity_of, json_list, list_of,
 };
 use crate::store::entities::{agent, canned_response, work_item};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -29,42 +29,42 @@ pub struct DeskGrpc {
     pub state: SessionState,
 }
 
-/// Limits on what callers send.
-const MAX_TEXT: usize = 4_000;
-const MAX_LIST: usize = 50;
-const MAX_NAME: usize = 200;
+/// Limits on what callers send: the desk's, shared with the gateway.
+use kefu_proto::desk::{
+    self, MAX_LIST, MAX_NAME_CHARS as MAX_NAME, MAX_TEXT_CHARS as MAX_TEXT, Role, invalid,
+};
 
 /// The caller, checked.
 struct Who {
     tenant: String,
     agent: String,
-    rank: u8,
+    role: Role,
     merchant: Option<String>,
 }
 
 impl Who {
     fn of(actor: Option<Actor>) -> Result<Self, Status> {
-        let a = actor.ok_or_else(|| Status::invalid_argument("actor: is required"))?;
+        let a = actor.ok_or_else(|| invalid("actor", "is required"))?;
         if a.tenant_id.is_empty() {
-            return Err(Status::invalid_argument("actor.tenant_id: is required"));
+            return Err(invalid("actor.tenant_id", "is required"));
         }
-        let rank = rank_of(&a.role).ok_or_else(|| {
-            Status::invalid_argument("actor.role: must be agent, supervisor or admin")
-        })?;
+        let role = Role::parse(&a.role)
+            .ok_or_else(|| invalid("actor.role", format!("must be {}", Role::choices())))?;
         Ok(Self {
             tenant: a.tenant_id,
             agent: a.agent_id,
-            rank,
+            role,
             merchant: (!a.merchant_id.is_empty()).then_some(a.merchant_id),
         })
     }
 
-    fn require(&self, role: &str) -> Result<(), Status> {
-        if self.rank >= rank_of(role).unwrap_or(u8::MAX) {
+    fn require(&self, role: Role) -> Result<(), Status> {
+        if self.role >= role {
             Ok(())
         } else {
             Err(Status::permission_denied(format!(
-                "requires the {role} role"
+                "requires the {} role",
+                role.as_str()
             )))
         }
     }
@@ -78,16 +78,7 @@ impl Who {
     }
 
     fn is_supervisor(&self) -> bool {
-        self.rank >= 1
-    }
-}
-
-fn rank_of(role: &str) -> Option<u8> {
-    match role {
-        "agent" => Some(0),
-        "supervisor" => Some(1),
-        "admin" => Some(2),
-        _ => None,
+        self.role >= Role::Supervisor
     }
 }
 
@@ -122,12 +113,7 @@ fn canned_of(c: canned_response::Model) -> CannedResponse {
 }
 
 fn check_text(field: &str, s: &str, max: usize) -> Result<(), Status> {
-    if s.chars().count() > max {
-        return Err(Status::invalid_argument(format!(
-            "{field}: at most {max} characters"
-        )));
-    }
-    Ok(())
+    Ok(desk::check_chars(field, s, 0, max)?)
 }
 
 fn check_slug(field: &str, s: &str) -> Result<(), Status> {
@@ -139,26 +125,12 @@ fn check_slug(field: &str, s: &str) -> Result<(), Status> {
     if ok {
         Ok(())
     } else {
-        Err(Status::invalid_argument(format!(
-            "{field}: 1–64 of a-z, 0-9, '-', '_', '.'"
-        )))
+        Err(invalid(field, "1–64 of a-z, 0-9, '-', '_', '.'"))
     }
 }
 
 fn check_list(field: &str, items: &[String]) -> Result<(), Status> {
-    if items.len() > MAX_LIST {
-        return Err(Status::invalid_argument(format!(
-            "{field}: at most {MAX_LIST} items"
-        )));
-    }
-    for i in items {
-        if i.is_empty() || i.len() > 64 {
-            return Err(Status::invalid_argument(format!(
-                "{field}: items are 1–64 characters"
-            )));
-        }
-    }
-    Ok(())
+    Ok(desk::check_list(field, items)?)
 }
 
 /// An argon2id PHC string for `password` (fresh random salt).
@@ -221,7 +193,7 @@ impl DeskGrpc {
             .map_err(internal)?;
         match current {
             Some(a)
-                if rank_of(&a.role) == Some(who.rank)
+                if Role::parse(&a.role) == Some(who.role)
                     && a.merchant_id == who.merchant.clone().unwrap_or_default() =>
             {
                 Ok(who)
@@ -417,16 +389,15 @@ impl Desk for DeskGrpc {
     async fn put_agent(&self, req: Request<PutAgentRequest>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        who.require("admin")?;
-        let a = req
-            .agent
-            .ok_or_else(|| Status::invalid_argument("agent: is required"))?;
+        who.require(Role::Admin)?;
+        let a = req.agent.ok_or_else(|| invalid("agent", "is required"))?;
         check_slug("agent.agent_id", &a.agent_id)?;
         check_slug("agent.login", &a.login)?;
         check_text("agent.display_name", &a.display_name, MAX_NAME)?;
-        if !ROLES.contains(&a.role.as_str()) {
-            return Err(Status::invalid_argument(
-                "agent.role: must be agent, supervisor or admin",
+        if Role::parse(&a.role).is_none() {
+            return Err(invalid(
+                "agent.role",
+                format!("must be {}", Role::choices()),
             ));
         }
         if !a.merchant_id.is_empty() {
@@ -443,16 +414,15 @@ impl Desk for DeskGrpc {
             if let Some((_, level)) = s.rsplit_once(':')
                 && !matches!(level.parse::<u8>(), Ok(1..=5))
             {
-                return Err(Status::invalid_argument(format!(
-                    "agent.skills: {s:?} — a level is 1 to 5 (name:level)"
-                )));
+                return Err(invalid(
+                    "agent.skills",
+                    format!("{s:?} — a level is 1 to 5 (name:level)"),
+                ));
             }
         }
         check_list("agent.languages", &a.languages)?;
         if a.capacity.len() > MAX_LIST || a.capacity.values().any(|c| *c > 100) {
-            return Err(Status::invalid_argument(
-                "agent.capacity: at most 100 per channel type",
-            ));
+            return Err(invalid("agent.capacity", "at most 100 per channel type"));
         }
         let existing = store::get_agent(&self.state.db, &who.tenant, &a.agent_id)
             .await
@@ -464,15 +434,13 @@ impl Desk for DeskGrpc {
         }
         let password_hash = if req.password.is_empty() {
             if existing.is_none() {
-                return Err(Status::invalid_argument(
-                    "password: is required for a new agent",
-                ));
+                return Err(invalid("password", "is required for a new agent"));
             }
             String::new()
         } else {
             let n = req.password.chars().count();
             if !(8..=128).contains(&n) {
-                return Err(Status::invalid_argument("password: 8–128 characters"));
+                return Err(invalid("password", "8–128 characters"));
             }
             hash_password(&req.password)?
         };
@@ -524,7 +492,7 @@ impl Desk for DeskGrpc {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
         if req.agent_id != who.agent {
-            who.require("supervisor")?;
+            who.require(Role::Supervisor)?;
         }
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
         Ok(Response::new(self.with_load(a).await?))
@@ -556,7 +524,7 @@ impl Desk for DeskGrpc {
     async fn delete_agent(&self, req: Request<AgentRef>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        who.require("admin")?;
+        who.require(Role::Admin)?;
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
         match store::delete_idle_agent(&self.state.db, &who.tenant, &a.id)
             .await
@@ -611,21 +579,17 @@ impl Desk for DeskGrpc {
     async fn set_status(&self, req: Request<SetStatusRequest>) -> Result<Response<Agent>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        if !STATUSES.contains(&req.status.as_str()) {
-            return Err(Status::invalid_argument(
-                "status: must be online, busy, away or offline",
-            ));
-        }
+        desk::check_status("status", &req.status)?;
         let id = if req.agent_id.is_empty() {
             who.agent.clone()
         } else {
             req.agent_id
         };
         if id.is_empty() {
-            return Err(Status::invalid_argument("agent_id: is required"));
+            return Err(invalid("agent_id", "is required"));
         }
         if id != who.agent {
-            who.require("supervisor")?;
+            who.require(Role::Supervisor)?;
         }
         let a = self.agent_in_scope(&who, &id).await?;
         {
@@ -724,12 +688,10 @@ impl Desk for DeskGrpc {
     ) -> Result<Response<CannedResponse>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        who.require("supervisor")?;
-        let c = req
-            .canned
-            .ok_or_else(|| Status::invalid_argument("canned: is required"))?;
+        who.require(Role::Supervisor)?;
+        let c = req.canned.ok_or_else(|| invalid("canned", "is required"))?;
         if c.text.trim().is_empty() {
-            return Err(Status::invalid_argument("canned.text: is required"));
+            return Err(invalid("canned.text", "is required"));
         }
         check_text("canned.text", &c.text, MAX_TEXT)?;
         check_text("canned.title", &c.title, MAX_NAME)?;
@@ -807,7 +769,7 @@ impl Desk for DeskGrpc {
     ) -> Result<Response<CannedResponse>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        who.require("supervisor")?;
+        who.require(Role::Supervisor)?;
         let id = parse_id("canned_id", &req.canned_id)?;
         let c = store::get_canned(&self.state.db, &who.tenant, id)
             .await
@@ -868,15 +830,13 @@ impl Desk for DeskGrpc {
                 }
             }
             "active" => {
-                who.require("supervisor")?;
+                who.require(Role::Supervisor)?;
                 store::list_work(db, &who.tenant, OPEN_STATES, who.scope(), None, limit)
                     .await
                     .map_err(internal)?
             }
             _ => {
-                return Err(Status::invalid_argument(
-                    "scope: must be mine, queued, closed or active",
-                ));
+                return Err(invalid("scope", "must be mine, queued, closed or active"));
             }
         };
         let setup = setup::load(&self.state.db, &who.tenant)
@@ -976,7 +936,7 @@ impl Desk for DeskGrpc {
         check_text("text", &req.text, MAX_TEXT)?;
         check_text("client_id", &req.client_id, 100)?;
         if req.cards.len() > 10 {
-            return Err(Status::invalid_argument("cards: at most 10"));
+            return Err(invalid("cards", "at most 10"));
         }
         // Only the session asks for ratings (at close); an agent's card cannot.
         if req.cards.iter().flat_map(|c| &c.buttons).any(|b| {
@@ -984,9 +944,7 @@ impl Desk for DeskGrpc {
                 .as_ref()
                 .is_some_and(|a| kefu_proto::actions::csat_rating(&a.action).is_some())
         }) {
-            return Err(Status::invalid_argument(
-                "cards: buttons may not carry csat ratings",
-            ));
+            return Err(invalid("cards", "buttons may not carry csat ratings"));
         }
         let mut text = String::new();
         if !req.canned_id.is_empty() {
@@ -1005,8 +963,9 @@ impl Desk for DeskGrpc {
             text.push_str(&req.text);
         }
         if text.trim().is_empty() && req.cards.is_empty() {
-            return Err(Status::invalid_argument(
-                "text: a reply needs text, a canned response or cards",
+            return Err(invalid(
+                "text",
+                "a reply needs text, a canned response or cards",
             ));
         }
         let key = (!req.client_id.is_empty()).then(|| format!("desk:{}", req.client_id));
@@ -1058,14 +1017,10 @@ impl Desk for DeskGrpc {
             (false, true) => {
                 let target = self.agent_in_scope(&who, &req.to_agent_id).await?;
                 if !target.merchant_id.is_empty() && target.merchant_id != w.merchant_id {
-                    return Err(Status::invalid_argument(
-                        "to_agent_id: that agent serves another merchant",
-                    ));
+                    return Err(invalid("to_agent_id", "that agent serves another merchant"));
                 }
                 if target.id == w.agent_id {
-                    return Err(Status::invalid_argument(
-                        "to_agent_id: already the conversation's agent",
-                    ));
+                    return Err(invalid("to_agent_id", "already the conversation's agent"));
                 }
                 let setup = setup::load(&self.state.db, &who.tenant)
                     .await
@@ -1131,9 +1086,7 @@ impl Desk for DeskGrpc {
                     .clone();
                 // A merchant's conversation may go to its merchant's queues or the platform's.
                 if q.merchant.as_deref().is_some_and(|m| m != w.merchant_id) {
-                    return Err(Status::invalid_argument(
-                        "to_queue: that queue serves another merchant",
-                    ));
+                    return Err(invalid("to_queue", "that queue serves another merchant"));
                 }
                 let change = Change {
                     state: Some(WAITING),
@@ -1156,8 +1109,9 @@ impl Desk for DeskGrpc {
                 .await?
             }
             _ => {
-                return Err(Status::invalid_argument(
-                    "to_agent_id: exactly one of to_agent_id and to_queue",
+                return Err(invalid(
+                    "to_agent_id",
+                    "exactly one of to_agent_id and to_queue",
                 ));
             }
         };
@@ -1369,7 +1323,7 @@ impl Desk for DeskGrpc {
     async fn whisper(&self, req: Request<NoteRequest>) -> Result<Response<Message>, Status> {
         let req = req.into_inner();
         let who = self.who(req.actor).await?;
-        who.require("supervisor")?;
+        who.require(Role::Supervisor)?;
         let w = self.work(&who, &req.conversation_id).await?;
         if w.state == CLOSED {
             return Err(Status::failed_precondition(
@@ -1390,10 +1344,10 @@ impl Desk for DeskGrpc {
     async fn rate(&self, req: Request<RateRequest>) -> Result<Response<WorkConversation>, Status> {
         let req = req.into_inner();
         if req.tenant_id.is_empty() {
-            return Err(Status::invalid_argument("tenant_id: is required"));
+            return Err(invalid("tenant_id", "is required"));
         }
         if !(1..=5).contains(&req.rating) {
-            return Err(Status::invalid_argument("rating: 1 to 5"));
+            return Err(invalid("rating", "1 to 5"));
         }
         check_text("comment", &req.comment, MAX_TEXT)?;
         let id = parse_id("conversation_id", &req.conversation_id)?;
@@ -1429,9 +1383,7 @@ impl Desk for DeskGrpc {
             ("external_user_id", &req.external_user_id),
         ] {
             if v.is_empty() || v.len() > 256 {
-                return Err(Status::invalid_argument(format!(
-                    "{field}: 1–256 characters"
-                )));
+                return Err(invalid(field, "1–256 characters"));
             }
         }
         let db = &self.state.db;
@@ -1508,7 +1460,7 @@ impl DeskGrpc {
         client_id: String,
     ) -> Result<Response<Message>, Status> {
         if text.trim().is_empty() {
-            return Err(Status::invalid_argument("text: is required"));
+            return Err(invalid("text", "is required"));
         }
         check_text("text", &text, MAX_TEXT)?;
         check_text("client_id", &client_id, 100)?;
@@ -1541,7 +1493,7 @@ impl DeskGrpc {
         join: bool,
     ) -> Result<Response<WorkConversation>, Status> {
         let who = self.who(req.actor).await?;
-        who.require("supervisor")?;
+        who.require(Role::Supervisor)?;
         if who.agent.is_empty() {
             return Err(Status::failed_precondition(
                 "actor.agent_id: sign in as a supervisor to monitor or join",

@@ -29,9 +29,6 @@ pub const OPEN_STATES: &[&str] = &[OFFERED, ACTIVE];
 /// States the router may hand out.
 pub const QUEUED_STATES: &[&str] = &[WAITING, LEFT_MESSAGE];
 
-pub const STATUSES: &[&str] = &["online", "busy", "away", "offline"];
-pub const ROLES: &[&str] = &["agent", "supervisor", "admin"];
-
 /// JSON list stored in a text column.
 pub fn list_of(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()

@@ -29,6 +29,7 @@ pub mod error;
 pub mod inproc;
 pub mod rabbit;
 mod subscription;
+pub mod testing;
 pub mod topology;
 
 pub use bus::Bus;

@@ -40,6 +40,23 @@ pub struct ServiceLoop {
 }
 
 impl ServiceLoop {
+    /// The loop over one of the system's queues ([`kefu_proto::queues`]), with the prefetch
+    /// that keeps `consumption`'s batches full, declaring every queue of the system first.
+    pub fn over(
+        bus: Arc<dyn Bus>,
+        outbox: Outbox,
+        queue: kefu_proto::queues::Queue,
+        consumption: Consumption,
+    ) -> Self {
+        Self {
+            bus,
+            outbox,
+            all_queues: crate::queues::all(),
+            queue: crate::queues::spec(queue).with_prefetch(consumption.prefetch()),
+            consumption,
+        }
+    }
+
     /// Declares every queue, subscribes, calls `ready`, then relays the outbox and consumes with
     /// `handler` until `shutdown`; returns after both drained.
     pub async fn run<H, Fut>(

@@ -5,7 +5,7 @@
 
 use kefu_bus::{Bus, BusError, RabbitBus, Topology};
 use kefu_lifecycle::{Readiness, ReadyHandle, Servers};
-use kefu_store::DbConfig;
+pub use kefu_store::DbConfig;
 use kefu_store::sea_orm::DatabaseConnection;
 use std::future::Future;
 use std::sync::Arc;
@@ -15,13 +15,37 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Debug)]
 pub struct ProcessConfig {
     pub service: &'static str,
-    pub http_addr: String,
-    pub grpc_addr: String,
-    pub database_url: String,
-    pub database_schema: String,
-    pub database_max_connections: u32,
-    pub amqp_url: String,
-    pub bus_prefix: String,
+    /// Where the HTTP listener (its API, /metrics, /healthz, /readyz) and the gRPC listener bind.
+    pub listen: (String, String),
+    /// PostgreSQL: URL, the service's schema, pool size.
+    pub db: DbConfig,
+    /// RabbitMQ: URL and the prefix of exchanges and queues.
+    pub bus: (String, String),
+}
+
+/// `impl $config { pub fn process(&self) -> ProcessConfig }` for a service configuration with
+/// the usual fields (`http_addr`, `grpc_addr`, `database_url`, `database_schema`,
+/// `database_max_connections`, `amqp_url`, `bus_prefix`).
+#[macro_export]
+macro_rules! process_config {
+    ($config:ty, $service:literal) => {
+        impl $config {
+            pub fn process(&self) -> $crate::standalone::ProcessConfig {
+                $crate::standalone::ProcessConfig {
+                    service: $service,
+                    listen: (self.http_addr.clone(), self.grpc_addr.clone()),
+                    db: $crate::standalone::DbConfig {
+                        max_connections: self.database_max_connections,
+                        ..$crate::standalone::DbConfig::new(
+                            &self.database_url,
+                            Some(&self.database_schema),
+                        )
+                    },
+                    bus: (self.amqp_url.clone(), self.bus_prefix.clone()),
+                }
+            }
+        }
+    };
 }
 
 /// A started process: listeners bound, database and bus connected.
@@ -39,15 +63,13 @@ impl Process {
         let readiness = Readiness::new();
         let (db_ready, bus_ready) = (readiness.component("database"), readiness.component("bus"));
         let workers_ready = readiness.component("consumers");
-        let servers = Servers::bind(&config.http_addr, &config.grpc_addr).await?;
-        let db = kefu_store::connect(&DbConfig {
-            max_connections: config.database_max_connections,
-            ..DbConfig::new(&config.database_url, Some(config.database_schema.as_str()))
-        })
-        .await?;
+        let (http_addr, grpc_addr) = &config.listen;
+        let servers = Servers::bind(http_addr, grpc_addr).await?;
+        let db = kefu_store::connect(&config.db).await?;
         db_ready.set_ready(true);
-        let topology = Topology::new(&config.bus_prefix);
-        let bus: Arc<dyn Bus> = Arc::new(RabbitBus::connect(&config.amqp_url, topology).await?);
+        let (amqp_url, prefix) = &config.bus;
+        let bus: Arc<dyn Bus> =
+            Arc::new(RabbitBus::connect(amqp_url, Topology::new(prefix)).await?);
         bus_ready.set_ready(true);
         Ok(Self {
             db,

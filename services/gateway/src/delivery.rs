@@ -12,7 +12,7 @@ use crate::store::{
 };
 use crate::webhook::{self, Outcome};
 use chrono::Utc;
-use kefu_bus::{BatchItem, Envelope, HandlerError, QueueSpec};
+use kefu_bus::{BatchItem, Envelope, HandlerError};
 use kefu_proto::events::MessageToSend;
 use kefu_store::idempotency;
 use kefu_store::sea_orm::TransactionTrait;
@@ -24,10 +24,6 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 pub const CONSUMER: &str = kefu_proto::queues::GATEWAY_OUTBOUND.name;
-
-pub fn queue_spec(prefetch: u16) -> QueueSpec {
-    crate::queue(kefu_proto::queues::GATEWAY_OUTBOUND).with_prefetch(prefetch)
-}
 
 fn transient(e: impl std::error::Error + Send + Sync + 'static) -> HandlerError {
     HandlerError::Transient(Box::new(e))

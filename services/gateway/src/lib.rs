@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod desk;
 pub mod error;
 pub mod grpc;
+pub mod heartbeat;
 pub mod identity_token;
 pub mod inbound;
 mod run;
@@ -244,13 +245,12 @@ impl GatewayApp {
             })
         };
         let state = self.state.clone();
-        let result = kefu_worker::ServiceLoop {
-            bus: self.bus.clone(),
-            outbox: self.state.outbox.clone(),
-            all_queues: kefu_worker::queues::all(),
-            queue: delivery::queue_spec(consumption.prefetch()),
+        let result = kefu_worker::ServiceLoop::over(
+            self.bus.clone(),
+            self.state.outbox.clone(),
+            kefu_proto::queues::GATEWAY_OUTBOUND,
             consumption,
-        }
+        )
         .run(
             stop.clone(),
             || ready.set_ready(true),

@@ -235,9 +235,8 @@ async fn serve(
         return;
     }
     let cfg = &state.config.webchat;
-    let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_s));
-    ping.tick().await;
-    let mut last_heard = Instant::now();
+    let mut heartbeat =
+        crate::heartbeat::Heartbeat::start(Duration::from_secs(cfg.ping_interval_s)).await;
     let mut bucket = TokenBucket::new(cfg.messages_per_second);
     loop {
         tokio::select! {
@@ -249,18 +248,14 @@ async fn serve(
                 }
                 None => return,
             },
-            _ = ping.tick() => {
-                if last_heard.elapsed() > Duration::from_secs(cfg.ping_interval_s * 3) {
-                    let _ = sink.send(WsMessage::Close(None)).await;
-                    return;
-                }
-                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+            _ = heartbeat.tick() => {
+                if !heartbeat.beat(&mut sink).await {
                     return;
                 }
             }
             incoming = stream.next() => {
                 let Some(Ok(msg)) = incoming else { return };
-                last_heard = Instant::now();
+                heartbeat.heard();
                 let text = match msg {
                     WsMessage::Text(t) => t,
                     WsMessage::Close(_) => return,

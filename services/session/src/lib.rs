@@ -181,13 +181,12 @@ impl SessionApp {
         };
         let routing = tokio::spawn(desk::router::run(self.state.clone(), shutdown.clone()));
         let state = self.state.clone();
-        let result = kefu_worker::ServiceLoop {
-            bus: self.bus.clone(),
-            outbox: self.state.outbox.clone(),
-            all_queues: kefu_worker::queues::all(),
-            queue: inbound::queue_spec(consumption.prefetch()),
+        let result = kefu_worker::ServiceLoop::over(
+            self.bus.clone(),
+            self.state.outbox.clone(),
+            kefu_proto::queues::SESSION_INBOUND,
             consumption,
-        }
+        )
         .run(
             shutdown,
             || ready.set_ready(true),

@@ -2,7 +2,7 @@
 //! ([`kefu_worker::standalone`]) around the session's app.
 
 use crate::{SessionApp, SessionConfig};
-use kefu_worker::standalone::{Process, ProcessConfig};
+use kefu_worker::standalone::Process;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(config: SessionConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -17,17 +17,4 @@ pub async fn run(config: SessionConfig, shutdown: CancellationToken) -> anyhow::
         .await
 }
 
-impl SessionConfig {
-    pub fn process(&self) -> ProcessConfig {
-        ProcessConfig {
-            service: "session",
-            http_addr: self.http_addr.clone(),
-            grpc_addr: self.grpc_addr.clone(),
-            database_url: self.database_url.clone(),
-            database_schema: self.database_schema.clone(),
-            database_max_connections: self.database_max_connections,
-            amqp_url: self.amqp_url.clone(),
-            bus_prefix: self.bus_prefix.clone(),
-        }
-    }
-}
+kefu_worker::process_config!(SessionConfig, "session");

@@ -1,6 +1,6 @@
 //! Fixtures shared by the contract bodies.
 
-use kefu_bus::{Bus, BusError, Envelope, QueueSpec, Subscription, TraceContext};
+use kefu_bus::{Bus, BusError, Envelope, QueueSpec, Subscription};
 use kefu_store::sea_orm::DatabaseConnection;
 use std::time::Duration;
 
@@ -9,27 +9,7 @@ pub async fn migrate_shared(db: &DatabaseConnection) {
     kefu_store::testing::create_shared_tables(db).await;
 }
 
-/// A W3C trace context as the bus carries it (only these keys survive the bus).
-pub fn trace_context(n: usize) -> TraceContext {
-    TraceContext::from([
-        (
-            "traceparent".to_owned(),
-            format!("00-{:032x}-{:016x}-01", n + 1, n + 7),
-        ),
-        ("tracestate".to_owned(), format!("kefu=t{n}")),
-    ])
-}
-
-/// A distinct envelope: the payload and trace context encode `n`.
-pub fn envelope(tenant: &str, n: usize) -> Envelope {
-    let mut env = Envelope::new(
-        tenant,
-        "message.received",
-        format!("payload-{n}").into_bytes(),
-    );
-    env.trace_context = trace_context(n);
-    env
-}
+pub use kefu_bus::testing::envelope;
 
 pub fn all_queue() -> QueueSpec {
     QueueSpec {

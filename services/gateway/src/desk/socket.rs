@@ -22,7 +22,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
 
@@ -292,9 +292,7 @@ async fn serve(
         }
     };
     tokio::pin!(expiry);
-    let mut ping = tokio::time::interval(ping_every);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
+    let mut heartbeat = crate::heartbeat::Heartbeat::start(ping_every).await;
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -313,18 +311,14 @@ async fn serve(
                 let _ = sink.send(close(CLOSE_EXPIRED, "token expired; sign in again")).await;
                 return;
             }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > ping_every * 3 {
-                    let _ = sink.send(WsMessage::Close(None)).await;
-                    return;
-                }
-                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+            _ = heartbeat.tick() => {
+                if !heartbeat.beat(&mut sink).await {
                     return;
                 }
             }
             incoming = stream.next() => {
                 let Some(Ok(msg)) = incoming else { return };
-                last_heard = Instant::now();
+                heartbeat.heard();
                 match msg {
                     WsMessage::Close(_) => return,
                     WsMessage::Text(t) if is_ping(t.as_str()) => {

@@ -1,0 +1,182 @@
+//! What a handoff carries to a person: the transcript, the customer profile and orders, and the routing entry of the conversation.
+
+use super::*;
+
+/// The customer's identities: those the session knows plus those this message claims.
+pub(super) fn identities_of(w: &Work) -> Vec<Identity> {
+    let mut out: Vec<Identity> = w
+        .context
+        .as_ref()
+        .map(|c| {
+            c.identities
+                .iter()
+                .map(|i| Identity {
+                    kind: i.kind.clone(),
+                    value: i.value.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for i in &w.message.identities {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+pub(super) fn profile_of(w: &Work) -> CustomerProfile {
+    let hints = w.message.profile.clone().unwrap_or_default();
+    let (id, name, tier, region, language, tags) = match w.context.as_ref() {
+        Some(c) => (
+            c.customer.id.to_string(),
+            c.customer.display_name.clone(),
+            c.customer.tier.clone(),
+            c.customer.region.clone(),
+            c.customer.language.clone(),
+            customers::tags_of(&c.customer),
+        ),
+        None => Default::default(),
+    };
+    let or = |a: String, b: String| if a.is_empty() { b } else { a };
+    CustomerProfile {
+        customer_id: id,
+        display_name: or(name, hints.display_name),
+        tier: or(tier, hints.tier),
+        tags,
+        region: or(region, hints.region),
+        language: or(language, hints.language),
+        identities: identities_of(w),
+        recent_orders: Vec::new(),
+    }
+}
+
+pub(super) async fn recent_orders(state: &SessionState, w: &Work) -> Vec<OrderSummary> {
+    let keys = crate::order_keys(&identities_of(w));
+    if keys.is_empty() || !state.orders.is_configured() {
+        return Vec::new();
+    }
+    match state.orders.recent_orders(&keys, 5).await {
+        Ok(orders) => orders.iter().map(crate::order_summary).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "recent orders unavailable for the handoff");
+            Vec::new()
+        }
+    }
+}
+
+/// Everything a person needs to take over: the transcript so far, the intents the bot saw,
+/// why it handed off, who the customer is and where they are.
+pub(super) async fn handoff_of(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    conversation_id: Uuid,
+    customer_id: Uuid,
+    w: &Work,
+    reason: &str,
+) -> Result<HandoffRequested, StoreError> {
+    let transcript = crate::store::list_messages(txn, tenant, conversation_id, 50, false)
+        .await?
+        .into_iter()
+        .map(|m| TranscriptLine {
+            sender_kind: m.sender_kind,
+            text: m.text,
+            at: Some(kefu_proto::time::to_timestamp(m.created_at)),
+        })
+        .collect();
+    let mut profile = profile_of(w);
+    if let Some(c) = customers::get_customer(txn, tenant, customer_id).await? {
+        profile.customer_id = c.id.to_string();
+        let or = |a: String, b: &str| if a.is_empty() { b.to_owned() } else { a };
+        profile.display_name = or(c.display_name.clone(), &profile.display_name);
+        profile.tier = or(c.tier.clone(), &profile.tier);
+        profile.region = or(c.region.clone(), &profile.region);
+        profile.language = or(c.language.clone(), &profile.language);
+        profile.tags = customers::tags_of(&c);
+    }
+    profile.recent_orders = w.orders.clone();
+    let answer = w.answer.as_ref();
+    Ok(HandoffRequested {
+        conversation_id: conversation_id.to_string(),
+        customer_id: customer_id.to_string(),
+        channel_id: w.message.channel_id.clone(),
+        reason: reason.to_owned(),
+        intents: answer.map(|a| a.intents.clone()).unwrap_or_default(),
+        transcript,
+        profile: Some(profile),
+        page: w.message.page.clone(),
+        merchant_id: w.message.merchant_id.clone(),
+        requested_at: Some(kefu_proto::time::to_timestamp(Utc::now())),
+        language: answer.map(|a| a.language.clone()).unwrap_or_default(),
+    })
+}
+
+/// The routing entry of a conversation the bot handed off: its queue (the merchant's, else the
+/// platform's), and what its priority and agent choice depend on.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn work_item_of(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    setup: &crate::desk::setup::Setup,
+    conversation_id: Uuid,
+    customer_id: Uuid,
+    w: &Work,
+    handoff: &HandoffRequested,
+    conversation_merchant: Option<&str>,
+) -> Result<crate::store::entities::work_item::Model, StoreError> {
+    let now = Utc::now();
+    let merchant = conversation_merchant
+        .filter(|m| !m.is_empty())
+        .unwrap_or(&w.message.merchant_id)
+        .to_owned();
+    let profile = handoff.profile.clone().unwrap_or_default();
+    let negative = matches!(handoff.reason.as_str(), "negative_sentiment" | "complaint")
+        || w.answer.as_ref().is_some_and(|a| a.sentiment < 0.0);
+    let channel_type = if w.message.channel_type.is_empty() {
+        "api".to_owned()
+    } else {
+        w.message.channel_type.clone()
+    };
+    Ok(crate::store::entities::work_item::Model {
+        conversation_id,
+        tenant_id: tenant.to_owned(),
+        customer_id,
+        queue: setup.queue_for(&merchant).name.clone(),
+        merchant_id: merchant,
+        state: desk::WAITING.to_owned(),
+        agent_id: String::new(),
+        channel_type,
+        tier: profile.tier.clone(),
+        page_type: w
+            .message
+            .page
+            .as_ref()
+            .map(|p| p.page_type.clone())
+            .unwrap_or_default(),
+        negative,
+        language: if handoff.language.is_empty() {
+            profile.language.clone()
+        } else {
+            handoff.language.clone()
+        },
+        last_agent: desk::last_agent(txn, tenant, customer_id)
+            .await?
+            .unwrap_or_default(),
+        enqueued_at: now,
+        queue_entered_at: now,
+        offered_at: None,
+        offer_expires_at: None,
+        accepted_at: None,
+        closed_at: None,
+        excluded: "[]".to_owned(),
+        note: handoff.reason.clone(),
+        summary: String::new(),
+        tags: "[]".to_owned(),
+        csat: 0,
+        csat_comment: String::new(),
+        monitors: "[]".to_owned(),
+        participants: "[]".to_owned(),
+        version: 0,
+        csat_invited: false,
+    })
+}

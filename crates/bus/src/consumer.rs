@@ -93,11 +93,14 @@ impl std::error::Error for HandlerError {
     }
 }
 
-/// Back-off before requeueing a transiently failed delivery: 50 ms doubling
-/// with each delivery, capped at 1 s.
+/// How long a transiently failed delivery waits before it is requeued: 50 ms doubling with
+/// each delivery, capped at 1 s, jittered ([`crate::backoff`]).
+pub const REQUEUE_BACKOFF: crate::backoff::Policy =
+    crate::backoff::Policy::new(Duration::from_millis(50), Duration::from_secs(1));
+
+/// Back-off before requeueing a transiently failed delivery ([`REQUEUE_BACKOFF`]).
 pub fn retry_backoff(delivery_count: u32) -> Duration {
-    let exponent = delivery_count.saturating_sub(1).min(5);
-    Duration::from_millis(50u64 << exponent).min(Duration::from_secs(1))
+    REQUEUE_BACKOFF.delay(delivery_count)
 }
 
 /// Runs a consumer loop until `shutdown` is cancelled or the subscription ends.
@@ -310,11 +313,15 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        assert_eq!(retry_backoff(1), Duration::from_millis(50));
-        assert_eq!(retry_backoff(2), Duration::from_millis(100));
-        assert_eq!(retry_backoff(5), Duration::from_millis(800));
-        assert_eq!(retry_backoff(6), Duration::from_secs(1));
-        assert_eq!(retry_backoff(u32::MAX), Duration::from_secs(1));
+        assert_eq!(REQUEUE_BACKOFF.base(1), Duration::from_millis(50));
+        assert_eq!(REQUEUE_BACKOFF.base(2), Duration::from_millis(100));
+        assert_eq!(REQUEUE_BACKOFF.base(5), Duration::from_millis(800));
+        assert_eq!(REQUEUE_BACKOFF.base(6), Duration::from_secs(1));
+        assert_eq!(REQUEUE_BACKOFF.base(u32::MAX), Duration::from_secs(1));
+        for count in [1, 2, 5, 6, u32::MAX] {
+            let (d, base) = (retry_backoff(count), REQUEUE_BACKOFF.base(count));
+            assert!(d >= base / 2 && d <= base, "{count}: {d:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! [`QueueSpec::delivery_limit`] times before it lands in the queue's
 //! dead-letter queue, whether the consumer fails, nacks or crashes.
 
+pub mod backoff;
 mod bus;
 pub mod consumer;
 pub mod contract;

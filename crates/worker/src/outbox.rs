@@ -34,6 +34,9 @@ use tracing::Instrument;
 pub const BATCH: u64 = 256;
 /// How often the relay sweeps for rows the fast path did not take.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long the fast path waits after a failed publish, growing while the broker stays down.
+const RETRY: kefu_bus::backoff::Policy =
+    kefu_bus::backoff::Policy::new(Duration::from_millis(50), Duration::from_secs(5));
 /// Rows younger than this are left to the fast path by the periodic sweep.
 pub const STALE_AFTER: Duration = Duration::from_secs(2);
 
@@ -228,7 +231,7 @@ impl Outbox {
         let mut fast = self.fast_rx.lock().await;
         let (deleter, deletions) = mpsc::unbounded_channel();
         let deleting = tokio::spawn(Self::run_deleter(self.db.clone(), deletions));
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = RETRY.start();
         let mut next_sweep = tokio::time::Instant::now() + POLL_INTERVAL;
         let mut batch = Vec::with_capacity(BATCH as usize);
         loop {
@@ -244,11 +247,10 @@ impl Outbox {
                         tracing::warn!(error = %err, count = batch.len(), "outbox fast path failed");
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
-                            _ = tokio::time::sleep(backoff) => {}
+                            _ = tokio::time::sleep(backoff.next_delay()) => {}
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
                     } else {
-                        backoff = Duration::from_millis(50);
+                        backoff.reset();
                     }
                     batch.clear();
                     // Under constant load the fast path is always ready: do not let it starve

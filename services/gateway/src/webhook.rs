@@ -128,10 +128,10 @@ pub async fn send(
     }
 }
 
-/// Delay before attempt `attempt + 1`: exponential from `initial`, capped at `max`.
+/// Delay before attempt `attempt + 1`: exponential from `initial`, capped at `max`, jittered
+/// (the system's one retry policy, [`kefu_bus::backoff`]).
 pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-    initial.saturating_mul(factor).min(max)
+    kefu_bus::backoff::Policy::new(initial, max).delay(attempt)
 }
 
 #[cfg(test)]
@@ -141,10 +141,13 @@ mod tests {
     #[test]
     fn backoff_doubles_and_caps() {
         let (i, m) = (Duration::from_secs(1), Duration::from_secs(10));
-        assert_eq!(backoff(1, i, m), Duration::from_secs(1));
-        assert_eq!(backoff(2, i, m), Duration::from_secs(2));
-        assert_eq!(backoff(4, i, m), Duration::from_secs(8));
-        assert_eq!(backoff(5, i, m), Duration::from_secs(10));
-        assert_eq!(backoff(500, i, m), Duration::from_secs(10));
+        for (attempt, step) in [(1, 1), (2, 2), (4, 8), (5, 10), (500, 10)] {
+            let d = backoff(attempt, i, m);
+            let step = Duration::from_secs(step);
+            assert!(
+                d >= step / 2 && d <= step,
+                "attempt {attempt}: {d:?}, step {step:?}"
+            );
+        }
     }
 }

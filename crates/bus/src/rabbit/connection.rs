@@ -1,6 +1,7 @@
 //! One shared AMQP connection with a confirm-mode publishing channel, re-opened
 //! with exponential back-off whenever it breaks.
 
+use crate::backoff::Policy;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,7 +89,8 @@ impl Connector {
     /// pauses, so a subscription waiting forever cannot starve a publisher
     /// with a deadline.
     pub(crate) async fn current(&self, deadline: Option<Instant>) -> Result<Live, BusError> {
-        let mut backoff = MIN_BACKOFF;
+        let mut backoff = Policy::new(MIN_BACKOFF, MAX_BACKOFF).start();
+        let mut delay = backoff.next_delay();
         loop {
             if self.closed.is_cancelled() {
                 return Err(BusError::Closed);
@@ -116,15 +118,15 @@ impl Connector {
                     },
                 }
             };
-            if deadline.is_some_and(|deadline| Instant::now() + backoff > deadline) {
+            if deadline.is_some_and(|deadline| Instant::now() + delay > deadline) {
                 return Err(error);
             }
-            tracing::debug!(%error, ?backoff, "reconnect attempt failed");
+            tracing::debug!(%error, ?delay, "reconnect attempt failed");
             tokio::select! {
                 () = self.closed.cancelled() => return Err(BusError::Closed),
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(delay) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            delay = backoff.next_delay();
         }
     }
 

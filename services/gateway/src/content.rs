@@ -335,6 +335,9 @@ pub fn parse_profile(obj: &Map<String, Value>) -> Result<Option<ProfileHints>, A
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

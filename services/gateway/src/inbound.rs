@@ -85,20 +85,6 @@ pub async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span = kefu_telemetry::http_trace::server_span(
-        &axum::http::Method::POST,
-        "/v1/channels/{channel_id}/messages",
-        &headers,
-    );
-    tracing::Instrument::instrument(receive_inner(state, channel_id, headers, body), span).await
-}
-
-async fn receive_inner(
-    state: AppState,
-    channel_id: String,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
     let result = accept(&state, &channel_id, &headers, body).await;
     let outcome = match &result {
         Ok((_, true)) => "duplicate",

@@ -197,6 +197,29 @@ impl GatewayApp {
             .merge(customers::routes())
             .merge(web::routes())
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
+            // A server span on every route, named `"{method} {route}"` after the matched route
+            // (never the raw path, so ids do not multiply span names), continuing the caller's
+            // W3C trace context, with the response status recorded.
+            .layer(
+                tower_http::trace::TraceLayer::new_for_http()
+                    .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                        let route = req
+                            .extensions()
+                            .get::<axum::extract::MatchedPath>()
+                            .map_or("{unmatched}", |p| p.as_str());
+                        kefu_telemetry::http_trace::server_span(req.method(), route, req.headers())
+                    })
+                    .on_response(
+                        |res: &axum::http::Response<axum::body::Body>,
+                         _: Duration,
+                         span: &tracing::Span| {
+                            span.record("http.response.status_code", res.status().as_u16());
+                            if res.status().is_server_error() {
+                                span.record("otel.status_code", "ERROR");
+                            }
+                        },
+                    ),
+            )
             .with_state(self.state.clone())
     }
 

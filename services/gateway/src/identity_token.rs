@@ -5,8 +5,6 @@
 //! `sub` and `exp` are required; the identity claims become the customer's identities.
 
 use crate::content;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use kefu_proto::events::{Identity, ProfileHints};
 use serde::Deserialize;
@@ -24,11 +22,6 @@ pub struct VerifiedIdentity {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-}
-
-#[derive(Deserialize)]
 struct Claims {
     sub: Option<String>,
     exp: Option<i64>,
@@ -43,39 +36,38 @@ struct Claims {
     language: Option<String>,
 }
 
-/// Checks an HS256 JWT's form and signature under `secret` and returns its decoded payload.
-/// Shared by identity tokens and the desk's agent tokens; the error names what is wrong
-/// without echoing the token.
+/// Checks an HS256 JWT's form and signature under `secret` (jsonwebtoken) and returns its
+/// decoded payload. Shared by identity tokens and the desk's agent tokens, which check their
+/// own claims (so each can say which is wrong); the error names what is wrong without echoing
+/// the token.
 pub fn verify_hs256(token: &str, secret: &[u8]) -> Result<Vec<u8>, String> {
+    use jsonwebtoken::errors::ErrorKind;
     if token.len() > MAX_TOKEN_BYTES {
         return Err(format!("is longer than {MAX_TOKEN_BYTES} bytes"));
     }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("is not a JWT (header.payload.signature)".into());
-    };
-    let header: Header = URL_SAFE_NO_PAD
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("has an unreadable header")?;
-    if header.alg != "HS256" {
-        return Err("must be signed with HS256".into());
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    // The callers check exp, iat and their claims themselves, with their own messages.
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let key = jsonwebtoken::DecodingKey::from_secret(secret);
+    match jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation) {
+        Ok(data) => {
+            serde_json::to_vec(&data.claims).map_err(|_| "has an unreadable payload".into())
+        }
+        Err(e) => Err(match e.kind() {
+            ErrorKind::InvalidToken => "is not a JWT (header.payload.signature)",
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                "must be signed with HS256"
+            }
+            ErrorKind::InvalidSignature => "has a bad signature",
+            ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+                "has an unreadable header or payload"
+            }
+            _ => "cannot be checked",
+        }
+        .into()),
     }
-    let sig = URL_SAFE_NO_PAD
-        .decode(sig)
-        .map_err(|_| "has an unreadable signature")?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "cannot be checked")?;
-    mac.update(h.as_bytes());
-    mac.update(b".");
-    mac.update(p.as_bytes());
-    mac.verify_slice(&sig)
-        .map_err(|_| "has a bad signature".to_owned())?;
-    URL_SAFE_NO_PAD
-        .decode(p)
-        .map_err(|_| "has an unreadable payload".to_owned())
 }
 
 /// Verifies `token` with the channel `secret` at unix time `now`; the error says what is wrong
@@ -130,14 +122,12 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<VerifiedIdentity, 
 
 /// Signs claims as an HS256 JWT (for tenants' test tooling and Kefu's own tests).
 pub fn sign(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    mac.update(h.as_bytes());
-    mac.update(b".");
-    mac.update(p.as_bytes());
-    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{h}.{p}.{sig}")
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 signs any claims with any key")
 }
 
 /// An anonymous visitor's credential: a random id and its MAC under the channel secret, so a

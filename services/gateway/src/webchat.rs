@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Frames queued for one slow socket before newer ones are dropped (they stay in history).
@@ -325,33 +325,20 @@ fn error_frame(id: Option<&str>, e: &ApiError) -> String {
         .to_string()
 }
 
-struct TokenBucket {
-    rate: f64,
-    tokens: f64,
-    at: Instant,
-}
+/// A socket's message rate: `per_second` sustained, bursts of twice that (governor's GCRA).
+struct TokenBucket(governor::DefaultDirectRateLimiter);
 
 impl TokenBucket {
     fn new(per_second: u32) -> Self {
-        let rate = f64::from(per_second);
-        Self {
-            rate,
-            tokens: rate * 2.0,
-            at: Instant::now(),
-        }
+        let rate = std::num::NonZeroU32::new(per_second.max(1)).expect("at least 1");
+        let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("2"));
+        Self(governor::RateLimiter::direct(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))
     }
 
     fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate)
-            .min(self.rate * 2.0);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.0.check().is_ok()
     }
 }
 

@@ -93,6 +93,28 @@ impl std::error::Error for HandlerError {
     }
 }
 
+/// The outcome of each item of a batch, filled in as the handler decides them; an item the
+/// handler never decided is reported as a transient failure (redelivered), never as done.
+pub struct BatchOutcomes(Vec<Option<Result<(), HandlerError>>>);
+
+impl BatchOutcomes {
+    pub fn new(items: usize) -> Self {
+        Self((0..items).map(|_| None).collect())
+    }
+
+    pub fn set(&mut self, index: usize, outcome: Result<(), HandlerError>) {
+        self.0[index] = Some(outcome);
+    }
+
+    /// The results in item order, as [`run_batch_consumer`]'s handler returns them.
+    pub fn finish(self) -> Vec<Result<(), HandlerError>> {
+        self.0
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(HandlerError::transient("not handled"))))
+            .collect()
+    }
+}
+
 /// How long a transiently failed delivery waits before it is requeued: 50 ms doubling with
 /// each delivery, capped at 1 s, jittered ([`crate::backoff`]).
 pub const REQUEUE_BACKOFF: crate::backoff::Policy =

@@ -34,7 +34,9 @@ pub mod testing;
 pub mod topology;
 
 pub use bus::Bus;
-pub use consumer::{BatchItem, HandlerError, retry_backoff, run_batch_consumer, run_consumer};
+pub use consumer::{
+    BatchItem, BatchOutcomes, HandlerError, retry_backoff, run_batch_consumer, run_consumer,
+};
 pub use envelope::{Envelope, TraceContext};
 pub use error::BusError;
 pub use inproc::InProcessBus;

@@ -12,7 +12,7 @@ use crate::store::{
 };
 use crate::webhook::{self, Outcome};
 use chrono::Utc;
-use kefu_bus::{BatchItem, Envelope, HandlerError};
+use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
 use kefu_proto::events::MessageToSend;
 use kefu_store::idempotency;
 use kefu_store::sea_orm::TransactionTrait;
@@ -49,8 +49,7 @@ struct Outgoing {
 /// are POSTed concurrently, and one insert records the successes. A failed POST is recorded
 /// with its retry schedule in a transaction of its own.
 pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<(), HandlerError>> {
-    let mut results: Vec<Option<Result<(), HandlerError>>> =
-        (0..items.len()).map(|_| None).collect();
+    let mut results = BatchOutcomes::new(items.len());
     let ids: Vec<Uuid> = items.iter().map(|i| i.envelope.event_id).collect();
     let done = match idempotency::seen_many(&state.db, CONSUMER, &ids).await {
         Ok(done) => done,
@@ -66,7 +65,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
     let mut in_batch = std::collections::HashSet::new();
     for (index, item) in items.into_iter().enumerate() {
         if done.contains(&item.envelope.event_id) || !in_batch.insert(item.envelope.event_id) {
-            results[index] = Some(Ok(()));
+            results.set(index, Ok(()));
             continue;
         }
         match prepare(&state, &item.envelope).await {
@@ -77,7 +76,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
                 channel,
                 span: item.span,
             }),
-            Err(e) => results[index] = Some(Err(e)),
+            Err(e) => results.set(index, Err(e)),
         }
     }
     let outcomes = futures::future::join_all(
@@ -95,7 +94,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
             let result = record_failure(&state, &send.envelope, &send.message, &outcome)
                 .instrument(send.span.clone())
                 .await;
-            results[send.index] = Some(result);
+            results.set(send.index, result);
         }
     }
     let delivered_ids: Vec<Uuid> = delivered.iter().map(|s| s.envelope.event_id).collect();
@@ -114,16 +113,16 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
             }
         };
     for send in delivered {
-        results[send.index] = Some(recorded.clone().map_err(HandlerError::transient));
+        results.set(
+            send.index,
+            recorded.clone().map_err(HandlerError::transient),
+        );
     }
     state.metrics.deliveries.add(
         delivered_ids.len() as u64,
         &[KeyValue::new("outcome", "delivered")],
     );
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(HandlerError::transient("not handled"))))
-        .collect()
+    results.finish()
 }
 
 /// Sends one message to its channel: the customer's open chat sockets for a web channel (a

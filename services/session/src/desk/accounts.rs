@@ -13,15 +13,11 @@ use kefu_proto::desk::{self, MAX_LIST, MAX_NAME_CHARS as MAX_NAME, Role, invalid
 use kefu_proto::session::*;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 use uuid::Uuid;
 
 impl DeskGrpc {
-    pub(super) async fn serve_put_agent(
-        &self,
-        req: Request<PutAgentRequest>,
-    ) -> Result<Response<Agent>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_put_agent(&self, req: PutAgentRequest) -> Result<Agent, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Admin)?;
         let a = req.agent.ok_or_else(|| invalid("agent", "is required"))?;
@@ -119,27 +115,23 @@ impl DeskGrpc {
             .await
             .map_err(internal)?;
         let saved = self.agent_in_scope(&who, &a.agent_id).await?;
-        Ok(Response::new(self.with_load(saved).await?))
+        self.with_load(saved).await
     }
 
-    pub(super) async fn serve_get_agent(
-        &self,
-        req: Request<AgentRef>,
-    ) -> Result<Response<Agent>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_get_agent(&self, req: AgentRef) -> Result<Agent, Status> {
         let who = self.who(req.actor).await?;
         if req.agent_id != who.agent {
             who.require(Role::Supervisor)?;
         }
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
-        Ok(Response::new(self.with_load(a).await?))
+        self.with_load(a).await
     }
 
     pub(super) async fn serve_list_agents(
         &self,
-        req: Request<ListAgentsRequest>,
-    ) -> Result<Response<ListAgentsResponse>, Status> {
-        let who = self.who(req.into_inner().actor).await?;
+        req: ListAgentsRequest,
+    ) -> Result<ListAgentsResponse, Status> {
+        let who = self.who(req.actor).await?;
         // Any role: agents pick colleagues to transfer to (within their merchant scope).
         let rows = store::list_agents(&self.state.db, &who.tenant, who.scope())
             .await
@@ -147,7 +139,7 @@ impl DeskGrpc {
         let loads = store::loads(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;
-        Ok(Response::new(ListAgentsResponse {
+        Ok(ListAgentsResponse {
             agents: rows
                 .into_iter()
                 .map(|a| {
@@ -155,14 +147,10 @@ impl DeskGrpc {
                     agent_of(a, load.as_ref())
                 })
                 .collect(),
-        }))
+        })
     }
 
-    pub(super) async fn serve_delete_agent(
-        &self,
-        req: Request<AgentRef>,
-    ) -> Result<Response<Agent>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_delete_agent(&self, req: AgentRef) -> Result<Agent, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Admin)?;
         let a = self.agent_in_scope(&who, &req.agent_id).await?;
@@ -184,14 +172,10 @@ impl DeskGrpc {
         store::touch(&self.state.db, &who.tenant)
             .await
             .map_err(internal)?;
-        Ok(Response::new(agent_of(a, None)))
+        Ok(agent_of(a, None))
     }
 
-    pub(super) async fn serve_login(
-        &self,
-        req: Request<LoginRequest>,
-    ) -> Result<Response<Agent>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_login(&self, req: LoginRequest) -> Result<Agent, Status> {
         if req.tenant_id.is_empty() || req.login.is_empty() || req.password.len() > 1024 {
             return Err(Status::unauthenticated("login or password is wrong"));
         }
@@ -214,16 +198,12 @@ impl DeskGrpc {
             .await
             .unwrap_or(false);
         match found {
-            Some(a) if ok => Ok(Response::new(self.with_load(a).await?)),
+            Some(a) if ok => Ok(self.with_load(a).await?),
             _ => Err(Status::unauthenticated("login or password is wrong")),
         }
     }
 
-    pub(super) async fn serve_set_status(
-        &self,
-        req: Request<SetStatusRequest>,
-    ) -> Result<Response<Agent>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_set_status(&self, req: SetStatusRequest) -> Result<Agent, Status> {
         let who = self.who(req.actor).await?;
         desk::check_status("status", &req.status)?;
         let id = if req.agent_id.is_empty() {
@@ -325,7 +305,7 @@ impl DeskGrpc {
             .await
             .map_err(internal)?;
         self.state.desk_wake.notify_one();
-        Ok(Response::new(view))
+        Ok(view)
     }
 }
 

@@ -8,15 +8,14 @@ use chrono::Utc;
 use kefu_proto::desk::{MAX_NAME_CHARS as MAX_NAME, MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
 use kefu_store::StoreError;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 use uuid::Uuid;
 
 impl DeskGrpc {
     pub(super) async fn serve_put_canned_response(
         &self,
-        req: Request<PutCannedResponseRequest>,
-    ) -> Result<Response<CannedResponse>, Status> {
-        let req = req.into_inner();
+        req: PutCannedResponseRequest,
+    ) -> Result<CannedResponse, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         let c = req.canned.ok_or_else(|| invalid("canned", "is required"))?;
@@ -65,21 +64,20 @@ impl DeskGrpc {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("canned response not found"))?;
-        Ok(Response::new(canned_of(saved)))
+        Ok(canned_of(saved))
     }
 
     pub(super) async fn serve_list_canned_responses(
         &self,
-        req: Request<ListCannedResponsesRequest>,
-    ) -> Result<Response<ListCannedResponsesResponse>, Status> {
-        let req = req.into_inner();
+        req: ListCannedResponsesRequest,
+    ) -> Result<ListCannedResponsesResponse, Status> {
         let who = self.who(req.actor).await?;
         check_text("query", &req.query, 200)?;
         let rows = store::list_canned(&self.state.db, &who.tenant, who.scope())
             .await
             .map_err(internal)?;
         let q = fold(&req.query);
-        Ok(Response::new(ListCannedResponsesResponse {
+        Ok(ListCannedResponsesResponse {
             canned: rows
                 .into_iter()
                 .filter(|c| {
@@ -90,14 +88,13 @@ impl DeskGrpc {
                 })
                 .map(canned_of)
                 .collect(),
-        }))
+        })
     }
 
     pub(super) async fn serve_delete_canned_response(
         &self,
-        req: Request<CannedResponseRef>,
-    ) -> Result<Response<CannedResponse>, Status> {
-        let req = req.into_inner();
+        req: CannedResponseRef,
+    ) -> Result<CannedResponse, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         let id = parse_id("canned_id", &req.canned_id)?;
@@ -109,7 +106,7 @@ impl DeskGrpc {
         store::delete_canned(&self.state.db, &who.tenant, id)
             .await
             .map_err(internal)?;
-        Ok(Response::new(canned_of(c)))
+        Ok(canned_of(c))
     }
 }
 

@@ -18,14 +18,10 @@ use kefu_proto::session::*;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 impl DeskGrpc {
-    pub(super) async fn serve_rate(
-        &self,
-        req: Request<RateRequest>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_rate(&self, req: RateRequest) -> Result<WorkConversation, Status> {
         if req.tenant_id.is_empty() {
             return Err(invalid("tenant_id", "is required"));
         }
@@ -52,14 +48,13 @@ impl DeskGrpc {
             .await
             .map_err(internal)?
             .ok_or_else(Self::stale)?;
-        Ok(Response::new(self.view(n).await?))
+        self.view(n).await
     }
 
     pub(super) async fn serve_queue_position(
         &self,
-        req: Request<QueuePositionRequest>,
-    ) -> Result<Response<QueuePosition>, Status> {
-        let req = req.into_inner();
+        req: QueuePositionRequest,
+    ) -> Result<QueuePosition, Status> {
         for (field, v) in [
             ("tenant_id", &req.tenant_id),
             ("channel_id", &req.channel_id),
@@ -71,10 +66,10 @@ impl DeskGrpc {
         }
         let db = &self.state.db;
         let none = || {
-            Ok(Response::new(QueuePosition {
+            Ok(QueuePosition {
                 state: "none".into(),
                 ..QueuePosition::default()
-            }))
+            })
         };
         let Some(c) =
             repo::find_channel_customer(db, &req.tenant_id, &req.channel_id, &req.external_user_id)
@@ -130,7 +125,7 @@ impl DeskGrpc {
             out.position = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
             out.waiting = u32::try_from(queued.len()).unwrap_or(u32::MAX);
         }
-        Ok(Response::new(out))
+        Ok(out)
     }
 }
 

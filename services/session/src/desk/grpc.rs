@@ -397,7 +397,7 @@ macro_rules! desk_service {
                     &self,
                     request: Request<$request>,
                 ) -> Result<Response<$response>, Status> {
-                    self.$handler(request).await
+                    self.$handler(request.into_inner()).await.map(Response::new)
                 }
             )*
         }

@@ -14,14 +14,14 @@ use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
 use std::collections::HashMap;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 impl DeskGrpc {
     pub(super) async fn serve_list_queues(
         &self,
-        req: Request<ListQueuesRequest>,
-    ) -> Result<Response<ListQueuesResponse>, Status> {
-        let who = self.who(req.into_inner().actor).await?;
+        req: ListQueuesRequest,
+    ) -> Result<ListQueuesResponse, Status> {
+        let who = self.who(req.actor).await?;
         let (setup, router, items) = router::load_router(&self.state, &who.tenant)
             .await
             .map_err(internal)?;
@@ -94,21 +94,17 @@ impl DeskGrpc {
                 active: u32::try_from(active).unwrap_or(u32::MAX),
             });
         }
-        Ok(Response::new(ListQueuesResponse { queues }))
+        Ok(ListQueuesResponse { queues })
     }
 
     pub(super) async fn serve_monitor(
         &self,
-        req: Request<ConversationRef>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        self.supervise(req.into_inner(), false).await
+        req: ConversationRef,
+    ) -> Result<WorkConversation, Status> {
+        self.supervise(req, false).await
     }
 
-    pub(super) async fn serve_whisper(
-        &self,
-        req: Request<NoteRequest>,
-    ) -> Result<Response<Message>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_whisper(&self, req: NoteRequest) -> Result<Message, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         let w = self.work(&who, &req.conversation_id).await?;
@@ -123,9 +119,9 @@ impl DeskGrpc {
 
     pub(super) async fn serve_join(
         &self,
-        req: Request<ConversationRef>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        self.supervise(req.into_inner(), true).await
+        req: ConversationRef,
+    ) -> Result<WorkConversation, Status> {
+        self.supervise(req, true).await
     }
 }
 
@@ -136,7 +132,7 @@ impl DeskGrpc {
         w: &work_item::Model,
         text: String,
         client_id: String,
-    ) -> Result<Response<Message>, Status> {
+    ) -> Result<Message, Status> {
         if text.trim().is_empty() {
             return Err(invalid("text", "is required"));
         }
@@ -162,14 +158,14 @@ impl DeskGrpc {
                 },
             )
             .await?;
-        Ok(Response::new(m))
+        Ok(m)
     }
 
     pub(super) async fn supervise(
         &self,
         req: ConversationRef,
         join: bool,
-    ) -> Result<Response<WorkConversation>, Status> {
+    ) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         if who.agent.is_empty() {
@@ -206,6 +202,6 @@ impl DeskGrpc {
                 )]
             })
             .await?;
-        Ok(Response::new(self.view(n).await?))
+        self.view(n).await
     }
 }

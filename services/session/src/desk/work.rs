@@ -18,14 +18,13 @@ use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 impl DeskGrpc {
     pub(super) async fn serve_list_conversations(
         &self,
-        req: Request<ListConversationsRequest>,
-    ) -> Result<Response<ListConversationsResponse>, Status> {
-        let req = req.into_inner();
+        req: ListConversationsRequest,
+    ) -> Result<ListConversationsResponse, Status> {
         let who = self.who(req.actor).await?;
         let limit = u64::from(if req.limit == 0 {
             100
@@ -37,7 +36,7 @@ impl DeskGrpc {
         let rows = match req.scope.as_str() {
             "mine" | "" => {
                 let Some(me) = mine else {
-                    return Ok(Response::new(ListConversationsResponse::default()));
+                    return Ok(ListConversationsResponse::default());
                 };
                 let mut rows =
                     store::list_work(db, &who.tenant, OPEN_STATES, who.scope(), Some(me), limit)
@@ -90,26 +89,22 @@ impl DeskGrpc {
         if req.scope == "queued" {
             out.sort_by(|a, b| b.priority.total_cmp(&a.priority));
         }
-        Ok(Response::new(ListConversationsResponse {
-            conversations: out,
-        }))
+        Ok(ListConversationsResponse { conversations: out })
     }
 
     pub(super) async fn serve_get_work(
         &self,
-        req: Request<ConversationRef>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        let req = req.into_inner();
+        req: ConversationRef,
+    ) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        Ok(Response::new(self.view(w).await?))
+        self.view(w).await
     }
 
     pub(super) async fn serve_list_work_messages(
         &self,
-        req: Request<ConversationRef>,
-    ) -> Result<Response<ListMessagesResponse>, Status> {
-        let req = req.into_inner();
+        req: ConversationRef,
+    ) -> Result<ListMessagesResponse, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let c = repo::get_conversation(&self.state.db, &who.tenant, w.conversation_id)
@@ -119,19 +114,18 @@ impl DeskGrpc {
         let rows = repo::list_messages(&self.state.db, &who.tenant, w.conversation_id, 500, true)
             .await
             .map_err(internal)?;
-        Ok(Response::new(ListMessagesResponse {
+        Ok(ListMessagesResponse {
             messages: rows
                 .into_iter()
                 .map(|m| message_of(m, c.channel_id.clone()))
                 .collect(),
-        }))
+        })
     }
 
     pub(super) async fn serve_accept(
         &self,
-        req: Request<ConversationRef>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        let req = req.into_inner();
+        req: ConversationRef,
+    ) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let expired = w.offer_expires_at.is_some_and(|t| t < Utc::now());
@@ -160,14 +154,10 @@ impl DeskGrpc {
             )
             .await?;
         tracing::info!(conversation = %n.conversation_id, %agent, "accepted");
-        Ok(Response::new(self.view(n).await?))
+        self.view(n).await
     }
 
-    pub(super) async fn serve_reply(
-        &self,
-        req: Request<ReplyRequest>,
-    ) -> Result<Response<Message>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_reply(&self, req: ReplyRequest) -> Result<Message, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if w.state != ACTIVE || !Self::works_on(&who, &w, false) {
@@ -225,14 +215,10 @@ impl DeskGrpc {
                 },
             )
             .await?;
-        Ok(Response::new(m))
+        Ok(m)
     }
 
-    pub(super) async fn serve_note(
-        &self,
-        req: Request<NoteRequest>,
-    ) -> Result<Response<Message>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_note(&self, req: NoteRequest) -> Result<Message, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if !Self::works_on(&who, &w, true) {
@@ -246,9 +232,8 @@ impl DeskGrpc {
 
     pub(super) async fn serve_transfer(
         &self,
-        req: Request<TransferRequest>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        let req = req.into_inner();
+        req: TransferRequest,
+    ) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         if !matches!(w.state.as_str(), ACTIVE | OFFERED) || !Self::works_on(&who, &w, true) {
@@ -369,14 +354,10 @@ impl DeskGrpc {
             .map_err(internal)?;
         self.state.desk_wake.notify_one();
         tracing::info!(conversation = %n.conversation_id, from = %from, to_agent = %n.agent_id, queue = %n.queue, "transferred");
-        Ok(Response::new(self.view(n).await?))
+        self.view(n).await
     }
 
-    pub(super) async fn serve_close(
-        &self,
-        req: Request<CloseRequest>,
-    ) -> Result<Response<WorkConversation>, Status> {
-        let req = req.into_inner();
+    pub(super) async fn serve_close(&self, req: CloseRequest) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let open = [ACTIVE, OFFERED, WAITING, LEFT_MESSAGE];
@@ -475,6 +456,6 @@ impl DeskGrpc {
             .map_err(internal)?;
         self.state.desk_wake.notify_one();
         tracing::info!(conversation = %n.conversation_id, agent = %n.agent_id, "closed");
-        Ok(Response::new(self.view(n).await?))
+        self.view(n).await
     }
 }

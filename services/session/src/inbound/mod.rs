@@ -16,7 +16,7 @@ use crate::store::desk;
 use crate::store::entities::message;
 use crate::store::{MODE_QUEUED, NewMessage, Page};
 use chrono::Utc;
-use kefu_bus::{BatchItem, Envelope, HandlerError};
+use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
 use kefu_proto::event_types;
 use kefu_proto::events::{
@@ -82,8 +82,7 @@ pub async fn handle_batch(
     state: SessionState,
     items: Vec<BatchItem>,
 ) -> Vec<Result<(), HandlerError>> {
-    let mut results: Vec<Option<Result<(), HandlerError>>> =
-        (0..items.len()).map(|_| None).collect();
+    let mut results = BatchOutcomes::new(items.len());
     let mut work = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         match decode(&item.envelope) {
@@ -97,7 +96,7 @@ pub async fn handle_batch(
                 answer: None,
                 orders: Vec::new(),
             }),
-            Err(e) => results[index] = Some(Err(e)),
+            Err(e) => results.set(index, Err(e)),
         }
     }
     // What is known of each customer, and each tenant's rules, before asking the bot.
@@ -105,9 +104,9 @@ pub async fn handle_batch(
     if let Err(e) = load_contexts(&state, &mut work, &mut settings).await {
         let msg = e.to_string();
         for w in &work {
-            results[w.index] = Some(Err(HandlerError::transient(msg.clone())));
+            results.set(w.index, Err(HandlerError::transient(msg.clone())));
         }
-        return finish(results);
+        return results.finish();
     }
     // Ask the bot before opening the transaction: no locks held across the network. (A
     // redelivered event asks again; the processed-event record then discards it.) Messages of
@@ -117,36 +116,33 @@ pub async fn handle_batch(
         Ok(events) => {
             committed(&state, events).await;
             for w in &work {
-                results[w.index] = Some(Ok(()));
+                results.set(w.index, Ok(()));
             }
         }
         Err(err) if work.len() > 1 && err.is_conflict() => {
             tracing::debug!(error = %err, count = work.len(), "batch failed; applying one by one");
             for w in work {
                 let one = std::slice::from_ref(&w);
-                results[w.index] = Some(match apply(&state.db, one, &settings).await {
+                let outcome = match apply(&state.db, one, &settings).await {
                     Ok(events) => {
                         committed(&state, events).await;
                         Ok(())
                     }
                     Err(e) => Err(HandlerError::Transient(Box::new(e))),
-                });
+                };
+                results.set(w.index, outcome);
             }
         }
         Err(err) => {
             for w in &work {
-                results[w.index] = Some(Err(HandlerError::Transient(err.to_string().into())));
+                results.set(
+                    w.index,
+                    Err(HandlerError::Transient(err.to_string().into())),
+                );
             }
         }
     }
-    finish(results)
-}
-
-fn finish(results: Vec<Option<Result<(), HandlerError>>>) -> Vec<Result<(), HandlerError>> {
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(HandlerError::Transient("not handled".into()))))
-        .collect()
+    results.finish()
 }
 
 /// Loads each message's customer context and each tenant's settings (a few statements per

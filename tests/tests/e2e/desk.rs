@@ -540,6 +540,47 @@ pub async fn merchant_queue_overflows_to_the_platform(p: &Platform) {
         waited.num_milliseconds() >= 2_000,
         "overflowed after {waited}"
     );
+    // The queue events: entered m1-queue at the handoff, left it for the platform queue
+    // (overflow), entered that, then left it for the agent's offer — each once.
+    let queue_events = eventually("the offer's queue.left", WAIT, || async {
+        let events = queue_events(p, &d, &conversation).await;
+        (events.len() == 4).then_some(events)
+    })
+    .await;
+    assert_eq!(
+        queue_events,
+        [
+            ("queue.entered", "handoff", "m1-queue"),
+            ("queue.left", "overflow", "m1-queue"),
+            ("queue.entered", "overflow", "platform"),
+            ("queue.left", "offered", "platform"),
+        ]
+        .map(|(t, r, q)| (t.to_owned(), r.to_owned(), q.to_owned()))
+    );
+}
+
+/// The conversation's queue events in the order published: (type, reason, queue).
+async fn queue_events(p: &Platform, d: &Desk, conversation: &str) -> Vec<(String, String, String)> {
+    p.events
+        .events(&d.tenant)
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["conversation_id"] == conversation
+                && matches!(
+                    e["event_type"].as_str(),
+                    Some("queue.entered" | "queue.left")
+                )
+        })
+        .map(|e| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                s(&e["event_type"]),
+                s(&e["reason"]),
+                s(&e["conversation"]["queue_id"]),
+            )
+        })
+        .collect()
 }
 
 /// An offer nobody accepts in time is taken back and re-offered to someone else; the first
@@ -597,6 +638,21 @@ pub async fn an_unaccepted_offer_is_reoffered(p: &Platform) {
         200,
         "{back}"
     );
+    // Every offer took it out of the queue and every offer taken back put it in again.
+    let events = queue_events(p, &d, &conversation).await;
+    let expected = [
+        ("queue.entered", "handoff"),
+        ("queue.left", "offered"),
+        ("queue.entered", "requeued"),
+        ("queue.left", "offered"),
+        ("queue.entered", "requeued"),
+        ("queue.left", "offered"),
+    ];
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(t, r, _)| (t.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(got, expected, "{events:?}");
 }
 
 /// Merchant staff see their merchant's conversations, agents and queues only; another

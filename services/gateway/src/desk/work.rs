@@ -27,6 +27,16 @@ fn not_found(conversation_id: &str) -> impl Fn(tonic::Status) -> ApiError + '_ {
     move |s| ApiError::from_session(s, "conversation", conversation_id)
 }
 
+/// The session's answer about `conversation_id`, or its error in the HTTP error table.
+fn answer<T>(
+    reply: Result<tonic::Response<T>, tonic::Status>,
+    conversation_id: &str,
+) -> Result<T, ApiError> {
+    reply
+        .map(tonic::Response::into_inner)
+        .map_err(not_found(conversation_id))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -89,13 +99,14 @@ pub async fn get(
     actor: Actor,
     Path(p): Path<ConversationPath>,
 ) -> Result<Json<WorkConversation>, ApiError> {
-    let w = state
-        .desk
-        .clone()
-        .get_work(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(
+        state
+            .desk
+            .clone()
+            .get_work(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -108,13 +119,14 @@ pub async fn messages(
     actor: Actor,
     Path(p): Path<ConversationPath>,
 ) -> Result<Json<MessageList>, ApiError> {
-    let r = state
-        .desk
-        .clone()
-        .list_work_messages(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let r = answer(
+        state
+            .desk
+            .clone()
+            .list_work_messages(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     Ok(Json(MessageList {
         messages: r.messages.iter().map(Message::from).collect(),
     }))
@@ -130,13 +142,14 @@ pub async fn accept(
     Path(p): Path<ConversationPath>,
 ) -> Result<Json<WorkConversation>, ApiError> {
     actor.require_agent()?;
-    let w = state
-        .desk
-        .clone()
-        .accept(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(
+        state
+            .desk
+            .clone()
+            .accept(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -153,13 +166,7 @@ pub async fn reply(
     actor.require_agent()?;
     let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = state
-        .desk
-        .clone()
-        .reply(req)
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let m = answer(state.desk.clone().reply(req).await, &p.conversation_id)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -176,13 +183,7 @@ pub async fn note(
     actor.require_agent()?;
     let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = state
-        .desk
-        .clone()
-        .note(req)
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let m = answer(state.desk.clone().note(req).await, &p.conversation_id)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -198,13 +199,7 @@ pub async fn transfer(
 ) -> Result<Json<WorkConversation>, ApiError> {
     let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let w = state
-        .desk
-        .clone()
-        .transfer(req)
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(state.desk.clone().transfer(req).await, &p.conversation_id)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -220,13 +215,7 @@ pub async fn close(
 ) -> Result<Json<WorkConversation>, ApiError> {
     let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let w = state
-        .desk
-        .clone()
-        .close(req)
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(state.desk.clone().close(req).await, &p.conversation_id)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -263,13 +252,14 @@ pub async fn monitor(
 ) -> Result<Json<WorkConversation>, ApiError> {
     actor.require(Role::Supervisor)?;
     actor.require_agent()?;
-    let w = state
-        .desk
-        .clone()
-        .monitor(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(
+        state
+            .desk
+            .clone()
+            .monitor(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -287,13 +277,7 @@ pub async fn whisper(
     actor.require_agent()?;
     let b = body.parse()?;
     let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = state
-        .desk
-        .clone()
-        .whisper(req)
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let m = answer(state.desk.clone().whisper(req).await, &p.conversation_id)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -308,13 +292,14 @@ pub async fn join(
 ) -> Result<Json<WorkConversation>, ApiError> {
     actor.require(Role::Supervisor)?;
     actor.require_agent()?;
-    let w = state
-        .desk
-        .clone()
-        .join(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(
+        state
+            .desk
+            .clone()
+            .join(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -391,13 +376,14 @@ pub async fn typing(
     Path(p): Path<ConversationPath>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let me = actor.require_agent()?.to_owned();
-    let w = state
-        .desk
-        .clone()
-        .get_work(conversation_ref(&actor, &p.conversation_id))
-        .await
-        .map_err(not_found(&p.conversation_id))?
-        .into_inner();
+    let w = answer(
+        state
+            .desk
+            .clone()
+            .get_work(conversation_ref(&actor, &p.conversation_id))
+            .await,
+        &p.conversation_id,
+    )?;
     let serving = w.agent_id == me || w.participants.contains(&me);
     if w.state != "active" || !serving {
         return Err(ApiError::Conflict(

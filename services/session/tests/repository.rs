@@ -25,6 +25,7 @@ kefu_store::contract_suite! {
     session::open_conversation_is_unique_per_customer_and_channel,
     session::concurrent_open_conversation_yields_one,
     session::messages_are_listed_oldest_first,
+    session::messages_are_numbered_densely_under_concurrent_appends,
     customers::a_shared_phone_merges_two_channel_customers_with_their_history,
     customers::unmerge_restores_both_and_is_not_redone_automatically,
     customers::identities_outside_the_merge_rule_do_not_merge,

@@ -6,9 +6,10 @@ use super::{IDENTITY_EXTERNAL, NewMessage, Page};
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
 use kefu_store::StoreError;
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
 };
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -185,25 +186,36 @@ pub async fn append_messages<C: ConnectionTrait>(
     let last_at = last_at.finally(Expr::col(Conv::LastMessageAt));
     let added = added.finally(Expr::value(0i64));
     let ids: Vec<Uuid> = newest.keys().copied().collect();
-    conversation::Entity::update_many()
+    let update = conversation::Entity::update_many()
         .col_expr(Conv::LastMessageAt, Expr::Case(Box::new(last_at)))
         .col_expr(
             Conv::MessageCount,
             Expr::col(Conv::MessageCount).add(Expr::Case(Box::new(added))),
         )
         .filter(Conv::TenantId.eq(tenant_id))
-        .filter(Conv::Id.is_in(ids.iter().copied()))
-        .exec(txn)
-        .await?;
-    let counts: Vec<(Uuid, i64)> = conversation::Entity::find()
-        .select_only()
-        .column(Conv::Id)
-        .column(Conv::MessageCount)
-        .filter(Conv::TenantId.eq(tenant_id))
-        .filter(Conv::Id.is_in(ids))
-        .into_tuple()
-        .all(txn)
-        .await?;
+        .filter(Conv::Id.is_in(ids.iter().copied()));
+    let counts: Vec<(Uuid, i64)> = if txn.get_database_backend() == DbBackend::Postgres {
+        // One round trip: the new counts come back with the update.
+        let mut stmt = update.into_query();
+        stmt.returning(Query::returning().columns([Conv::Id, Conv::MessageCount]));
+        txn.query_all(&stmt)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "message_count")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?
+    } else {
+        // SQLite has one writer: the update holds it, so this read sees the update's counts.
+        update.exec(txn).await?;
+        conversation::Entity::find()
+            .select_only()
+            .column(Conv::Id)
+            .column(Conv::MessageCount)
+            .filter(Conv::TenantId.eq(tenant_id))
+            .filter(Conv::Id.is_in(ids))
+            .into_tuple()
+            .all(txn)
+            .await?
+    };
     // The first sequence number of this batch in each conversation.
     let mut next: HashMap<Uuid, i64> = counts
         .into_iter()

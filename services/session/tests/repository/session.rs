@@ -350,3 +350,44 @@ pub async fn migrations_create_only_the_sessions_tables(db: &DatabaseConnection)
         .collect();
     assert_eq!(created, expected);
 }
+
+/// Messages are numbered 1, 2, 3, … per conversation, also when several transactions append
+/// to one conversation at once (the conversation row orders them); another conversation
+/// counts on its own.
+pub async fn messages_are_numbered_densely_under_concurrent_appends(db: &DatabaseConnection) {
+    migrate_session(db).await;
+    let conv = open_for_new_customer(db, "t1").await;
+    let (someone, _) = session::resolve_channel_customer(db, "t1", "c2", "u2")
+        .await
+        .unwrap();
+    let (other, _) = session::open_conversation(db, "t1", someone, "c2", &page(), now_ms())
+        .await
+        .unwrap();
+    let writer = |n: usize| async move {
+        for i in 0..5 {
+            let txn = db.begin().await.unwrap();
+            let batch = vec![
+                message("t1", conv.id, &format!("w{n}-{i}-a"), now_ms()),
+                message("t1", conv.id, &format!("w{n}-{i}-b"), now_ms()),
+                message("t1", other.id, &format!("w{n}-{i}-o"), now_ms()),
+            ];
+            let stored = session::batch::append_messages(&txn, "t1", batch)
+                .await
+                .unwrap();
+            // Within one batch, the messages of a conversation are numbered in the order given.
+            assert_eq!(stored[1].seq, stored[0].seq + 1, "{stored:?}");
+            txn.commit().await.unwrap();
+        }
+    };
+    tokio::join!(writer(1), writer(2), writer(3));
+    for (id, expected) in [(conv.id, 30), (other.id, 15)] {
+        let mut seqs: Vec<i64> = session::list_messages(db, "t1", id, 100, true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=expected).collect::<Vec<i64>>());
+    }
+}

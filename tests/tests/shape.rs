@@ -70,3 +70,29 @@ fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
         );
     }
 }
+
+/// Databases record each applied migration by name: a renamed migration is "missing" and the
+/// service no longer starts on an existing database. The names, once released, stay.
+#[test]
+fn recorded_migration_names_never_change() {
+    use kefu_store::MigratorTrait;
+    fn names<M: MigratorTrait>() -> Vec<String> {
+        M::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect()
+    }
+    assert_eq!(
+        names::<kefu_gateway::store::migration::GatewayMigrator>(),
+        ["gateway", "gateway_0002_tenant_configs"]
+    );
+    assert_eq!(
+        names::<kefu_session::store::migration::SessionMigrator>(),
+        [
+            "session",
+            "session_m0002_unified_customer",
+            "session_m0003_routing",
+            "session_m0004_message_sequence"
+        ]
+    );
+}

@@ -22,4 +22,4 @@ pub mod testing;
 pub use db::{DbConfig, connect};
 pub use error::StoreError;
 pub use sea_orm;
-pub use sea_orm_migration::MigratorTrait;
+pub use sea_orm_migration::{self, MigratorTrait};

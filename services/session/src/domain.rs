@@ -62,15 +62,15 @@ impl Entered {
     }
 }
 
-/// `queue.entered`: `w` (after the change) waits in `w.queue`.
-pub fn queue_entered(w: &work_item::Model, why: Entered) -> Envelope {
+/// `queue.entered`: `w` (after the change) waits in `w.queue` since `at`.
+pub fn queue_entered(w: &work_item::Model, why: Entered, at: DateTime<Utc>) -> Envelope {
     envelope(
         &w.tenant_id,
         t::QUEUE_ENTERED,
         QueueEntered {
             conversation: Some(conversation_ref(w)),
             reason: why.as_str().to_owned(),
-            at: Some(to_timestamp(w.queue_entered_at)),
+            at: Some(to_timestamp(at)),
         },
     )
 }
@@ -142,29 +142,87 @@ pub fn transferred(
         },
     )];
     if to_queue {
-        out.push(queue_entered(after, Entered::Transfer));
+        out.push(queue_entered(after, Entered::Transfer, now));
     }
     out
 }
 
 /// `conversation.closed` (and `queue.abandoned` when it closed while waiting): `before` is the
-/// item before the close, `after` the closed item.
+/// item before the close, `after` the closed item, `closed_by` who closed it.
 pub fn closed(
     before: &work_item::Model,
     after: &work_item::Model,
     closed_by: &str,
     now: DateTime<Utc>,
 ) -> Vec<Envelope> {
-    let waiting = crate::store::desk::QUEUED_STATES.contains(&before.state.as_str());
-    let reason = if waiting {
+    let reason = if crate::store::desk::QUEUED_STATES.contains(&before.state.as_str()) {
         "closed_in_queue"
     } else if closed_by == before.agent_id {
         "agent_closed"
     } else {
         "supervisor_closed"
     };
+    closing(Some(before), after, closed_by, reason, now)
+}
+
+/// `conversation.closed` with reason `merged` (and `queue.abandoned` when it was waiting):
+/// a customer merge closed the absorbed customer's conversation. `before` is its routing item,
+/// if it had one; `after` the closed item (or [`unrouted`] for a conversation only the bot
+/// served).
+pub fn closed_by_merge(
+    before: Option<&work_item::Model>,
+    after: &work_item::Model,
+    now: DateTime<Utc>,
+) -> Vec<Envelope> {
+    closing(before, after, "", "merged", now)
+}
+
+/// A conversation the bot alone served, as a routing item (what its events say about it).
+pub fn unrouted(c: &crate::store::entities::conversation::Model) -> work_item::Model {
+    work_item::Model {
+        conversation_id: c.id,
+        tenant_id: c.tenant_id.clone(),
+        customer_id: c.customer_id,
+        merchant_id: c.merchant_id.clone(),
+        queue: String::new(),
+        state: crate::store::desk::CLOSED.to_owned(),
+        agent_id: String::new(),
+        channel_type: String::new(),
+        tier: String::new(),
+        page_type: c.page_type.clone(),
+        negative: false,
+        language: String::new(),
+        last_agent: String::new(),
+        enqueued_at: c.opened_at,
+        queue_entered_at: c.opened_at,
+        offered_at: None,
+        offer_expires_at: None,
+        accepted_at: None,
+        closed_at: c.closed_at,
+        excluded: "[]".to_owned(),
+        note: String::new(),
+        summary: String::new(),
+        tags: "[]".to_owned(),
+        csat: 0,
+        csat_comment: String::new(),
+        monitors: "[]".to_owned(),
+        participants: "[]".to_owned(),
+        version: 0,
+        csat_invited: false,
+    }
+}
+
+fn closing(
+    before: Option<&work_item::Model>,
+    after: &work_item::Model,
+    closed_by: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Vec<Envelope> {
+    let waiting =
+        before.is_some_and(|b| crate::store::desk::QUEUED_STATES.contains(&b.state.as_str()));
     let mut out = Vec::with_capacity(2);
-    if waiting {
+    if let Some(before) = before.filter(|_| waiting) {
         out.push(envelope(
             &after.tenant_id,
             t::QUEUE_ABANDONED,
@@ -182,10 +240,9 @@ pub fn closed(
             conversation_id: after.conversation_id.to_string(),
             reason: reason.into(),
             conversation: Some(conversation_ref(after)),
-            agent_id: if waiting {
-                String::new()
-            } else {
-                before.agent_id.clone()
+            agent_id: match before {
+                Some(b) if !waiting => b.agent_id.clone(),
+                _ => String::new(),
             },
             closed_by: closed_by.to_owned(),
             summary: after.summary.clone(),

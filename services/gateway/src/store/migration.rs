@@ -25,8 +25,15 @@ impl MigratorTrait for GatewayMigrator {
     }
 }
 
-#[derive(DeriveMigrationName)]
 struct M0001Initial;
+
+// The name databases already record: the derive named it after its file, which was
+// `gateway.rs` until the tables moved into the service. Never change a recorded name.
+impl MigrationName for M0001Initial {
+    fn name(&self) -> &str {
+        "gateway"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0001Initial {

@@ -225,17 +225,18 @@ impl DeskGrpc {
                 .begin()
                 .await
                 .map_err(|e| internal(e.into()))?;
-            store::set_status(&txn, &who.tenant, &a.id, &req.status)
+            let previous = store::change_status(&txn, &who.tenant, &a.id, &req.status)
                 .await
-                .map_err(internal)?;
+                .map_err(internal)?
+                .ok_or_else(|| Status::not_found("agent not found"))?;
             // Setting the status an agent already has changes nothing and says nothing.
-            let evs: Vec<_> = (a.status != req.status)
+            let evs: Vec<_> = (previous != req.status)
                 .then(|| {
                     domain::agent_status_changed(
                         &who.tenant,
                         &a.id,
                         &a.merchant_id,
-                        &a.status,
+                        &previous,
                         &req.status,
                         Utc::now(),
                     )
@@ -283,7 +284,7 @@ impl DeskGrpc {
                         vec![
                             events::work_event("assignment.revoked", n, Audience::agent(&agent)),
                             events::queue_changed(&tenant, &n.merchant_id, &n.queue),
-                            domain::queue_entered(n, domain::Entered::Requeued),
+                            domain::queue_entered(n, domain::Entered::Requeued, Utc::now()),
                         ]
                     },
                 )

@@ -337,7 +337,8 @@ impl DeskGrpc {
             }
         }
         let (stored, mut evs) = ops::say(&txn, &c, w, say).await.map_err(internal)?;
-        let fresh = !evs.is_empty() || stored.internal;
+        // Every newly stored message has its message.created event: none means a retried key.
+        let fresh = !evs.is_empty();
         let cards = stored
             .cards
             .as_deref()

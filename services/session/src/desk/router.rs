@@ -276,7 +276,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                 vec![
                     events::work_event("assignment.revoked", n, Audience::agent(&old_agent)),
                     events::queue_changed(tenant, &n.merchant_id, &n.queue),
-                    domain::queue_entered(n, domain::Entered::Requeued),
+                    domain::queue_entered(n, domain::Entered::Requeued, Utc::now()),
                 ]
             },
         )
@@ -312,7 +312,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                         events::queue_changed(tenant, &n.merchant_id, &from),
                         events::queue_changed(tenant, "", &to),
                         domain::queue_left(n, &from, "overflow", entered.unwrap_or(now), now),
-                        domain::queue_entered(n, domain::Entered::Overflow),
+                        domain::queue_entered(n, domain::Entered::Overflow, now),
                     ]
                 })
                 .await?;

@@ -264,6 +264,7 @@ pub(super) async fn apply_tenant(
                 events.push(crate::domain::queue_entered(
                     &item,
                     crate::domain::Entered::Handoff,
+                    item.queue_entered_at,
                 ));
             }
         }

@@ -216,6 +216,14 @@ pub async fn append_messages<C: ConnectionTrait>(
             .all(txn)
             .await?
     };
+    if counts.len() != newest.len() {
+        // A conversation that is not this tenant's (or not there): nothing is written.
+        return Err(StoreError::Conflict(format!(
+            "{} of {} conversations not found for tenant {tenant_id}",
+            newest.len() - counts.len(),
+            newest.len()
+        )));
+    }
     // The first sequence number of this batch in each conversation.
     let mut next: HashMap<Uuid, i64> = counts
         .into_iter()
@@ -226,12 +234,11 @@ pub async fn append_messages<C: ConnectionTrait>(
         .map(|m| {
             let mut row = m.to_model();
             row.tenant_id = tenant_id.to_owned();
-            // A conversation of another tenant was not updated: its messages get no number
-            // (and the insert below stores them under this tenant, as before).
-            if let Some(seq) = next.get_mut(&m.conversation_id) {
-                row.seq = *seq;
-                *seq += 1;
-            }
+            let seq = next
+                .get_mut(&m.conversation_id)
+                .expect("every conversation counted");
+            row.seq = *seq;
+            *seq += 1;
             row
         })
         .collect();

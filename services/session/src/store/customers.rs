@@ -10,7 +10,7 @@ use super::{CONVERSATION_CLOSED, CONVERSATION_OPEN, IDENTITY_EXTERNAL};
 use crate::store::entities::{
     conversation, customer, customer_identity, customer_merge, message, tenant_settings,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kefu_store::StoreError;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -354,6 +354,52 @@ fn ids_from_json(s: &str) -> Vec<Uuid> {
 /// identities and conversations move, empty profile fields are filled from the absorbed one.
 /// Where both have an open conversation on the same channel, the absorbed one is closed first
 /// (a customer has one open conversation per channel).
+/// The absorbed customer's conversations a merge closed: their routing ends too (a waiting or
+/// served conversation must not be offered or answered once closed), and each closure is
+/// published (`conversation.closed`, reason `merged`) in the merge's transaction. The relay's
+/// sweep publishes these rows (the merge has no outbox handle to dispatch them at once).
+async fn close_merged<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    conversations: &[conversation::Model],
+    closed: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use super::desk::{self, CLOSED, Change};
+    let items = desk::work_items(txn, tenant_id, closed).await?;
+    let mut events = Vec::new();
+    for c in conversations.iter().filter(|c| closed.contains(&c.id)) {
+        match items.get(&c.id).filter(|w| w.state != CLOSED) {
+            Some(w) => {
+                let change = Change {
+                    state: Some(CLOSED),
+                    closed_at: Some(now),
+                    clear_offer: true,
+                    ..Change::default()
+                };
+                let open = [
+                    desk::WAITING,
+                    desk::LEFT_MESSAGE,
+                    desk::OFFERED,
+                    desk::ACTIVE,
+                ];
+                if let Some(n) =
+                    desk::change(txn, tenant_id, c.id, w.version, &open, change).await?
+                {
+                    events.extend(crate::domain::closed_by_merge(Some(w), &n, now));
+                }
+            }
+            None => events.extend(crate::domain::closed_by_merge(
+                None,
+                &crate::domain::unrouted(c),
+                now,
+            )),
+        }
+    }
+    kefu_worker::outbox::enqueue_many(txn, &events).await?;
+    Ok(())
+}
+
 pub async fn merge<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
@@ -425,9 +471,10 @@ pub async fn merge<C: ConnectionTrait>(
             )
             .col_expr(conversation::Column::ClosedAt, Expr::value(now))
             .filter(conversation::Column::TenantId.eq(tenant_id))
-            .filter(conversation::Column::Id.is_in(to_close))
+            .filter(conversation::Column::Id.is_in(to_close.iter().copied()))
             .exec(txn)
             .await?;
+        close_merged(txn, tenant_id, &conversations, &to_close, now).await?;
     }
     move_rows(txn, tenant_id, &identity_ids, &moved, survivor_id).await?;
     // Empty profile fields of the survivor take the absorbed customer's values.

@@ -37,8 +37,15 @@ impl MigratorTrait for SessionMigrator {
     }
 }
 
-#[derive(DeriveMigrationName)]
 struct M0001Initial;
+
+// The name databases already record: the derive named it after its file, which was
+// `session.rs` until the tables moved into the service. Never change a recorded name.
+impl MigrationName for M0001Initial {
+    fn name(&self) -> &str {
+        "session"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0001Initial {
@@ -248,12 +255,14 @@ impl MigrationName for M0004MessageSequence {
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0004MessageSequence {
+    /// All or nothing on SQLite too (whose migrations run outside a transaction by default).
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let added = [("conversations", "message_count"), ("messages", "seq")];
-        let mut backfill = false;
-        for (table, name) in added {
+        for (table, name) in [("conversations", "message_count"), ("messages", "seq")] {
             if !manager.has_column(table, name).await? {
-                backfill = true;
                 manager
                     .alter_table(
                         Table::alter()
@@ -269,22 +278,23 @@ impl MigrationTrait for M0004MessageSequence {
                     .await?;
             }
         }
-        if backfill {
-            // Both backends accept these: window functions (SQLite 3.25+) and correlated
-            // subqueries in UPDATE.
-            let db = manager.get_connection();
-            db.execute_unprepared(
-                "UPDATE messages SET seq = (SELECT n FROM (SELECT id, ROW_NUMBER() OVER \
-                 (PARTITION BY conversation_id ORDER BY created_at, id) AS n FROM messages) r \
-                 WHERE r.id = messages.id)",
-            )
-            .await?;
-            db.execute_unprepared(
-                "UPDATE conversations SET message_count = (SELECT COUNT(*) FROM messages m \
-                 WHERE m.conversation_id = conversations.id)",
-            )
-            .await?;
-        }
+        // Number what is not numbered yet (also after an interrupted run): each conversation's
+        // messages in the order they were stored, then each conversation's count. One pass
+        // each (UPDATE … FROM: PostgreSQL, SQLite 3.33+).
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "UPDATE messages SET seq = r.n FROM (SELECT id, ROW_NUMBER() OVER \
+             (PARTITION BY conversation_id ORDER BY created_at, id) AS n FROM messages \
+             WHERE conversation_id IN (SELECT conversation_id FROM messages WHERE seq = 0)) r \
+             WHERE r.id = messages.id AND messages.seq = 0",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE conversations SET message_count = c.n FROM (SELECT conversation_id, \
+             MAX(seq) AS n FROM messages GROUP BY conversation_id) c \
+             WHERE c.conversation_id = conversations.id AND conversations.message_count < c.n",
+        )
+        .await?;
         Ok(())
     }
 }

@@ -390,3 +390,39 @@ pub async fn bot_states_are_written_together_and_per_tenant(db: &DatabaseConnect
         "another tenant's conversation is untouched"
     );
 }
+
+/// A merge that closes the absorbed customer's waiting conversation ends its routing too, and
+/// publishes the closure (and the abandoned wait) in the merge's transaction.
+pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &DatabaseConnection) {
+    use kefu_session::store::desk;
+    use kefu_store::entities::outbox;
+    use kefu_store::sea_orm::EntityTrait;
+    migrate_session(db).await;
+    let (a, _) = speaks(db, "t1", "web", "visitor:1", "a").await;
+    let (b, conv_b) = speaks(db, "t1", "web", "visitor:2", "b").await;
+    let item = kefu_session::store::entities::work_item::Model {
+        conversation_id: conv_b,
+        customer_id: b,
+        ..crate::desk::waiting("t1")
+    };
+    assert!(desk::enqueue(db, &item).await.unwrap());
+    customers::merge(db, "t1", a, b, "manual").await.unwrap();
+    let closed = desk::get_work(db, "t1", conv_b).await.unwrap().unwrap();
+    assert_eq!(
+        closed.state,
+        desk::CLOSED,
+        "a closed conversation is not routed"
+    );
+    let types: Vec<String> = outbox::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event_type)
+        .collect();
+    assert_eq!(
+        types,
+        ["queue.abandoned", "conversation.closed"],
+        "{types:?}"
+    );
+}

@@ -29,7 +29,7 @@ fn agent(tenant: &str, id: &str, status: &str, capacity: u32) -> agent::Model {
     }
 }
 
-fn waiting(tenant: &str) -> work_item::Model {
+pub fn waiting(tenant: &str) -> work_item::Model {
     let now = now_ms();
     work_item::Model {
         conversation_id: Uuid::now_v7(),

@@ -391,3 +391,55 @@ pub async fn messages_are_numbered_densely_under_concurrent_appends(db: &Databas
         assert_eq!(seqs, (1..=expected).collect::<Vec<i64>>());
     }
 }
+
+/// A database from before message numbering: its messages get 1, 2, 3, … per conversation in
+/// the order they were stored, and the conversations their counts, when the migration runs.
+pub async fn numbering_migration_numbers_existing_messages(db: &DatabaseConnection) {
+    use kefu_store::sea_orm::{ConnectionTrait, Statement};
+    migrate_session(db).await;
+    let conv = open_for_new_customer(db, "t1").await;
+    let t0 = now_ms();
+    let txn = db.begin().await.unwrap();
+    let batch = (0..4)
+        .map(|i| message("t1", conv.id, &format!("m{i}"), t0 + Duration::seconds(i)))
+        .collect();
+    session::batch::append_messages(&txn, "t1", batch)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    // As the rows were before the migration, and the migration not yet recorded.
+    let backend = db.get_database_backend();
+    for sql in [
+        "UPDATE messages SET seq = 0",
+        "UPDATE conversations SET message_count = 0",
+        "DELETE FROM seaql_migrations WHERE version = 'session_m0004_message_sequence'",
+    ] {
+        db.execute_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap();
+    }
+    SessionMigrator::up(db, None)
+        .await
+        .expect("the numbering migration");
+    let listed = session::list_messages(db, "t1", conv.id, 10, true)
+        .await
+        .unwrap();
+    let numbered: Vec<(String, i64)> = listed.iter().map(|m| (m.text.clone(), m.seq)).collect();
+    assert_eq!(
+        numbered,
+        (0..4).map(|i| (format!("m{i}"), i + 1)).collect::<Vec<_>>()
+    );
+    let c = conversation::Entity::find_by_id(conv.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.message_count, 4);
+    // The next message continues the count.
+    let txn = db.begin().await.unwrap();
+    let next = session::batch::append_messages(&txn, "t1", vec![message("t1", conv.id, "m4", t0)])
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(next[0].seq, 5);
+}

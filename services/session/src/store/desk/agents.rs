@@ -152,6 +152,31 @@ pub async fn set_status<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// Sets the agent's status inside the caller's transaction and returns the status it had
+/// (`None`: no such agent). The row is locked first (PostgreSQL; SQLite has one writer), so two
+/// concurrent changes see each other's result and each reports the change it made.
+pub async fn change_status<C: ConnectionTrait>(
+    txn: &C,
+    tenant_id: &str,
+    agent_id: &str,
+    status: &str,
+) -> Result<Option<String>, StoreError> {
+    use sea_orm::sea_query::LockType;
+    let mut current = agent::Entity::find()
+        .select_only()
+        .column(agent::Column::Status)
+        .filter(agent::Column::TenantId.eq(tenant_id))
+        .filter(agent::Column::Id.eq(agent_id));
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        current = current.lock(LockType::Update);
+    }
+    let Some(previous) = current.into_tuple::<String>().one(txn).await? else {
+        return Ok(None);
+    };
+    set_status(txn, tenant_id, agent_id, status).await?;
+    Ok(Some(previous))
+}
+
 /// Open work (offered or active) per agent and channel type.
 pub async fn loads<C: ConnectionTrait>(
     db: &C,

@@ -271,23 +271,11 @@ pub struct DeskSocket {
 impl DeskSocket {
     /// Connects to `ws://…/v1/tenants/{tenant}/desk/ws?token=…` and reads the hello.
     pub async fn connect(http_base: &str, tenant: &str, token: &str) -> Result<Self, Refused> {
-        let url = format!(
-            "{}/v1/tenants/{tenant}/desk/ws?token={token}",
-            http_base.replacen("http://", "ws://", 1)
-        );
-        let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
-            Ok((ws, _)) => ws,
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-                let status = resp.status().as_u16();
-                let body = resp
-                    .body()
-                    .as_ref()
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or(Value::Null);
-                return Err(Refused { status, body });
-            }
-            Err(e) => panic!("desk socket for tenant {tenant}: {e}"),
-        };
+        let ws = crate::webchat::open(
+            http_base,
+            &format!("/v1/tenants/{tenant}/desk/ws?token={token}"),
+        )
+        .await?;
         let mut s = Self {
             ws,
             hello: Value::Null,

@@ -23,6 +23,25 @@ pub struct Refused {
     pub body: Value,
 }
 
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket to `path` on the HTTP base; a refused upgrade is the status and JSON body.
+pub async fn open(http_base: &str, path: &str) -> Result<Socket, Refused> {
+    let url = format!("{}{path}", http_base.replacen("http://", "ws://", 1));
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(Refused {
+            status: resp.status().as_u16(),
+            body: resp
+                .body()
+                .as_ref()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null),
+        }),
+        Err(e) => panic!("socket {path}: {e}"),
+    }
+}
+
 /// A signed identity token for the web channel (HS256 under the channel secret).
 pub fn identity_token(secret: &str, claims: Value) -> String {
     let mut claims = claims;
@@ -42,23 +61,7 @@ fn chrono_now() -> i64 {
 impl ChatSocket {
     /// Connects to `ws://…/v1/channels/{channel}/ws?{query}` and reads the welcome and history.
     pub async fn connect(http_base: &str, channel: &str, query: &str) -> Result<Self, Refused> {
-        let url = format!(
-            "{}/v1/channels/{channel}/ws?{query}",
-            http_base.replacen("http://", "ws://", 1)
-        );
-        let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
-            Ok((ws, _)) => ws,
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-                let status = resp.status().as_u16();
-                let body = resp
-                    .body()
-                    .as_ref()
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or(Value::Null);
-                return Err(Refused { status, body });
-            }
-            Err(e) => panic!("web chat socket {url}: {e}"),
-        };
+        let ws = open(http_base, &format!("/v1/channels/{channel}/ws?{query}")).await?;
         let mut s = Self {
             ws,
             welcome: Value::Null,

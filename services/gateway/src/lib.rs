@@ -27,6 +27,7 @@ pub mod identity_token;
 pub mod inbound;
 mod run;
 pub mod signature;
+pub mod sockets;
 pub mod store;
 pub mod tenant_config;
 pub mod web;

@@ -23,9 +23,7 @@ use kefu_proto::events::{Identity, MessageToSend, ProfileHints};
 use kefu_proto::session::{CustomerHistoryRequest, FindCustomerRequest};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -35,58 +33,30 @@ const SOCKET_QUEUE: usize = 64;
 const SOCKET_READ_BUFFER: usize = 4 * 1024;
 
 type Key = (String, String);
-/// One socket's id and its outgoing queue.
-type Outlet = (u64, mpsc::Sender<Arc<str>>);
 
 /// The open sockets of this replica, by `(channel, external user)`.
 #[derive(Clone, Default)]
-pub struct Sockets {
-    inner: Arc<RwLock<HashMap<Key, Vec<Outlet>>>>,
-    open: Arc<AtomicUsize>,
-    next_id: Arc<AtomicU64>,
-}
+pub struct Sockets(crate::sockets::Registry<Key, ()>);
 
 impl Sockets {
     pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        self.0.open()
     }
 
     fn register(&self, key: Key, max: usize) -> Option<(u64, mpsc::Receiver<Arc<str>>)> {
-        if self.open.fetch_add(1, Ordering::AcqRel) >= max {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        self.inner
-            .write()
-            .expect("sockets lock")
-            .entry(key)
-            .or_default()
-            .push((id, tx));
-        Some((id, rx))
+        self.0.register(key, (), max, SOCKET_QUEUE)
     }
 
     fn unregister(&self, key: &Key, id: u64) {
-        let mut map = self.inner.write().expect("sockets lock");
-        if let Some(list) = map.get_mut(key) {
-            list.retain(|(i, _)| *i != id);
-            if list.is_empty() {
-                map.remove(key);
-            }
-        }
-        self.open.fetch_sub(1, Ordering::AcqRel);
+        self.0.unregister(key, id);
     }
 
     /// Sends a frame to every socket of the user on this replica; returns how many took it.
     pub fn push(&self, channel_id: &str, user: &str, frame: Arc<str>) -> usize {
-        let targets: Vec<mpsc::Sender<Arc<str>>> = self
-            .inner
-            .read()
-            .expect("sockets lock")
-            .get(&(channel_id.to_owned(), user.to_owned()))
-            .map(|l| l.iter().map(|(_, tx)| tx.clone()).collect())
-            .unwrap_or_default();
+        let targets: Vec<mpsc::Sender<Arc<str>>> =
+            self.0.with(&(channel_id.to_owned(), user.to_owned()), |l| {
+                l.iter().map(|o| o.tx.clone()).collect()
+            });
         targets
             .iter()
             .filter(|tx| tx.try_send(frame.clone()).is_ok())

@@ -19,9 +19,7 @@ use futures::{SinkExt, StreamExt};
 use kefu_proto::session::DeskEvent;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
@@ -35,19 +33,9 @@ const CLOSE_TOO_SLOW: u16 = 1013;
 /// Close code for an expired token ("policy violation").
 const CLOSE_EXPIRED: u16 = 1008;
 
-struct Outlet {
-    id: u64,
-    actor: Actor,
-    tx: mpsc::Sender<Arc<str>>,
-}
-
-/// The open desk sockets of this replica, by tenant.
+/// The open desk sockets of this replica, by tenant, each with the actor it speaks for.
 #[derive(Clone, Default)]
-pub struct DeskSockets {
-    inner: Arc<RwLock<HashMap<String, Vec<Outlet>>>>,
-    open: Arc<AtomicUsize>,
-    next_id: Arc<AtomicU64>,
-}
+pub struct DeskSockets(crate::sockets::Registry<String, Actor>);
 
 /// What one push did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -80,58 +68,33 @@ pub fn in_audience(viewer: &Actor, event: &DeskEvent) -> bool {
 
 impl DeskSockets {
     pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        self.0.open()
     }
 
     /// Registers a socket of `actor` (unless `max` are open); returns its id and the queue of
     /// frames it must send.
     pub fn register(&self, actor: Actor, max: usize) -> Option<(u64, mpsc::Receiver<Arc<str>>)> {
-        if self.open.fetch_add(1, Ordering::AcqRel) >= max {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        self.inner
-            .write()
-            .expect("desk sockets lock")
-            .entry(actor.tenant_id.clone())
-            .or_default()
-            .push(Outlet { id, actor, tx });
-        Some((id, rx))
+        self.0
+            .register(actor.tenant_id.clone(), actor, max, SOCKET_QUEUE)
     }
 
     /// Forgets socket `id` (if a push has not already) once its task ends.
     fn unregister(&self, tenant_id: &str, id: u64) {
-        self.remove(tenant_id, &[id]);
-        self.open.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    fn remove(&self, tenant_id: &str, ids: &[u64]) {
-        let mut map = self.inner.write().expect("desk sockets lock");
-        if let Some(list) = map.get_mut(tenant_id) {
-            list.retain(|o| !ids.contains(&o.id));
-            if list.is_empty() {
-                map.remove(tenant_id);
-            }
-        }
+        self.0.unregister(&tenant_id.to_owned(), id);
     }
 
     /// Closes every socket of an account that was removed or whose role or merchant changed:
     /// its token no longer speaks for it, so its live events stop at once (REST calls are
     /// refused by the session already). Returns how many sockets were closed.
     pub fn disconnect_agent(&self, tenant_id: &str, agent_id: &str) -> usize {
-        let ids: Vec<u64> = self
-            .inner
-            .read()
-            .expect("desk sockets lock")
-            .get(tenant_id)
-            .into_iter()
-            .flatten()
-            .filter(|o| o.actor.agent_id == agent_id)
-            .map(|o| o.id)
-            .collect();
-        self.remove(tenant_id, &ids);
+        let tenant = tenant_id.to_owned();
+        let ids: Vec<u64> = self.0.with(&tenant, |l| {
+            l.iter()
+                .filter(|o| o.meta.agent_id == agent_id)
+                .map(|o| o.id)
+                .collect()
+        });
+        self.0.remove(&tenant, &ids);
         ids.len()
     }
 
@@ -141,25 +104,21 @@ impl DeskSockets {
         let frame: Arc<str> = event.payload_json.as_str().into();
         let mut pushed = Pushed::default();
         let mut stale = Vec::new();
-        {
-            let map = self.inner.read().expect("desk sockets lock");
-            for o in map.get(&event.tenant_id).into_iter().flatten() {
-                if !in_audience(&o.actor, event) {
-                    continue;
-                }
+        self.0.with(&event.tenant_id, |outlets| {
+            for o in outlets.iter().filter(|o| in_audience(&o.meta, event)) {
                 match o.tx.try_send(frame.clone()) {
                     Ok(()) => pushed.sent += 1,
                     Err(_) => stale.push(o.id),
                 }
             }
-        }
+        });
         if !stale.is_empty() {
             tracing::warn!(
                 sockets = stale.len(),
                 "desk sockets too slow for their events; closing them"
             );
             pushed.dropped = stale.len();
-            self.remove(&event.tenant_id, &stale);
+            self.0.remove(&event.tenant_id, &stale);
         }
         pushed
     }

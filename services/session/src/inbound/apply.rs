@@ -47,6 +47,8 @@ pub(super) async fn apply(
     Ok(events)
 }
 
+/// One tenant's share of a batch: who the customers are, CSAT taps, the conversations and
+/// their messages, then the handoffs — every row and event in the caller's transaction.
 pub(super) async fn apply_tenant(
     txn: &impl kefu_store::sea_orm::ConnectionTrait,
     tenant: &str,
@@ -54,6 +56,42 @@ pub(super) async fn apply_tenant(
     rules: &TenantSettings,
     events: &mut Vec<Envelope>,
 ) -> Result<(), StoreError> {
+    let (keys, customers_of) = identify(txn, tenant, items, rules).await?;
+    // A tap on a CSAT button rates the customer's last closed conversation (and is recorded
+    // there); it opens no conversation of its own.
+    let mut rest: Vec<&Work> = Vec::with_capacity(items.len());
+    let mut rest_keys: Vec<batch::ChannelUser> = Vec::with_capacity(items.len());
+    for (w, key) in items.iter().zip(&keys) {
+        match csat_rating(&w.message) {
+            Some(rating) => rate_last(txn, tenant, customers_of[key], w, rating, events).await?,
+            None => {
+                rest.push(w);
+                rest_keys.push(key.clone());
+            }
+        }
+    }
+    let (conversations, handoffs) =
+        converse(txn, tenant, &rest, &rest_keys, &customers_of, events).await?;
+    // A conversation stays with the merchant it began with (its transcript is that merchant's),
+    // whatever page the handoff came from.
+    let merchant_of: HashMap<Uuid, String> = conversations
+        .values()
+        .map(|(c, _)| (c.id, c.merchant_id.clone()))
+        .collect();
+    hand_off_all(txn, tenant, handoffs, &merchant_of, events).await
+}
+
+/// A handoff to make: the conversation, the message that asked, the customer, the reason.
+type Handoff<'a> = (Uuid, &'a Work, Uuid, String);
+
+/// The customer behind each message, with the identities the channel vouches for attached
+/// (merging by the tenant's rule) and profile hints filled in.
+async fn identify(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    items: &[&Work],
+    rules: &TenantSettings,
+) -> Result<(Vec<batch::ChannelUser>, HashMap<batch::ChannelUser, Uuid>), StoreError> {
     let keys: Vec<batch::ChannelUser> = items
         .iter()
         .map(|w| {
@@ -119,20 +157,25 @@ pub(super) async fn apply_tenant(
             customers::fill_profile(txn, tenant, customers_of[key], &hints).await?;
         }
     }
-    // A tap on a CSAT button rates the customer's last closed conversation (and is recorded
-    // there); it opens no conversation of its own.
-    let mut rest: Vec<&Work> = Vec::with_capacity(items.len());
-    let mut rest_keys: Vec<batch::ChannelUser> = Vec::with_capacity(items.len());
-    for (w, key) in items.iter().zip(&keys) {
-        match csat_rating(&w.message) {
-            Some(rating) => rate_last(txn, tenant, customers_of[key], w, rating, events).await?,
-            None => {
-                rest.push(w);
-                rest_keys.push(key.clone());
-            }
-        }
-    }
-    let (items, keys) = (&rest[..], &rest_keys);
+    Ok((keys, customers_of))
+}
+
+/// Opens (or finds) each message's conversation and stores the customer's message and the
+/// answer, with their events; returns the conversations and the handoffs the bot asked for.
+async fn converse<'a>(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    items: &[&'a Work],
+    keys: &[batch::ChannelUser],
+    customers_of: &HashMap<batch::ChannelUser, Uuid>,
+    events: &mut Vec<Envelope>,
+) -> Result<
+    (
+        HashMap<(Uuid, String), (crate::store::entities::conversation::Model, bool)>,
+        Vec<Handoff<'a>>,
+    ),
+    StoreError,
+> {
     let wants: Vec<WantConversation> = items
         .iter()
         .zip(keys)
@@ -162,7 +205,7 @@ pub(super) async fn apply_tenant(
         .values()
         .map(|(c, _)| (c.id, c.bot_state.clone()))
         .collect();
-    let mut handoffs: Vec<(Uuid, &Work, Uuid, String)> = Vec::new();
+    let mut handoffs: Vec<Handoff<'a>> = Vec::new();
     let mut queued: HashSet<Uuid> = HashSet::new();
     for (w, want) in items.iter().zip(&wants) {
         let (conversation, created) = &conversations[&(want.customer_id, want.channel_id.clone())];
@@ -226,17 +269,22 @@ pub(super) async fn apply_tenant(
         .filter(|(id, state)| before.get(id) != Some(state))
         .collect();
     customers::set_bot_states(txn, tenant, &changed).await?;
+    Ok((conversations, handoffs))
+}
+
+/// The handoffs of a batch: each conversation's handoff record, its routing item and events.
+async fn hand_off_all(
+    txn: &impl kefu_store::sea_orm::ConnectionTrait,
+    tenant: &str,
+    handoffs: Vec<Handoff<'_>>,
+    merchant_of: &HashMap<Uuid, String>,
+    events: &mut Vec<Envelope>,
+) -> Result<(), StoreError> {
     let setup = if handoffs.is_empty() {
         None
     } else {
         Some(crate::desk::setup::load(txn, tenant).await?)
     };
-    // A conversation stays with the merchant it began with (its transcript is that merchant's),
-    // whatever page the handoff came from.
-    let merchant_of: HashMap<Uuid, String> = conversations
-        .values()
-        .map(|(c, _)| (c.id, c.merchant_id.clone()))
-        .collect();
     for (conversation_id, w, customer_id, reason) in handoffs {
         let handoff = handoff_of(txn, tenant, conversation_id, customer_id, w, &reason)
             .instrument(w.span.clone())

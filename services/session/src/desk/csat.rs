@@ -192,14 +192,11 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
             txn,
             &c,
             &n,
-            Say {
-                sender_kind: "system",
-                agent_id: "",
+            Say::system(
                 text,
-                cards: Vec::new(),
-                internal: false,
-                key: Some(format!("csat-thanks:{}:{}", n.conversation_id, n.version)),
-            },
+                Vec::new(),
+                format!("csat-thanks:{}:{}", n.conversation_id, n.version),
+            ),
         )
         .await?;
         evs.extend(sent);

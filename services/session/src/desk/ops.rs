@@ -101,6 +101,20 @@ pub struct Say<'a> {
     pub key: Option<String>,
 }
 
+impl Say<'static> {
+    /// A message from the system (not an agent) to the customer, written once per `key`.
+    pub fn system(text: String, cards: Vec<Card>, key: String) -> Self {
+        Self {
+            sender_kind: "system",
+            agent_id: "",
+            text,
+            cards,
+            internal: false,
+            key: Some(key),
+        }
+    }
+}
+
 /// Stores a message in the conversation `c` (routed as `w`): its `message.created` event and,
 /// unless internal, the event that delivers it to the customer. Returns the stored message (the
 /// earlier one when the key was seen) and the events, none when nothing new was written.

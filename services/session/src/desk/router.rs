@@ -430,14 +430,7 @@ async fn left_message(
             &txn,
             &c,
             &n,
-            Say {
-                sender_kind: "system",
-                agent_id: "",
-                text,
-                cards: Vec::new(),
-                internal: false,
-                key: Some(format!("left-message:{id}")),
-            },
+            Say::system(text, Vec::new(), format!("left-message:{id}")),
         )
         .await?;
         evs.extend(sent);

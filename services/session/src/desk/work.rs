@@ -429,14 +429,11 @@ impl DeskGrpc {
             &txn,
             &c,
             &n,
-            Say {
-                sender_kind: "system",
-                agent_id: "",
+            Say::system(
                 text,
-                cards: vec![card],
-                internal: false,
-                key: Some(format!("csat-invite:{}", n.conversation_id)),
-            },
+                vec![card],
+                format!("csat-invite:{}", n.conversation_id),
+            ),
         )
         .await
         .map_err(internal)?;

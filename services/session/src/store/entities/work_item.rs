@@ -1,7 +1,7 @@
 //! Session: a handed-off conversation's place in routing (queue, offer, agent) and its outcome.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, Default, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "work_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

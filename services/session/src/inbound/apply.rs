@@ -291,29 +291,19 @@ async fn hand_off_all(
             .await?;
         customers::hand_off(txn, tenant, conversation_id, handoff.encode_to_vec()).await?;
         if let Some(setup) = &setup {
-            let item = work_item_of(
-                txn,
-                tenant,
-                setup,
+            let handover = crate::desk::intake::Handover {
                 conversation_id,
                 customer_id,
-                w,
-                &handoff,
-                merchant_of.get(&conversation_id).map(String::as_str),
-            )
-            .await?;
-            if desk::enqueue(txn, &item).await? {
+                message: &w.message,
+                sentiment: w.answer.as_ref().map(|a| a.sentiment),
+                conversation_merchant: merchant_of.get(&conversation_id).map(String::as_str),
+            };
+            let entered =
+                crate::desk::intake::enqueue_handoff(txn, tenant, setup, &handoff, handover)
+                    .await?;
+            if let Some(item) = entered {
                 let _in_span = w.span.enter();
-                events.push(crate::desk::events::queue_changed(
-                    tenant,
-                    &item.merchant_id,
-                    &item.queue,
-                ));
-                events.push(crate::domain::queue_entered(
-                    &item,
-                    crate::domain::Entered::Handoff,
-                    item.queue_entered_at,
-                ));
+                events.extend(crate::desk::intake::announce(&item));
             }
         }
         // The event carries the message's trace; the span is entered only while it is made

@@ -1,4 +1,5 @@
-//! What a handoff carries to a person: the transcript, the customer profile and orders, and the routing entry of the conversation.
+//! What a handoff carries to a person: the transcript, the customer profile and orders (the
+//! desk makes its routing entry, `desk::intake`).
 
 use super::*;
 
@@ -108,75 +109,5 @@ pub(super) async fn handoff_of(
         merchant_id: w.message.merchant_id.clone(),
         requested_at: Some(kefu_proto::time::to_timestamp(Utc::now())),
         language: answer.map(|a| a.language.clone()).unwrap_or_default(),
-    })
-}
-
-/// The routing entry of a conversation the bot handed off: its queue (the merchant's, else the
-/// platform's), and what its priority and agent choice depend on.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn work_item_of(
-    txn: &impl kefu_store::sea_orm::ConnectionTrait,
-    tenant: &str,
-    setup: &crate::desk::setup::Setup,
-    conversation_id: Uuid,
-    customer_id: Uuid,
-    w: &Work,
-    handoff: &HandoffRequested,
-    conversation_merchant: Option<&str>,
-) -> Result<crate::store::entities::work_item::Model, StoreError> {
-    let now = Utc::now();
-    let merchant = conversation_merchant
-        .filter(|m| !m.is_empty())
-        .unwrap_or(&w.message.merchant_id)
-        .to_owned();
-    let profile = handoff.profile.clone().unwrap_or_default();
-    let negative = matches!(handoff.reason.as_str(), "negative_sentiment" | "complaint")
-        || w.answer.as_ref().is_some_and(|a| a.sentiment < 0.0);
-    let channel_type = if w.message.channel_type.is_empty() {
-        "api".to_owned()
-    } else {
-        w.message.channel_type.clone()
-    };
-    Ok(crate::store::entities::work_item::Model {
-        conversation_id,
-        tenant_id: tenant.to_owned(),
-        customer_id,
-        queue: setup.queue_for(&merchant).name.clone(),
-        merchant_id: merchant,
-        state: desk::WAITING.to_owned(),
-        agent_id: String::new(),
-        channel_type,
-        tier: profile.tier.clone(),
-        page_type: w
-            .message
-            .page
-            .as_ref()
-            .map(|p| p.page_type.clone())
-            .unwrap_or_default(),
-        negative,
-        language: if handoff.language.is_empty() {
-            profile.language.clone()
-        } else {
-            handoff.language.clone()
-        },
-        last_agent: desk::last_agent(txn, tenant, customer_id)
-            .await?
-            .unwrap_or_default(),
-        enqueued_at: now,
-        queue_entered_at: now,
-        offered_at: None,
-        offer_expires_at: None,
-        accepted_at: None,
-        closed_at: None,
-        excluded: "[]".to_owned(),
-        note: handoff.reason.clone(),
-        summary: String::new(),
-        tags: "[]".to_owned(),
-        csat: 0,
-        csat_comment: String::new(),
-        monitors: "[]".to_owned(),
-        participants: "[]".to_owned(),
-        version: 0,
-        csat_invited: false,
     })
 }

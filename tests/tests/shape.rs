@@ -96,3 +96,24 @@ fn recorded_migration_names_never_change() {
         ]
     );
 }
+
+/// The event catalogue names every event type Kefu publishes, so a new event cannot be added
+/// without its row (producer, consumers, ordering).
+#[test]
+fn the_event_catalogue_lists_every_event_type() {
+    use kefu_proto::event_types as t;
+    let catalogue = std::fs::read_to_string(root().join("docs/events.md")).expect("docs/events.md");
+    let mut all: Vec<&str> = t::DOMAIN.to_vec();
+    all.extend([
+        t::MESSAGE_RECEIVED,
+        t::MESSAGE_TO_SEND,
+        t::TENANT_CONFIG_CHANGED,
+        t::DESK_EVENT,
+    ]);
+    for event_type in all {
+        assert!(
+            catalogue.contains(&format!("| `{event_type}` |")),
+            "docs/events.md has no row for {event_type}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use kefu_bus::{Bus, QueueSpec};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +19,14 @@ pub const QUEUE: &str = "dev.events";
 
 #[derive(Clone, Default)]
 pub struct EventLog {
-    events: Arc<Mutex<VecDeque<Value>>>,
+    events: Arc<Mutex<Kept>>,
+}
+
+/// The kept events, oldest first, and their ids (a redelivery is shown once).
+#[derive(Default)]
+struct Kept {
+    list: VecDeque<Value>,
+    ids: HashSet<uuid::Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -49,13 +56,17 @@ impl EventLog {
                     &env.payload,
                 );
                 if let Some(v) = described {
-                    let mut events = events.lock().expect("event log lock");
-                    // Redeliveries carry the same event id: shown once.
-                    if !events.iter().rev().any(|e| e["event_id"] == v["event_id"]) {
-                        if events.len() == KEEP {
-                            events.pop_front();
+                    let mut kept = events.lock().expect("event log lock");
+                    if kept.ids.insert(env.event_id) {
+                        if kept.list.len() == KEEP
+                            && let Some(old) = kept.list.pop_front()
+                        {
+                            let id = old["event_id"].as_str().and_then(|s| s.parse().ok());
+                            if let Some(id) = id {
+                                kept.ids.remove(&id);
+                            }
                         }
-                        events.push_back(v);
+                        kept.list.push_back(v);
                     }
                 }
                 Ok(())
@@ -72,7 +83,7 @@ impl EventLog {
 }
 
 async fn list(State(log): State<EventLog>, Query(f): Query<Filter>) -> Json<Vec<Value>> {
-    let events = log.events.lock().expect("event log lock");
+    let kept = log.events.lock().expect("event log lock");
     let keep = |e: &&Value| {
         f.tenant
             .as_ref()
@@ -84,5 +95,5 @@ async fn list(State(log): State<EventLog>, Query(f): Query<Filter>) -> Json<Vec<
                 .as_ref()
                 .is_none_or(|c| e["conversation_id"] == c.as_str())
     };
-    Json(events.iter().filter(keep).cloned().collect())
+    Json(kept.list.iter().filter(keep).cloned().collect())
 }

@@ -24,10 +24,8 @@ impl Policy {
 
     /// The exponential step of `attempt` (1-based): `initial · 2^(attempt−1)`, at most `max`.
     pub fn base(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(32);
-        self.initial
-            .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max)
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.initial.saturating_mul(1u32 << doublings).min(self.max)
     }
 
     /// The delay before retry `attempt`: between half of [`Self::base`] and all of it.

@@ -15,8 +15,6 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_LIST: usize = 32;
 /// Longest entry of a list field.
 pub const MAX_LIST_ITEM_CHARS: usize = 64;
-/// Most items one page of a list returns.
-pub const MAX_PAGE: u32 = 200;
 /// An agent's statuses; only `online` agents are offered work.
 pub const STATUSES: &[&str] = &["online", "busy", "away", "offline"];
 

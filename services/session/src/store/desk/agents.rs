@@ -136,22 +136,6 @@ pub async fn delete_idle_agent(
     Ok(Ok(()))
 }
 
-pub async fn set_status<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: &str,
-    agent_id: &str,
-    status: &str,
-) -> Result<bool, StoreError> {
-    let res = agent::Entity::update_many()
-        .col_expr(agent::Column::Status, Expr::value(status))
-        .col_expr(agent::Column::StatusSince, Expr::value(Utc::now()))
-        .filter(agent::Column::TenantId.eq(tenant_id))
-        .filter(agent::Column::Id.eq(agent_id))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
 /// Sets the agent's status inside the caller's transaction and returns the status it had
 /// (`None`: no such agent). The row is locked first (PostgreSQL; SQLite has one writer), so two
 /// concurrent changes see each other's result and each reports the change it made.
@@ -173,7 +157,13 @@ pub async fn change_status<C: ConnectionTrait>(
     let Some(previous) = current.into_tuple::<String>().one(txn).await? else {
         return Ok(None);
     };
-    set_status(txn, tenant_id, agent_id, status).await?;
+    agent::Entity::update_many()
+        .col_expr(agent::Column::Status, Expr::value(status))
+        .col_expr(agent::Column::StatusSince, Expr::value(Utc::now()))
+        .filter(agent::Column::TenantId.eq(tenant_id))
+        .filter(agent::Column::Id.eq(agent_id))
+        .exec(txn)
+        .await?;
     Ok(Some(previous))
 }
 

@@ -11,7 +11,6 @@ use crate::store::entities::agent;
 use chrono::Utc;
 use kefu_proto::desk::{self, MAX_LIST, MAX_NAME_CHARS as MAX_NAME, Role, invalid};
 use kefu_proto::session::*;
-use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
 use tonic::Status;
 use uuid::Uuid;
@@ -219,12 +218,7 @@ impl DeskGrpc {
         }
         let a = self.agent_in_scope(&who, &id).await?;
         {
-            let txn = self
-                .state
-                .db
-                .begin()
-                .await
-                .map_err(|e| internal(e.into()))?;
+            let txn = self.begin().await?;
             let previous = store::change_status(&txn, &who.tenant, &a.id, &req.status)
                 .await
                 .map_err(internal)?

@@ -161,14 +161,26 @@ pub(super) fn removed_event(tenant: &str, a: &agent::Model) -> kefu_bus::Envelop
 }
 
 impl DeskGrpc {
+    /// A transaction on the session's database.
+    pub(super) async fn begin(&self) -> Result<kefu_store::sea_orm::DatabaseTransaction, Status> {
+        self.state.db.begin().await.map_err(|e| internal(e.into()))
+    }
+
+    /// The conversation `w` routes (it is the tenant's: the item was read scoped).
+    pub(super) async fn conversation(
+        &self,
+        tenant: &str,
+        w: &work_item::Model,
+    ) -> Result<crate::store::entities::conversation::Model, Status> {
+        repo::get_conversation(&self.state.db, tenant, w.conversation_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("conversation not found"))
+    }
+
     /// Publishes one desk event through the outbox.
     pub(super) async fn announce(&self, ev: kefu_bus::Envelope) -> Result<(), Status> {
-        let txn = self
-            .state
-            .db
-            .begin()
-            .await
-            .map_err(|e| internal(e.into()))?;
+        let txn = self.begin().await?;
         outbox::enqueue(&txn, &ev)
             .await
             .map_err(|e| internal(e.into()))?;
@@ -313,16 +325,8 @@ impl DeskGrpc {
         w: &work_item::Model,
         say: Say<'_>,
     ) -> Result<Message, Status> {
-        let c = repo::get_conversation(&self.state.db, &who.tenant, w.conversation_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found("conversation not found"))?;
-        let txn = self
-            .state
-            .db
-            .begin()
-            .await
-            .map_err(|e| internal(e.into()))?;
+        let c = self.conversation(&who.tenant, w).await?;
+        let txn = self.begin().await?;
         // The agent may have been transferred away or the conversation closed since it was
         // read: a customer-facing reply is checked again inside the transaction.
         if !say.internal {

@@ -16,7 +16,6 @@ use crate::store::desk::{
 use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
-use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
 use tonic::Status;
 
@@ -107,10 +106,7 @@ impl DeskGrpc {
     ) -> Result<ListMessagesResponse, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        let c = repo::get_conversation(&self.state.db, &who.tenant, w.conversation_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found("conversation not found"))?;
+        let c = self.conversation(&who.tenant, &w).await?;
         let rows = repo::list_messages(&self.state.db, &who.tenant, w.conversation_id, 500, true)
             .await
             .map_err(internal)?;
@@ -374,16 +370,8 @@ impl DeskGrpc {
         check_text("summary", &req.summary, MAX_TEXT)?;
         check_list("tags", &req.tags)?;
         let now = Utc::now();
-        let c = repo::get_conversation(&self.state.db, &who.tenant, w.conversation_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found("conversation not found"))?;
-        let txn = self
-            .state
-            .db
-            .begin()
-            .await
-            .map_err(|e| internal(e.into()))?;
+        let c = self.conversation(&who.tenant, &w).await?;
+        let txn = self.begin().await?;
         let change = Change {
             state: Some(CLOSED),
             closed_at: Some(now),

@@ -10,6 +10,7 @@
 //! - [`entities`]: `outbox` and `processed_events`; [`migration`]: helpers for each service's
 //!   migrator and [`migration::create_shared_tables`].
 //! - [`idempotency`]: processed-event records for idempotent consumers.
+//! - [`scope`]: the tenant filter every query on a tenant's rows starts with.
 //! - [`testing`]: a fresh SQLite file or PostgreSQL schema per test (the contract suites).
 
 pub mod db;
@@ -17,9 +18,11 @@ pub mod entities;
 mod error;
 pub mod idempotency;
 pub mod migration;
+pub mod scope;
 pub mod testing;
 
 pub use db::{DbConfig, connect};
-pub use error::StoreError;
+pub use error::{StoreError, rows_inserted};
+pub use scope::Scoped;
 pub use sea_orm;
 pub use sea_orm_migration::{self, MigratorTrait};

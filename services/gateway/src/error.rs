@@ -61,6 +61,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A request body that could not be read: over `limit` bytes (413) or broken (400).
+    pub fn unreadable_body(rej: axum::extract::rejection::BytesRejection, limit: usize) -> Self {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadBody(rej.body_text())
+        }
+    }
+
     pub fn field(field: &str, reason: impl Into<String>) -> Self {
         Self::InvalidField {
             field: field.to_owned(),

@@ -110,15 +110,7 @@ async fn accept(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(Accepted, bool), ApiError> {
-    let body = body.map_err(|rej| {
-        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
-                limit: state.config.max_body_bytes,
-            }
-        } else {
-            ApiError::BadBody(rej.body_text())
-        }
-    })?;
+    let body = body.map_err(|rej| ApiError::unreadable_body(rej, state.config.max_body_bytes))?;
     if channel_id.is_empty() || channel_id.len() > MAX_ID_LEN {
         return Err(ApiError::UnknownChannel(
             channel_id.chars().take(64).collect(),

@@ -1,7 +1,7 @@
 //! The session's domain events: every state change another service may care about, as a
 //! protobuf event for the session's outbox (written in the transaction of the change). The
-//! catalogue is `docs/events.md`. The desk events the workbench receives (`desk::events`) are
-//! made at the same call sites from the same rows; these are the record other services build on.
+//! catalogue is `docs/events.md`. The desk events the workbench receives are their projection
+//! (`desk::events::project`); these are the record other services build on.
 //!
 //! Each function takes the rows as they are *after* the change (and before, where the change
 //! is a move), so an event can only describe a change that happened.
@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use kefu_bus::Envelope;
 use kefu_proto::event_types as t;
 use kefu_proto::events::{
-    AgentStatusChanged, BotAnnotation, ConversationAssigned, ConversationClosed, ConversationRef,
-    ConversationTransferred, CsatRated, MessageCreated, OrderActionTaken, QueueAbandoned,
-    QueueEntered, QueueLeft,
+    AgentStatusChanged, BotAnnotation, CardList, ConversationAssigned, ConversationClosed,
+    ConversationRef, ConversationTransferred, CsatRated, MessageCreated, OrderActionTaken,
+    QueueAbandoned, QueueEntered, QueueLeft,
 };
 use kefu_proto::time::to_timestamp;
+use prost::Message as _;
 
 use crate::store::desk::list_of;
 use crate::store::entities::{message, work_item};
@@ -62,8 +63,14 @@ impl Entered {
     }
 }
 
-/// `queue.entered`: `w` (after the change) waits in `w.queue` since `at`.
-pub fn queue_entered(w: &work_item::Model, why: Entered, at: DateTime<Utc>) -> Envelope {
+/// `queue.entered`: `w` (after the change) waits in `w.queue` since `at`; `from_agent` is the
+/// agent who had it (a transfer, a lapsed or given-back offer), empty otherwise.
+pub fn queue_entered(
+    w: &work_item::Model,
+    why: Entered,
+    from_agent: &str,
+    at: DateTime<Utc>,
+) -> Envelope {
     envelope(
         &w.tenant_id,
         t::QUEUE_ENTERED,
@@ -71,6 +78,7 @@ pub fn queue_entered(w: &work_item::Model, why: Entered, at: DateTime<Utc>) -> E
             conversation: Some(conversation_ref(w)),
             reason: why.as_str().to_owned(),
             at: Some(to_timestamp(at)),
+            from_agent_id: from_agent.to_owned(),
         },
     )
 }
@@ -142,7 +150,12 @@ pub fn transferred(
         },
     )];
     if to_queue {
-        out.push(queue_entered(after, Entered::Transfer, now));
+        out.push(queue_entered(
+            after,
+            Entered::Transfer,
+            &before.agent_id,
+            now,
+        ));
     }
     out
 }
@@ -296,6 +309,12 @@ pub fn message_created(
             created_at: Some(to_timestamp(m.created_at)),
             sequence: u64::try_from(m.seq).unwrap_or_default(),
             bot,
+            cards: m
+                .cards
+                .as_deref()
+                .and_then(|b| CardList::decode(b).ok())
+                .map(|l| l.cards)
+                .unwrap_or_default(),
         },
     )
 }

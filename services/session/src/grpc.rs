@@ -4,6 +4,7 @@
 use crate::SessionState;
 use crate::store as repo;
 use crate::store::customers;
+use crate::store::entities::conversation;
 use crate::store::entities::{customer, customer_merge, message};
 use kefu_proto::desk::invalid;
 use kefu_proto::events::{CardList, CustomerProfile, HandoffRequested, Identity, PageContext};
@@ -13,6 +14,7 @@ use kefu_proto::session::{
     GetCustomerRequest, GetTenantSettingsRequest, ListMessagesRequest, ListMessagesResponse, Merge,
     MergeCustomersRequest, Message, TenantSettings, UnmergeCustomersRequest, UpdateCustomerRequest,
 };
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
 use prost::Message as _;
@@ -200,7 +202,7 @@ impl Session for SessionGrpc {
         let req = req.into_inner();
         require_tenant(&req.tenant_id)?;
         let id = parse_id("conversation_id", &req.conversation_id)?;
-        let c = repo::get_conversation(&self.state.db, &req.tenant_id, id)
+        let c = conversation::Entity::get(&self.state.db, &req.tenant_id, id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))?;
@@ -214,7 +216,7 @@ impl Session for SessionGrpc {
         let req = req.into_inner();
         require_tenant(&req.tenant_id)?;
         let id = parse_id("conversation_id", &req.conversation_id)?;
-        if repo::get_conversation(&self.state.db, &req.tenant_id, id)
+        if conversation::Entity::get(&self.state.db, &req.tenant_id, id)
             .await
             .map_err(internal)?
             .is_none()
@@ -226,7 +228,7 @@ impl Session for SessionGrpc {
         } else {
             req.limit.min(MAX_PAGE)
         };
-        let conversation = repo::get_conversation(&self.state.db, &req.tenant_id, id)
+        let conversation = conversation::Entity::get(&self.state.db, &req.tenant_id, id)
             .await
             .map_err(internal)?
             .map(|c| c.channel_id)

@@ -22,11 +22,10 @@ pub mod work;
 use crate::AppState;
 use crate::admin::parse_json;
 use crate::error::ApiError;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
 use axum::routing::{MethodFilter, on};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -54,18 +53,9 @@ impl<T> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let body =
-            bytes::Bytes::from_request(req, state)
-                .await
-                .map_err(|rej: BytesRejection| {
-                    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::PayloadTooLarge {
-                            limit: state.config.max_body_bytes,
-                        }
-                    } else {
-                        ApiError::BadBody(rej.body_text())
-                    }
-                })?;
+        let body = bytes::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| ApiError::unreadable_body(rej, state.config.max_body_bytes))?;
         Ok(Self(body, PhantomData))
     }
 }

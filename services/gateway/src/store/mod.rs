@@ -144,30 +144,13 @@ pub async fn list_channels(db: &DatabaseConnection) -> Result<Vec<channel::Model
         .await?)
 }
 
-/// The durable record of one accepted inbound message.
-#[derive(Clone, Debug)]
-pub struct InboundRecord {
-    pub id: Uuid,
-    pub tenant_id: String,
-    pub channel_id: String,
-    pub external_message_id: String,
-    pub external_user_id: String,
-    pub body_sha256: String,
-    pub received_at: DateTime<Utc>,
-}
+/// The durable record of one accepted inbound message: its row.
+pub use entities::inbound_message::Model as InboundRecord;
 
-impl InboundRecord {
-    fn row(&self) -> inbound_message::ActiveModel {
-        inbound_message::ActiveModel {
-            id: Set(self.id),
-            tenant_id: Set(self.tenant_id.clone()),
-            channel_id: Set(self.channel_id.clone()),
-            external_message_id: Set(self.external_message_id.clone()),
-            external_user_id: Set(self.external_user_id.clone()),
-            body_sha256: Set(self.body_sha256.clone()),
-            received_at: Set(self.received_at),
-        }
-    }
+/// The row to insert (every column set).
+fn inbound_row(record: &InboundRecord) -> inbound_message::ActiveModel {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    record.clone().into_active_model().reset_all()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,7 +169,7 @@ pub async fn accept_inbound(
     event: &Envelope,
 ) -> Result<Acceptance, StoreError> {
     let txn = db.begin().await?;
-    let inserted = inbound_message::Entity::insert(record.row())
+    let inserted = inbound_message::Entity::insert(inbound_row(record))
         .on_conflict(
             OnConflict::columns([
                 inbound_message::Column::ChannelId,
@@ -258,7 +241,7 @@ pub async fn accept_inbound_many(
             continue;
         }
         known.insert(key, (record.id, record.body_sha256.clone()));
-        rows.push(record.row());
+        rows.push(inbound_row(record));
         events.push(event.clone());
         results.push(Acceptance::New {
             message_id: record.id,

@@ -7,10 +7,11 @@
 use crate::store::entities::{tenant, tenant_config};
 use chrono::Utc;
 use kefu_bus::Envelope;
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder,
+    TransactionTrait,
 };
 
 /// What a write did.
@@ -98,8 +99,7 @@ pub async fn list(
     db: &DatabaseConnection,
     tenant_id: &str,
 ) -> Result<Vec<tenant_config::Model>, StoreError> {
-    Ok(tenant_config::Entity::find()
-        .filter(tenant_config::Column::TenantId.eq(tenant_id))
+    Ok(tenant_config::Entity::of_tenant(tenant_id)
         .order_by_asc(tenant_config::Column::Kind)
         .order_by_asc(tenant_config::Column::Name)
         .all(db)

@@ -3,10 +3,10 @@
 
 use super::events::{self, Audience};
 use super::grpc::*;
-use super::ops::{self};
+use super::ops::{self, Wake};
 use crate::domain;
 use crate::grpc::internal;
-use crate::store::desk::{self as store, Change, OFFERED, WAITING, json_list};
+use crate::store::desk::{self as store, OFFERED, json_list};
 use crate::store::entities::agent;
 use chrono::Utc;
 use kefu_proto::desk::{self, MAX_LIST, MAX_NAME_CHARS as MAX_NAME, Role, invalid};
@@ -257,33 +257,10 @@ impl DeskGrpc {
             .await
             .map_err(internal)?;
             for w in offered {
-                let change = Change {
-                    state: Some(WAITING),
-                    agent_id: Some(String::new()),
-                    clear_offer: true,
-                    note: Some("reoffer".to_owned()),
-                    ..Change::default()
-                };
-                let tenant = who.tenant.clone();
-                let agent = a.id.clone();
                 // Accepted or expired meanwhile: nothing to take back.
-                let _ = ops::commit_change(
-                    &self.state,
-                    &who.tenant,
-                    w.conversation_id,
-                    w.version,
-                    &[OFFERED],
-                    change,
-                    |n| {
-                        vec![
-                            events::work_event("assignment.revoked", n, Audience::agent(&agent)),
-                            events::queue_changed(&tenant, &n.merchant_id, &n.queue),
-                            domain::queue_entered(n, domain::Entered::Requeued, Utc::now()),
-                        ]
-                    },
-                )
-                .await
-                .map_err(internal)?;
+                ops::take_back(&self.state, &w, false, Wake::Router)
+                    .await
+                    .map_err(internal)?;
             }
         }
         let a = self.agent_in_scope(&who, &id).await?;

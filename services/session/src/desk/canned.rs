@@ -7,6 +7,7 @@ use crate::store::entities::canned_response;
 use chrono::Utc;
 use kefu_proto::desk::{MAX_NAME_CHARS as MAX_NAME, MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use tonic::Status;
 use uuid::Uuid;
@@ -33,7 +34,7 @@ impl DeskGrpc {
             Uuid::now_v7()
         } else {
             let id = parse_id("canned.canned_id", &c.canned_id)?;
-            if let Some(existing) = store::get_canned(&self.state.db, &who.tenant, id)
+            if let Some(existing) = canned_response::Entity::get(&self.state.db, &who.tenant, id)
                 .await
                 .map_err(internal)?
                 && !who.covers(&existing.merchant_id)
@@ -60,7 +61,7 @@ impl DeskGrpc {
             })?;
         // An id of another tenant was refused above without a write:
         // read back through the tenant filter.
-        let saved = store::get_canned(&self.state.db, &who.tenant, id)
+        let saved = canned_response::Entity::get(&self.state.db, &who.tenant, id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("canned response not found"))?;
@@ -98,7 +99,7 @@ impl DeskGrpc {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         let id = parse_id("canned_id", &req.canned_id)?;
-        let c = store::get_canned(&self.state.db, &who.tenant, id)
+        let c = canned_response::Entity::get(&self.state.db, &who.tenant, id)
             .await
             .map_err(internal)?
             .filter(|c| who.covers(&c.merchant_id))

@@ -1,7 +1,7 @@
 //! CSAT ratings and the customer's place in the queue. The `Desk` trait methods in [`super::grpc`]
 //! delegate here.
 
-use super::events::{self, Audience};
+use super::events;
 use super::grpc::*;
 use super::ops::{self, Say};
 use super::router;
@@ -11,10 +11,12 @@ use crate::domain;
 use crate::grpc::{internal, parse_id};
 use crate::store as repo;
 use crate::store::desk::{self as store, CLOSED, Change, LEFT_MESSAGE, WAITING};
+use crate::store::entities::conversation;
 use crate::store::entities::work_item;
 use chrono::Utc;
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, invalid};
 use kefu_proto::session::*;
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
@@ -30,7 +32,7 @@ impl DeskGrpc {
         }
         check_text("comment", &req.comment, MAX_TEXT)?;
         let id = parse_id("conversation_id", &req.conversation_id)?;
-        let w = store::get_work(&self.state.db, &req.tenant_id, id)
+        let w = work_item::Entity::get(&self.state.db, &req.tenant_id, id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))?;
@@ -146,7 +148,7 @@ pub async fn rate(
     outbox::enqueue_many(&txn, &evs).await?;
     txn.commit().await?;
     state.outbox.dispatch(evs);
-    store::get_work(&state.db, &w.tenant_id, w.conversation_id).await
+    work_item::Entity::get(&state.db, &w.tenant_id, w.conversation_id).await
 }
 
 /// The rating inside the caller's transaction; returns the events to publish (none when the
@@ -177,11 +179,8 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
     else {
         return Ok(Vec::new());
     };
-    let mut evs = vec![
-        events::work_event("conversation.updated", &n, Audience::of_work(&n)),
-        domain::csat_rated(&n, Utc::now()),
-    ];
-    if let Some(c) = repo::get_conversation(txn, &w.tenant_id, w.conversation_id).await? {
+    let mut changes = vec![domain::csat_rated(&n, Utc::now())];
+    if let Some(c) = conversation::Entity::get(txn, &w.tenant_id, w.conversation_id).await? {
         let text = ops::localized(
             &n.language,
             "感谢您的评价！",
@@ -199,10 +198,10 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
             ),
         )
         .await?;
-        evs.extend(sent);
+        changes.extend(sent);
     }
     tracing::info!(conversation = %n.conversation_id, rating, "rated");
-    Ok(evs)
+    Ok(events::with_desk(&n, changes))
 }
 
 pub(super) fn csat_invitation(language: &str) -> (String, [&'static str; 5]) {

@@ -1,13 +1,14 @@
-//! Desk events (`desk.event`): what the gateway pushes to agents' and supervisors' sockets.
-//! Payloads are small JSON documents; the workbench fetches details over REST when it needs
-//! them.
+//! Desk events (`desk.event`): what the gateway pushes to agents' and supervisors' sockets, a
+//! projection of the session's domain events ([`project`]). Payloads are small JSON documents;
+//! the workbench fetches details over REST when it needs them.
 
 use crate::store::desk::list_of;
-use crate::store::entities::{message, work_item};
+use crate::store::entities::work_item;
 use kefu_bus::Envelope;
-use kefu_proto::event_types;
-use kefu_proto::events::Card;
+use kefu_proto::event_types::{self as t};
+use kefu_proto::events::{ConversationTransferred, MessageCreated, QueueEntered, QueueLeft};
 use kefu_proto::session::DeskEvent;
+use kefu_proto::time::from_timestamp;
 use prost::Message as _;
 use serde_json::{Value, json};
 
@@ -77,7 +78,7 @@ pub fn envelope(
         payload_json: payload.to_string(),
         all_staff: audience.all_staff,
     };
-    Envelope::new(tenant, event_types::DESK_EVENT, event.encode_to_vec())
+    Envelope::new(tenant, t::DESK_EVENT, event.encode_to_vec())
 }
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
@@ -129,28 +130,269 @@ pub fn queue_changed(tenant: &str, merchant: &str, queue: &str) -> Envelope {
     )
 }
 
-pub fn message_json(m: &message::Model, cards: &[Card]) -> Value {
+/// A message as the workbench shows it, from its `message.created` event.
+fn message_json(m: &MessageCreated) -> Value {
+    let conversation = m.conversation.as_ref();
     json!({
-        "message_id": m.id.to_string(),
-        "conversation_id": m.conversation_id.to_string(),
+        "message_id": m.message_id,
+        "conversation_id": conversation.map_or("", |c| c.conversation_id.as_str()),
         "direction": m.direction,
         "sender_kind": m.sender_kind,
         "agent_id": m.agent_id,
         "internal": m.internal,
         "text": m.text,
         "message_type": m.message_type,
-        "cards": kefu_proto::json::cards_json(cards),
-        "created_at": m.created_at.to_rfc3339(),
+        "cards": kefu_proto::json::cards_json(&m.cards),
+        "created_at": time(m.created_at.as_ref().and_then(from_timestamp)),
     })
 }
 
-/// A new message in a conversation a person is on, for its agent and its supervisors.
-pub fn message_event(w: &work_item::Model, m: &message::Model, cards: &[Card]) -> Envelope {
-    envelope(
-        &w.tenant_id,
-        &w.merchant_id,
-        &w.conversation_id.to_string(),
-        Audience::of_work(w),
-        json!({"type": "message", "conversation_id": w.conversation_id.to_string(), "message": message_json(m, cards)}),
-    )
+/// The workbench's projection of domain events: what the sockets of agents and supervisors
+/// are told about each domain event of `item` (the routing item after the change). The desk
+/// events with no domain counterpart (a supervisor joining or monitoring, an account removed,
+/// an agent's screen refreshed) are made where they happen.
+///
+/// | domain event | desk events |
+/// |---|---|
+/// | `conversation.assigned`, `conversation.closed`, `csat.rated` | `conversation.updated` |
+/// | `conversation.transferred` to an agent | `assignment.offered` (to them), `assignment.revoked` (from the agent before) |
+/// | `conversation.transferred` to a queue | `assignment.revoked` (its `queue.entered` adds `queue.changed`) |
+/// | `queue.entered` | `assignment.revoked` when requeued from an agent, `queue.changed` |
+/// | `queue.left` | `assignment.offered` when offered, `queue.changed` (the queue it left) |
+/// | `message.created` | `message` |
+pub fn project(item: &work_item::Model, domain: &[Envelope]) -> Vec<Envelope> {
+    let mut out = Vec::with_capacity(domain.len() + 1);
+    let tenant = item.tenant_id.as_str();
+    let merchant = item.merchant_id.as_str();
+    for e in domain {
+        let payload = &e.payload[..];
+        match e.event_type.as_str() {
+            t::CONVERSATION_ASSIGNED | t::CONVERSATION_CLOSED | t::CSAT_RATED => {
+                out.push(work_event(
+                    "conversation.updated",
+                    item,
+                    Audience::of_work(item),
+                ));
+            }
+            t::CONVERSATION_TRANSFERRED => {
+                let Ok(moved) = ConversationTransferred::decode(payload) else {
+                    continue;
+                };
+                if !moved.to_agent_id.is_empty() {
+                    let to = Audience::agent(&moved.to_agent_id);
+                    out.push(work_event("assignment.offered", item, to));
+                }
+                let from = Audience::agent(&moved.from_agent_id);
+                out.push(work_event("assignment.revoked", item, from));
+            }
+            t::QUEUE_ENTERED => {
+                let Ok(entered) = QueueEntered::decode(payload) else {
+                    continue;
+                };
+                if entered.reason == "requeued" && !entered.from_agent_id.is_empty() {
+                    let from = Audience::agent(&entered.from_agent_id);
+                    out.push(work_event("assignment.revoked", item, from));
+                }
+                // An overflow goes to the platform's queue: its figures are the platform's.
+                let owner = if entered.reason == "overflow" {
+                    ""
+                } else {
+                    merchant
+                };
+                out.push(queue_changed(tenant, owner, &item.queue));
+            }
+            t::QUEUE_LEFT => {
+                let Ok(left) = QueueLeft::decode(payload) else {
+                    continue;
+                };
+                if left.reason == "offered" {
+                    let to = Audience::agent(&left.agent_id);
+                    out.push(work_event("assignment.offered", item, to));
+                }
+                let queue = left.conversation.map(|c| c.queue_id).unwrap_or_default();
+                out.push(queue_changed(tenant, merchant, &queue));
+            }
+            t::MESSAGE_CREATED => {
+                let Ok(m) = MessageCreated::decode(payload) else {
+                    continue;
+                };
+                let id = item.conversation_id.to_string();
+                let body =
+                    json!({"type": "message", "conversation_id": id, "message": message_json(&m)});
+                out.push(envelope(
+                    tenant,
+                    merchant,
+                    &id,
+                    Audience::of_work(item),
+                    body,
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `domain` followed by its [`project`]ion: the events of one change, for one outbox write.
+pub fn with_desk(item: &work_item::Model, mut domain: Vec<Envelope>) -> Vec<Envelope> {
+    let desk = project(item, &domain);
+    domain.extend(desk);
+    domain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain;
+    use crate::store::entities::message;
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn item(state: &str, agent: &str) -> work_item::Model {
+        work_item::Model {
+            conversation_id: Uuid::now_v7(),
+            customer_id: Uuid::now_v7(),
+            tenant_id: "t1".into(),
+            merchant_id: "m1".into(),
+            state: state.into(),
+            queue: "q1".into(),
+            agent_id: agent.into(),
+            excluded: "[]".into(),
+            tags: "[]".into(),
+            monitors: "[]".into(),
+            participants: "[\"sup\"]".into(),
+            ..work_item::Model::default()
+        }
+    }
+
+    /// (type, named agents, merchant) of each desk event.
+    fn shown(events: &[Envelope]) -> Vec<(String, Vec<String>, String)> {
+        events
+            .iter()
+            .map(|e| {
+                assert_eq!(e.event_type, t::DESK_EVENT);
+                let d = DeskEvent::decode(&e.payload[..]).unwrap();
+                let body: Value = serde_json::from_str(&d.payload_json).unwrap();
+                assert_eq!(body["type"], d.kind.as_str());
+                (d.kind, d.agent_ids, d.merchant_id)
+            })
+            .collect()
+    }
+
+    fn kinds(events: &[Envelope]) -> Vec<String> {
+        shown(events).into_iter().map(|(k, _, _)| k).collect()
+    }
+
+    #[test]
+    fn an_offer_is_offered_to_its_agent_and_changes_the_queue() {
+        let now = Utc::now();
+        let n = item("offered", "a1");
+        let left = domain::queue_left(&n, "q1", "offered", now, now);
+        let desk = shown(&project(&n, &[left]));
+        assert_eq!(desk.len(), 2);
+        assert_eq!(desk[0].0, "assignment.offered");
+        assert_eq!(desk[0].1, vec!["a1".to_owned()]);
+        assert_eq!(desk[1].0, "queue.changed");
+        assert_eq!(desk[1].2, "m1");
+    }
+
+    #[test]
+    fn a_lapsed_offer_is_revoked_from_the_agent_who_had_it() {
+        let n = item("waiting", "");
+        let back = domain::queue_entered(&n, domain::Entered::Requeued, "a1", Utc::now());
+        let desk = shown(&project(&n, &[back]));
+        assert_eq!(desk[0].0, "assignment.revoked");
+        assert_eq!(desk[0].1, vec!["a1".to_owned()]);
+        assert_eq!(desk[1].0, "queue.changed");
+        // A handoff into a queue revokes nothing.
+        let entered = domain::queue_entered(&n, domain::Entered::Handoff, "", Utc::now());
+        assert_eq!(kinds(&project(&n, &[entered])), ["queue.changed"]);
+    }
+
+    #[test]
+    fn an_overflow_changes_the_merchant_queue_and_the_platform_queue() {
+        let now = Utc::now();
+        let mut n = item("waiting", "");
+        n.queue = "platform".into();
+        let events = [
+            domain::queue_left(&n, "q1", "overflow", now, now),
+            domain::queue_entered(&n, domain::Entered::Overflow, "", now),
+        ];
+        let desk = shown(&project(&n, &events));
+        let owners: Vec<&str> = desk.iter().map(|(_, _, m)| m.as_str()).collect();
+        assert_eq!(
+            kinds(&project(&n, &events)),
+            ["queue.changed", "queue.changed"]
+        );
+        assert_eq!(owners, ["m1", ""]);
+    }
+
+    #[test]
+    fn a_transfer_offers_to_the_new_agent_and_revokes_from_the_old() {
+        let now = Utc::now();
+        let before = item("active", "a1");
+        let to_agent = item("offered", "a2");
+        let desk = shown(&project(
+            &to_agent,
+            &domain::transferred(&before, &to_agent, "", now),
+        ));
+        assert_eq!(desk[0].0, "assignment.offered");
+        assert_eq!(desk[0].1, vec!["a2".to_owned()]);
+        assert_eq!(desk[1].0, "assignment.revoked");
+        assert_eq!(desk[1].1, vec!["a1".to_owned()]);
+        let to_queue = item("waiting", "");
+        let events = domain::transferred(&before, &to_queue, "", now);
+        assert_eq!(
+            kinds(&project(&to_queue, &events)),
+            ["assignment.revoked", "queue.changed"]
+        );
+    }
+
+    #[test]
+    fn closes_ratings_and_messages_update_the_screens_of_the_people_on_it() {
+        let now = Utc::now();
+        let before = item("active", "a1");
+        let mut after = item("closed", "a1");
+        after.csat = 5;
+        let mut events = domain::closed(&before, &after, "a1", now);
+        events.push(domain::csat_rated(&after, now));
+        events.push(domain::assigned(&after, now));
+        assert_eq!(
+            kinds(&project(&after, &events)),
+            ["conversation.updated"; 3]
+        );
+        let card = kefu_proto::events::Card {
+            kind: "csat".into(),
+            title: "rate".into(),
+            ..Default::default()
+        };
+        let m = message::Model {
+            id: Uuid::now_v7(),
+            tenant_id: "t1".into(),
+            conversation_id: after.conversation_id,
+            direction: "out".into(),
+            sender_kind: "system".into(),
+            text: "rate".into(),
+            message_type: "card".into(),
+            cards: Some(kefu_proto::events::CardList { cards: vec![card] }.encode_to_vec()),
+            created_at: now,
+            seq: 7,
+            external_message_id: None,
+            internal: false,
+            agent_id: String::new(),
+        };
+        let created = domain::message_created(domain::conversation_ref(&after), &m, None);
+        let desk = project(&after, &[created]);
+        let d = DeskEvent::decode(&desk[0].payload[..]).unwrap();
+        assert_eq!(d.agent_ids, ["a1", "sup"]);
+        let body: Value = serde_json::from_str(&d.payload_json).unwrap();
+        assert_eq!(body["message"]["message_id"], m.id.to_string());
+        assert_eq!(body["message"]["cards"][0]["kind"], "csat");
+        assert_eq!(body["message"]["created_at"], now.to_rfc3339());
+        // Events that are not about the screens project to nothing; with_desk keeps them first.
+        let to_send = Envelope::new("t1", t::MESSAGE_TO_SEND, Vec::new());
+        let all = with_desk(&after, vec![to_send]);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].event_type, t::MESSAGE_TO_SEND);
+    }
 }

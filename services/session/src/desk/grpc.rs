@@ -2,7 +2,7 @@
 //! in front of it). Every call checks the actor's tenant, role and merchant scope.
 
 use super::events::{self, Audience};
-use super::ops::{self, Say};
+use super::ops::{self, Say, Wake};
 use super::router;
 use super::setup;
 use crate::SessionState;
@@ -11,11 +11,13 @@ use crate::store as repo;
 use crate::store::desk::{
     self as store, ACTIVE, Change, LEFT_MESSAGE, WAITING, capacity_of, list_of,
 };
+use crate::store::entities::conversation;
 use crate::store::entities::{agent, canned_response, work_item};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 use kefu_proto::session::desk_server::Desk;
 use kefu_proto::session::*;
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
@@ -172,7 +174,7 @@ impl DeskGrpc {
         tenant: &str,
         w: &work_item::Model,
     ) -> Result<crate::store::entities::conversation::Model, Status> {
-        repo::get_conversation(&self.state.db, tenant, w.conversation_id)
+        conversation::Entity::get(&self.state.db, tenant, w.conversation_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))
@@ -231,7 +233,7 @@ impl DeskGrpc {
     /// The work item, if the actor may see it (tenant and merchant scope).
     pub(super) async fn work(&self, who: &Who, id: &str) -> Result<work_item::Model, Status> {
         let id = parse_id("conversation_id", id)?;
-        store::get_work(&self.state.db, &who.tenant, id)
+        work_item::Entity::get(&self.state.db, &who.tenant, id)
             .await
             .map_err(internal)?
             .filter(|w| who.covers(&w.merchant_id))
@@ -263,7 +265,7 @@ impl DeskGrpc {
         ranker: &kefu_routing::Router,
         with_address: bool,
     ) -> Result<WorkConversation, Status> {
-        let c = repo::get_conversation(&self.state.db, &w.tenant_id, w.conversation_id)
+        let c = conversation::Entity::get(&self.state.db, &w.tenant_id, w.conversation_id)
             .await
             .map_err(internal)?;
         let external_user_id = match &c {
@@ -330,7 +332,7 @@ impl DeskGrpc {
         // The agent may have been transferred away or the conversation closed since it was
         // read: a customer-facing reply is checked again inside the transaction.
         if !say.internal {
-            let fresh = store::get_work(&txn, &who.tenant, w.conversation_id)
+            let fresh = work_item::Entity::get(&txn, &who.tenant, w.conversation_id)
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| Status::not_found("conversation not found"))?;
@@ -340,18 +342,9 @@ impl DeskGrpc {
                 ));
             }
         }
-        let (stored, mut evs) = ops::say(&txn, &c, w, say).await.map_err(internal)?;
-        // Every newly stored message has its message.created event: none means a retried key.
-        let fresh = !evs.is_empty();
-        let cards = stored
-            .cards
-            .as_deref()
-            .and_then(|b| <kefu_proto::events::CardList as prost::Message>::decode(b).ok())
-            .map(|l| l.cards)
-            .unwrap_or_default();
-        if fresh {
-            evs.push(events::message_event(w, &stored, &cards));
-        }
+        let (stored, said) = ops::say(&txn, &c, w, say).await.map_err(internal)?;
+        // A retried key stored nothing new and has no events.
+        let evs = events::with_desk(w, said);
         outbox::enqueue_many(&txn, &evs)
             .await
             .map_err(|e| internal(e.into()))?;
@@ -367,14 +360,15 @@ impl DeskGrpc {
         change: Change,
         events: impl FnOnce(&work_item::Model) -> Vec<kefu_bus::Envelope>,
     ) -> Result<work_item::Model, Status> {
-        ops::commit_change(
+        let at = (w.conversation_id, w.version);
+        ops::commit(
             &self.state,
             &w.tenant_id,
-            w.conversation_id,
-            w.version,
+            at,
             from,
             change,
             events,
+            Wake::Router,
         )
         .await
         .map_err(internal)?

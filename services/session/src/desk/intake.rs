@@ -37,13 +37,11 @@ pub async fn enqueue_handoff(
     Ok(desk::enqueue(txn, &item).await?.then_some(item))
 }
 
-/// The events that announce a new item: the queue figures changed (desk) and `queue.entered`.
+/// The events that announce a new item: `queue.entered` and its desk projection.
 /// Made by the caller inside the message's span, so they carry its trace.
 pub fn announce(item: &work_item::Model) -> Vec<Envelope> {
-    vec![
-        super::events::queue_changed(&item.tenant_id, &item.merchant_id, &item.queue),
-        domain::queue_entered(item, domain::Entered::Handoff, item.queue_entered_at),
-    ]
+    let entered = domain::queue_entered(item, domain::Entered::Handoff, "", item.queue_entered_at);
+    super::events::with_desk(item, vec![entered])
 }
 
 async fn work_item(

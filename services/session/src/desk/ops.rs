@@ -9,55 +9,36 @@ use chrono::Utc;
 use kefu_bus::Envelope;
 use kefu_proto::event_types;
 use kefu_proto::events::{Card, CardList, MessageToSend};
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use kefu_worker::outbox;
 use prost::Message as _;
 use uuid::Uuid;
 
-/// Applies `change` if the item is still at `version` in one of `from`; the events made of the
-/// changed item are written to the outbox in the same transaction. `None` when the item moved
-/// on in the meantime.
-pub async fn commit_change(
-    state: &SessionState,
-    tenant: &str,
-    id: Uuid,
-    version: i64,
-    from: &[&str],
-    change: Change,
-    events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
-) -> Result<Option<work_item::Model>, StoreError> {
-    commit(state, tenant, id, version, from, change, events, true).await
+/// Whether a committed change wakes the router (the router's own changes do not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Router,
+    No,
 }
 
-/// [`commit_change`] for the router itself: it does not wake the router again.
-pub async fn commit_routed(
+/// Applies `change` if the item `at` (id, version) is still at that version in one of `from`;
+/// the events made of the changed item are written to the outbox in the same transaction.
+/// `None` when the item moved on in the meantime.
+pub async fn commit(
     state: &SessionState,
     tenant: &str,
-    id: Uuid,
-    version: i64,
+    at: (Uuid, i64),
     from: &[&str],
     change: Change,
     events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
-) -> Result<Option<work_item::Model>, StoreError> {
-    commit(state, tenant, id, version, from, change, events, false).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn commit(
-    state: &SessionState,
-    tenant: &str,
-    id: Uuid,
-    version: i64,
-    from: &[&str],
-    change: Change,
-    events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
-    wake: bool,
+    wake: Wake,
 ) -> Result<Option<work_item::Model>, StoreError> {
     let txn = state.db.begin().await?;
-    let Some(item) = desk::change(&txn, tenant, id, version, from, change).await? else {
+    let Some(item) = desk::change(&txn, tenant, at.0, at.1, from, change).await? else {
         txn.rollback().await?;
         return Ok(None);
     };
@@ -65,11 +46,52 @@ async fn commit(
     outbox::enqueue_many(&txn, &events).await?;
     txn.commit().await?;
     state.outbox.dispatch(events);
-    if wake {
+    if wake == Wake::Router {
         desk::touch(&state.db, tenant).await?;
         state.desk_wake.notify_one();
     }
     Ok(Some(item))
+}
+
+/// Takes the offer of `w` back from its agent: the item waits again (`queue.entered`,
+/// requeued). A `lapsed` offer keeps that agent out of the next round; an offer given back
+/// because the agent went away does not. `None` when it was accepted or moved meanwhile.
+pub async fn take_back(
+    state: &SessionState,
+    w: &work_item::Model,
+    lapsed: bool,
+    wake: Wake,
+) -> Result<Option<work_item::Model>, StoreError> {
+    let mut change = Change {
+        state: Some(desk::WAITING),
+        agent_id: Some(String::new()),
+        note: Some("reoffer".to_owned()),
+        ..Change::default()
+    };
+    if lapsed {
+        let mut excluded = desk::list_of(&w.excluded);
+        excluded.push(w.agent_id.clone());
+        change.excluded = Some(desk::json_list(&excluded));
+        change.clear_expiry = true;
+    } else {
+        change.clear_offer = true;
+    }
+    let at = (w.conversation_id, w.version);
+    let from = w.agent_id.as_str();
+    commit(
+        state,
+        &w.tenant_id,
+        at,
+        &[desk::OFFERED],
+        change,
+        |n| {
+            let back =
+                crate::domain::queue_entered(n, crate::domain::Entered::Requeued, from, Utc::now());
+            super::events::with_desk(n, vec![back])
+        },
+        wake,
+    )
+    .await
 }
 
 /// The channel user a conversation's replies go to: the customer's most recent identity on the
@@ -78,8 +100,7 @@ pub async fn external_user<C: ConnectionTrait>(
     db: &C,
     c: &conversation::Model,
 ) -> Result<String, StoreError> {
-    Ok(customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(c.tenant_id.as_str()))
+    Ok(customer_identity::Entity::of_tenant(c.tenant_id.as_str())
         .filter(customer_identity::Column::CustomerId.eq(c.customer_id))
         .filter(customer_identity::Column::Kind.eq(repo::IDENTITY_EXTERNAL))
         .filter(customer_identity::Column::Scope.eq(c.channel_id.as_str()))
@@ -125,8 +146,7 @@ pub async fn say<C: ConnectionTrait>(
     say: Say<'_>,
 ) -> Result<(message::Model, Vec<Envelope>), StoreError> {
     if let Some(key) = &say.key
-        && let Some(existing) = message::Entity::find()
-            .filter(message::Column::TenantId.eq(c.tenant_id.as_str()))
+        && let Some(existing) = message::Entity::of_tenant(c.tenant_id.as_str())
             .filter(message::Column::ConversationId.eq(c.id))
             .filter(message::Column::ExternalMessageId.eq(key.as_str()))
             .one(txn)

@@ -11,19 +11,19 @@
 //! change, or this replica's own wake-up), and on a timer while work is queued or offered, for
 //! offer expiry, overflow, timeouts and skill relaxation.
 
-use super::events::{self, Audience};
-use super::ops::{self, Say};
+use super::events;
+use super::ops::{self, Say, Wake};
 use super::setup;
 use crate::SessionState;
 use crate::domain;
-use crate::store as repo;
 use crate::store::desk::{
-    self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, json_list,
-    list_of,
+    self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, list_of,
 };
+use crate::store::entities::conversation;
 use crate::store::entities::work_item;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
 use kefu_worker::outbox;
@@ -254,33 +254,8 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
             offered_left += 1;
             continue;
         }
-        let mut excluded = list_of(&w.excluded);
-        excluded.push(w.agent_id.clone());
         let old_agent = w.agent_id.clone();
-        let change = Change {
-            state: Some(WAITING),
-            agent_id: Some(String::new()),
-            clear_expiry: true,
-            excluded: Some(json_list(&excluded)),
-            note: Some("reoffer".to_owned()),
-            ..Change::default()
-        };
-        let back = ops::commit_routed(
-            state,
-            tenant,
-            w.conversation_id,
-            w.version,
-            &[OFFERED],
-            change,
-            |n| {
-                vec![
-                    events::work_event("assignment.revoked", n, Audience::agent(&old_agent)),
-                    events::queue_changed(tenant, &n.merchant_id, &n.queue),
-                    domain::queue_entered(n, domain::Entered::Requeued, Utc::now()),
-                ]
-            },
-        )
-        .await?;
+        let back = ops::take_back(state, w, true, Wake::No).await?;
         if let Some(n) = back {
             tracing::info!(conversation = %n.conversation_id, agent = %old_agent, "offer expired; re-offering");
             versions.insert(n.conversation_id.to_string(), n.version);
@@ -306,17 +281,17 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                     note: Some(format!("overflow:{from}")),
                     ..Change::default()
                 };
-                let moved = ops::commit_routed(state, tenant, id, *v, &[WAITING], change, |n| {
+                let changes = |n: &work_item::Model| {
                     let entered = queue_entered_at.get(&conversation).copied();
-                    vec![
-                        events::queue_changed(tenant, &n.merchant_id, &from),
-                        events::queue_changed(tenant, "", &to),
+                    let domain = vec![
                         domain::queue_left(n, &from, "overflow", entered.unwrap_or(now), now),
-                        domain::queue_entered(n, domain::Entered::Overflow, now),
-                    ]
-                })
-                .await?;
-                if let Some(n) = moved {
+                        domain::queue_entered(n, domain::Entered::Overflow, "", now),
+                    ];
+                    events::with_desk(n, domain)
+                };
+                let at = (id, *v);
+                let moved = ops::commit(state, tenant, at, &[WAITING], change, changes, Wake::No);
+                if let Some(n) = moved.await? {
                     tracing::info!(conversation = %conversation, %from, %to, "overflowed");
                     versions.insert(conversation, n.version);
                 } else {
@@ -374,11 +349,8 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
             expires,
             note,
             |n| {
-                vec![
-                    events::work_event("assignment.offered", n, Audience::agent(&a.agent)),
-                    events::queue_changed(tenant, &n.merchant_id, &n.queue),
-                    domain::queue_left(n, &n.queue, "offered", n.queue_entered_at, now),
-                ]
+                let left = domain::queue_left(n, &n.queue, "offered", n.queue_entered_at, now);
+                events::with_desk(n, vec![left])
             },
         )
         .await?;
@@ -417,7 +389,7 @@ async fn left_message(
         return Ok(None);
     };
     let mut evs = vec![events::queue_changed(tenant, &n.merchant_id, queue)];
-    if let Some(c) = repo::get_conversation(&txn, tenant, id).await?
+    if let Some(c) = conversation::Entity::get(&txn, tenant, id).await?
         && c.status != CLOSED
     {
         let text = ops::localized(

@@ -2,7 +2,7 @@
 //! [`super::grpc`] delegate here.
 
 use super::csat::csat_invitation;
-use super::events::{self, Audience};
+use super::events;
 use super::grpc::*;
 use super::ops::{self, Say};
 use super::setup;
@@ -13,9 +13,11 @@ use crate::store::desk::{
     self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, OPEN_STATES, QUEUED_STATES,
     WAITING, json_list, list_of,
 };
+use crate::store::entities::canned_response;
 use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
+use kefu_store::Scoped;
 use kefu_worker::outbox;
 use tonic::Status;
 
@@ -141,12 +143,7 @@ impl DeskGrpc {
                     accepted_at: Some(now),
                     ..Change::default()
                 },
-                |n| {
-                    vec![
-                        events::work_event("conversation.updated", n, Audience::of_work(n)),
-                        domain::assigned(n, now),
-                    ]
-                },
+                |n| events::with_desk(n, vec![domain::assigned(n, now)]),
             )
             .await?;
         tracing::info!(conversation = %n.conversation_id, %agent, "accepted");
@@ -177,7 +174,7 @@ impl DeskGrpc {
         let mut text = String::new();
         if !req.canned_id.is_empty() {
             let id = parse_id("canned_id", &req.canned_id)?;
-            let canned = store::get_canned(&self.state.db, &who.tenant, id)
+            let canned = canned_response::Entity::get(&self.state.db, &who.tenant, id)
                 .await
                 .map_err(internal)?
                 .filter(|c| c.merchant_id.is_empty() || c.merchant_id == w.merchant_id)
@@ -256,7 +253,6 @@ impl DeskGrpc {
                         i64::try_from(setup.policy.accept_timeout_ms).unwrap_or(30_000),
                     );
                 let note = format!("transfer:{from}");
-                let target_id = target.id.clone();
                 let outcome = store::offer(
                     &self.state.db,
                     &who.tenant,
@@ -266,18 +262,7 @@ impl DeskGrpc {
                     &[ACTIVE, OFFERED],
                     expires,
                     Some(&note),
-                    |n| {
-                        let mut evs = vec![
-                            events::work_event(
-                                "assignment.offered",
-                                n,
-                                Audience::agent(&target_id),
-                            ),
-                            events::work_event("assignment.revoked", n, Audience::agent(&from)),
-                        ];
-                        evs.extend(domain::transferred(&w, n, &req.note, Utc::now()));
-                        evs
-                    },
+                    |n| events::with_desk(n, domain::transferred(&w, n, &req.note, Utc::now())),
                 )
                 .await
                 .map_err(internal)?;
@@ -323,14 +308,8 @@ impl DeskGrpc {
                     note: Some(format!("transfer:{from}")),
                     ..Change::default()
                 };
-                let tenant = who.tenant.clone();
                 self.change(&w, &[ACTIVE, OFFERED], change, |n| {
-                    let mut evs = vec![
-                        events::work_event("assignment.revoked", n, Audience::agent(&from)),
-                        events::queue_changed(&tenant, &n.merchant_id, &n.queue),
-                    ];
-                    evs.extend(domain::transferred(&w, n, &req.note, Utc::now()));
-                    evs
+                    events::with_desk(n, domain::transferred(&w, n, &req.note, Utc::now()))
                 })
                 .await?
             }
@@ -413,7 +392,7 @@ impl DeskGrpc {
                 .collect(),
             ..Default::default()
         };
-        let (_, mut evs) = ops::say(
+        let (_, said) = ops::say(
             &txn,
             &c,
             &n,
@@ -425,12 +404,9 @@ impl DeskGrpc {
         )
         .await
         .map_err(internal)?;
-        evs.push(events::work_event(
-            "conversation.updated",
-            &n,
-            Audience::of_work(&n),
-        ));
-        evs.extend(domain::closed(&w, &n, &who.agent, now));
+        let mut changes = said;
+        changes.extend(domain::closed(&w, &n, &who.agent, now));
+        let evs = events::with_desk(&n, changes);
         outbox::enqueue_many(&txn, &evs)
             .await
             .map_err(|e| internal(e.into()))?;

@@ -238,11 +238,6 @@ async fn converse<'a>(
                 .unwrap_or_default(),
         };
         owners.extend((first_new..messages.len()).map(|_| (*w, reference.clone())));
-        if let Some(item) = work_items.get(&conversation.id)
-            && let Some(m) = messages.get(first_new)
-        {
-            events.push(crate::desk::events::message_event(item, &m.to_model(), &[]));
-        }
         if let Some(event) = reply {
             events.push(Envelope::new(
                 tenant,
@@ -261,7 +256,12 @@ async fn converse<'a>(
     let stored = batch::append_messages(txn, tenant, messages).await?;
     for (m, (w, reference)) in stored.iter().zip(owners) {
         let _in_span = w.span.enter();
-        events.extend(created_events(w, reference, m));
+        let created = created_events(w, reference, m);
+        match work_items.get(&m.conversation_id) {
+            // A person is on it: their screens show the message (the projection).
+            Some(item) => events.extend(crate::desk::events::with_desk(item, created)),
+            None => events.extend(created),
+        }
     }
     // Only states that changed are written, all with one statement.
     let changed: Vec<(Uuid, String)> = bot_states
@@ -503,11 +503,9 @@ pub(super) async fn rate_last(
     let mut messages = Vec::new();
     turns(w, tenant, item.conversation_id, true, &mut messages);
     for m in batch::append_messages(txn, tenant, messages).await? {
-        events.push(crate::domain::message_created(
-            crate::domain::conversation_ref(&item),
-            &m,
-            None,
-        ));
+        let created =
+            crate::domain::message_created(crate::domain::conversation_ref(&item), &m, None);
+        events.extend(crate::desk::events::with_desk(&item, vec![created]));
     }
     let rated = crate::desk::grpc::rate_in(txn, &item, rating, String::new()).await?;
     events.extend(rated);

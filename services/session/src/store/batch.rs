@@ -5,6 +5,7 @@
 use super::{IDENTITY_EXTERNAL, NewMessage, Page};
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
@@ -27,8 +28,7 @@ pub async fn resolve_channel_customers<C: ConnectionTrait>(
     let channels: BTreeSet<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
     let users: BTreeSet<&str> = keys.iter().map(|(_, u)| u.as_str()).collect();
     // Channels × users is a superset of the pairs asked for; the exact pairs are kept below.
-    let found = customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    let found = customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
         .filter(customer_identity::Column::Scope.is_in(channels))
         .filter(customer_identity::Column::Value.is_in(users))
@@ -97,8 +97,7 @@ pub async fn open_conversations<C: ConnectionTrait>(
     wants: &[WantConversation],
 ) -> Result<HashMap<(Uuid, String), (conversation::Model, bool)>, StoreError> {
     let customers: BTreeSet<Uuid> = wants.iter().map(|w| w.customer_id).collect();
-    let open = conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
+    let open = conversation::Entity::of_tenant(tenant_id)
         .filter(conversation::Column::Status.eq(super::CONVERSATION_OPEN))
         .filter(conversation::Column::CustomerId.is_in(customers))
         .all(txn)

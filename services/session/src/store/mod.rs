@@ -11,8 +11,9 @@ pub mod migration;
 
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
+use kefu_store::Scoped;
 use kefu_store::StoreError;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 pub const IDENTITY_EXTERNAL: &str = "external";
@@ -44,8 +45,7 @@ async fn find_identity<C: ConnectionTrait>(
     channel_id: &str,
     external_user_id: &str,
 ) -> Result<Option<customer_identity::Model>, StoreError> {
-    Ok(customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    Ok(customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
         .filter(customer_identity::Column::Scope.eq(channel_id))
         .filter(customer_identity::Column::Value.eq(external_user_id))
@@ -62,8 +62,7 @@ pub async fn find_channel_customer<C: ConnectionTrait>(
     let Some(identity) = find_identity(db, tenant_id, channel_id, external_user_id).await? else {
         return Ok(None);
     };
-    Ok(customer::Entity::find_by_id(identity.customer_id)
-        .filter(customer::Column::TenantId.eq(tenant_id))
+    Ok(customer::Entity::in_tenant(tenant_id, identity.customer_id)
         .one(db)
         .await?)
 }
@@ -98,17 +97,6 @@ pub async fn open_conversation<C: ConnectionTrait>(
     found
         .remove(&(customer_id, channel_id.to_owned()))
         .ok_or_else(|| StoreError::Conflict("conversation vanished".into()))
-}
-
-pub async fn get_conversation<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: &str,
-    conversation_id: Uuid,
-) -> Result<Option<conversation::Model>, StoreError> {
-    Ok(conversation::Entity::find_by_id(conversation_id)
-        .filter(conversation::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?)
 }
 
 #[derive(Clone, Debug)]
@@ -159,7 +147,8 @@ pub async fn append_message<C: ConnectionTrait>(
     txn: &C,
     msg: NewMessage,
 ) -> Result<message::Model, StoreError> {
-    let Some(conversation) = get_conversation(txn, &msg.tenant_id, msg.conversation_id).await?
+    let Some(conversation) =
+        conversation::Entity::get(txn, &msg.tenant_id, msg.conversation_id).await?
     else {
         return Err(StoreError::Conflict(format!(
             "conversation {} not found",
@@ -179,12 +168,20 @@ pub async fn list_messages<C: ConnectionTrait>(
     limit: u64,
     include_internal: bool,
 ) -> Result<Vec<message::Model>, StoreError> {
-    let mut query = message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
+    let mut query = message::Entity::of_tenant(tenant_id)
         .filter(message::Column::ConversationId.eq(conversation_id));
     if !include_internal {
         query = query.filter(message::Column::Internal.eq(false));
     }
+    latest_messages(db, query, limit).await
+}
+
+/// The latest `limit` messages `query` selects, oldest first.
+pub(crate) async fn latest_messages<C: ConnectionTrait>(
+    db: &C,
+    query: sea_orm::Select<message::Entity>,
+    limit: u64,
+) -> Result<Vec<message::Model>, StoreError> {
     let mut rows = query
         .order_by_desc(message::Column::CreatedAt)
         .order_by_desc(message::Column::Id)

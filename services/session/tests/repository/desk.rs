@@ -5,6 +5,7 @@ use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
 use kefu_session::store::desk::{self, OfferRefused, QUEUED_STATES};
 use kefu_session::store::entities::{agent, canned_response, work_item};
+use kefu_store::Scoped;
 use kefu_store::sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -175,7 +176,11 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
         OfferRefused::Stale
     );
     assert_eq!(
-        desk::get_work(db, "t1", id2).await.unwrap().unwrap().state,
+        work_item::Entity::get(db, "t1", id2)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         desk::WAITING
     );
     // A merchant's agent is never offered another merchant's conversation.
@@ -304,8 +309,18 @@ pub async fn desk_reads_are_tenant_scoped(db: &DatabaseConnection) {
     .unwrap();
     assert!(desk::get_agent(db, "t2", "a1").await.unwrap().is_none());
     assert!(desk::list_agents(db, "t2", None).await.unwrap().is_empty());
-    assert!(desk::get_work(db, "t2", id).await.unwrap().is_none());
-    assert!(desk::get_canned(db, "t2", canned).await.unwrap().is_none());
+    assert!(
+        work_item::Entity::get(db, "t2", id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        canned_response::Entity::get(db, "t2", canned)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(desk::list_canned(db, "t2", None).await.unwrap().is_empty());
     assert!(!desk::delete_canned(db, "t2", canned).await.unwrap());
     assert!(!desk::delete_agent(db, "t2", "a1").await.unwrap());
@@ -329,7 +344,7 @@ pub async fn desk_reads_are_tenant_scoped(db: &DatabaseConnection) {
         "{hijack:?}"
     );
     assert_eq!(
-        desk::get_canned(db, "t1", canned)
+        canned_response::Entity::get(db, "t1", canned)
             .await
             .unwrap()
             .unwrap()

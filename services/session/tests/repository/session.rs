@@ -8,6 +8,7 @@ use kefu_session::store::{
     self as session, CONVERSATION_CLOSED, CONVERSATION_OPEN, NewMessage, Page,
 };
 use kefu_store::MigratorTrait;
+use kefu_store::Scoped;
 use kefu_store::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
@@ -129,13 +130,13 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
         .await
         .unwrap();
 
-    let own = session::get_conversation(db, "t1", conv.id)
+    let own = conversation::Entity::get(db, "t1", conv.id)
         .await
         .unwrap()
         .expect("own tenant finds the conversation");
     assert_eq!((own.id, own.last_message_at), (conv.id, hi_at));
     assert_eq!(
-        session::get_conversation(db, "t2", conv.id).await.unwrap(),
+        conversation::Entity::get(db, "t2", conv.id).await.unwrap(),
         None
     );
     assert_eq!(
@@ -159,7 +160,7 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
     );
 
     // Another tenant appending to this conversation id must not touch it.
-    let before = session::get_conversation(db, "t1", conv.id).await.unwrap();
+    let before = conversation::Entity::get(db, "t1", conv.id).await.unwrap();
     let later = now_ms() + Duration::seconds(30);
     let intrusion = session::append_message(db, message("t2", conv.id, "intruder", later)).await;
     assert!(
@@ -167,7 +168,7 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
         "another tenant's conversation id must be refused: {intrusion:?}"
     );
     assert_eq!(
-        session::get_conversation(db, "t1", conv.id).await.unwrap(),
+        conversation::Entity::get(db, "t1", conv.id).await.unwrap(),
         before
     );
     let texts: Vec<_> = session::list_messages(db, "t1", conv.id, 10, false)
@@ -272,7 +273,7 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
             .await
             .unwrap();
         assert_eq!(stored.created_at, at);
-        let now = session::get_conversation(db, "t1", conv.id)
+        let now = conversation::Entity::get(db, "t1", conv.id)
             .await
             .unwrap()
             .unwrap();
@@ -324,7 +325,7 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
         "conversations do not mix"
     );
     // last_message_at never moves back when an older message arrives late.
-    let latest = session::get_conversation(db, "t1", other.id)
+    let latest = conversation::Entity::get(db, "t1", other.id)
         .await
         .unwrap()
         .unwrap();

@@ -8,3 +8,5 @@ pub mod tenant;
 pub mod tenant_config;
 
 pub use kefu_store::entities::{outbox, processed_event};
+
+kefu_store::tenant_scoped!(channel, delivery, inbound_message, tenant_config);

@@ -1,6 +1,7 @@
 //! Merging two customers into one (by a shared identity or by hand), and undoing it.
 
 use super::*;
+use kefu_store::Scoped;
 
 pub(super) async fn was_unmerged<C: ConnectionTrait>(
     db: &C,
@@ -8,8 +9,7 @@ pub(super) async fn was_unmerged<C: ConnectionTrait>(
     a: Uuid,
     b: Uuid,
 ) -> Result<bool, StoreError> {
-    let found = customer_merge::Entity::find()
-        .filter(customer_merge::Column::TenantId.eq(tenant_id))
+    let found = customer_merge::Entity::of_tenant(tenant_id)
         .filter(customer_merge::Column::UnmergedAt.is_not_null())
         .filter(
             sea_orm::Condition::any()
@@ -78,7 +78,8 @@ pub(super) async fn close_merged<C: ConnectionTrait>(
                 if let Some(n) =
                     desk::change(txn, tenant_id, c.id, w.version, &open, change).await?
                 {
-                    events.extend(crate::domain::closed_by_merge(Some(w), &n, now));
+                    let closing = crate::domain::closed_by_merge(Some(w), &n, now);
+                    events.extend(crate::desk::events::with_desk(&n, closing));
                 }
             }
             None => events.extend(crate::domain::closed_by_merge(
@@ -104,11 +105,7 @@ pub async fn merge<C: ConnectionTrait>(
             "absorbed_id: must differ from survivor_id".into(),
         ));
     }
-    let find = |id: Uuid| {
-        customer::Entity::find_by_id(id)
-            .filter(customer::Column::TenantId.eq(tenant_id))
-            .one(txn)
-    };
+    let find = |id: Uuid| customer::Entity::in_tenant(tenant_id, id).one(txn);
     let survivor = find(survivor_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("customer {survivor_id}")))?;
@@ -126,16 +123,14 @@ pub async fn merge<C: ConnectionTrait>(
         )));
     }
     let now = Utc::now();
-    let identity_ids: Vec<Uuid> = customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    let identity_ids: Vec<Uuid> = customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::CustomerId.eq(absorbed_id))
         .all(txn)
         .await?
         .into_iter()
         .map(|i| i.id)
         .collect();
-    let conversations = conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
+    let conversations = conversation::Entity::of_tenant(tenant_id)
         .filter(conversation::Column::CustomerId.is_in([absorbed_id, survivor_id]))
         .all(txn)
         .await?;
@@ -248,8 +243,7 @@ pub async fn unmerge<C: ConnectionTrait>(
     tenant_id: &str,
     merge_id: Uuid,
 ) -> Result<customer_merge::Model, StoreError> {
-    let m = customer_merge::Entity::find_by_id(merge_id)
-        .filter(customer_merge::Column::TenantId.eq(tenant_id))
+    let m = customer_merge::Entity::in_tenant(tenant_id, merge_id)
         .one(txn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("merge {merge_id}")))?;
@@ -258,16 +252,14 @@ pub async fn unmerge<C: ConnectionTrait>(
             "merge {merge_id} is already undone"
         )));
     }
-    let absorbed = customer::Entity::find_by_id(m.absorbed_id)
-        .filter(customer::Column::TenantId.eq(tenant_id))
+    let absorbed = customer::Entity::in_tenant(tenant_id, m.absorbed_id)
         .one(txn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("customer {}", m.absorbed_id)))?;
     let identity_ids = ids_from_json(&m.identity_ids);
     let conversation_ids = ids_from_json(&m.conversation_ids);
     // Only rows still with the survivor go back (a later merge may have moved them on).
-    let identity_ids: Vec<Uuid> = customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    let identity_ids: Vec<Uuid> = customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::CustomerId.eq(m.survivor_id))
         .filter(customer_identity::Column::Id.is_in(identity_ids))
         .all(txn)
@@ -275,8 +267,7 @@ pub async fn unmerge<C: ConnectionTrait>(
         .into_iter()
         .map(|i| i.id)
         .collect();
-    let conversation_ids: Vec<Uuid> = conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
+    let conversation_ids: Vec<Uuid> = conversation::Entity::of_tenant(tenant_id)
         .filter(conversation::Column::CustomerId.eq(m.survivor_id))
         .filter(conversation::Column::Id.is_in(conversation_ids))
         .all(txn)
@@ -299,17 +290,6 @@ pub async fn unmerge<C: ConnectionTrait>(
     let mut done: customer_merge::ActiveModel = m.into();
     done.unmerged_at = Set(Some(now));
     Ok(done.update(txn).await?)
-}
-
-pub async fn get_merge<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: &str,
-    merge_id: Uuid,
-) -> Result<Option<customer_merge::Model>, StoreError> {
-    Ok(customer_merge::Entity::find_by_id(merge_id)
-        .filter(customer_merge::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?)
 }
 
 /// How many identities and conversations a merge moved.

@@ -11,11 +11,12 @@ use crate::store::entities::{
     conversation, customer, customer_identity, customer_merge, message, tenant_settings,
 };
 use chrono::{DateTime, Utc};
+use kefu_store::Scoped;
 use kefu_store::StoreError;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -72,29 +73,13 @@ pub async fn tenant_settings<C: ConnectionTrait>(
     )
 }
 
+/// Stores the tenant's identity and handoff rules set through the admin API (they keep the
+/// config version they came from, if any).
 pub async fn put_tenant_settings<C: ConnectionTrait>(
     db: &C,
     s: &TenantSettings,
 ) -> Result<(), StoreError> {
-    let model = tenant_settings::ActiveModel {
-        tenant_id: Set(s.tenant_id.clone()),
-        merge_identity_kinds: Set(s.merge_identity_kinds.join(",")),
-        handoff_after_misses: Set(s.handoff_after_misses.clamp(1, 100) as i32),
-        updated_at: Set(Utc::now()),
-        config_version: Set(0),
-    };
-    tenant_settings::Entity::insert(model)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(tenant_settings::Column::TenantId)
-                .update_columns([
-                    tenant_settings::Column::MergeIdentityKinds,
-                    tenant_settings::Column::HandoffAfterMisses,
-                    tenant_settings::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    write_settings(db, s, None).await?;
     Ok(())
 }
 
@@ -106,29 +91,38 @@ pub async fn apply_config_settings<C: ConnectionTrait>(
     s: &TenantSettings,
     version: i64,
 ) -> Result<bool, StoreError> {
+    Ok(write_settings(db, s, Some(version)).await? > 0)
+}
+
+/// One upsert statement; with a config `version`, the update only happens when the stored
+/// version is older.
+async fn write_settings<C: ConnectionTrait>(
+    db: &C,
+    s: &TenantSettings,
+    version: Option<i64>,
+) -> Result<u64, StoreError> {
     let model = tenant_settings::ActiveModel {
         tenant_id: Set(s.tenant_id.clone()),
         merge_identity_kinds: Set(s.merge_identity_kinds.join(",")),
         handoff_after_misses: Set(s.handoff_after_misses.clamp(1, 100) as i32),
         updated_at: Set(Utc::now()),
-        config_version: Set(version),
+        config_version: Set(version.unwrap_or(0)),
     };
-    // One statement: the update only happens when the stored version is older.
-    let result = tenant_settings::Entity::insert(model)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(tenant_settings::Column::TenantId)
-                .update_columns([
-                    tenant_settings::Column::MergeIdentityKinds,
-                    tenant_settings::Column::HandoffAfterMisses,
-                    tenant_settings::Column::UpdatedAt,
-                    tenant_settings::Column::ConfigVersion,
-                ])
-                .action_and_where(tenant_settings::Column::ConfigVersion.lt(version))
-                .to_owned(),
-        )
+    let mut columns = vec![
+        tenant_settings::Column::MergeIdentityKinds,
+        tenant_settings::Column::HandoffAfterMisses,
+        tenant_settings::Column::UpdatedAt,
+    ];
+    let mut conflict = sea_orm::sea_query::OnConflict::column(tenant_settings::Column::TenantId);
+    if let Some(v) = version {
+        columns.push(tenant_settings::Column::ConfigVersion);
+        conflict.action_and_where(tenant_settings::Column::ConfigVersion.lt(v));
+    }
+    conflict.update_columns(columns);
+    Ok(tenant_settings::Entity::insert(model)
+        .on_conflict(conflict)
         .exec_without_returning(db)
-        .await?;
-    Ok(result > 0)
+        .await?)
 }
 
 /// A customer of the tenant; a merged-away id leads to the customer it was merged into.
@@ -140,11 +134,7 @@ pub async fn get_customer<C: ConnectionTrait>(
     let mut id = customer_id;
     // Merges chain at most a few deep; the bound guards against a cycle in bad data.
     for _ in 0..8 {
-        let Some(c) = customer::Entity::find_by_id(id)
-            .filter(customer::Column::TenantId.eq(tenant_id))
-            .one(db)
-            .await?
-        else {
+        let Some(c) = customer::Entity::in_tenant(tenant_id, id).one(db).await? else {
             return Ok(None);
         };
         match c.merged_into {
@@ -161,8 +151,7 @@ pub async fn identities<C: ConnectionTrait>(
     tenant_id: &str,
     customer_ids: &[Uuid],
 ) -> Result<Vec<customer_identity::Model>, StoreError> {
-    Ok(customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    Ok(customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .order_by_asc(customer_identity::Column::CreatedAt)
         .all(db)
@@ -269,8 +258,7 @@ pub async fn link_identities<C: ConnectionTrait>(
         if kind == IDENTITY_EXTERNAL || value.is_empty() {
             continue;
         }
-        let held = customer_identity::Entity::find()
-            .filter(customer_identity::Column::TenantId.eq(tenant_id))
+        let held = customer_identity::Entity::of_tenant(tenant_id)
             .filter(customer_identity::Column::Kind.eq(kind.as_str()))
             .filter(customer_identity::Column::Scope.eq(""))
             .filter(customer_identity::Column::Value.eq(value.as_str()))
@@ -327,8 +315,7 @@ pub async fn history<C: ConnectionTrait>(
     customer_id: Uuid,
     limit: u64,
 ) -> Result<Vec<HistoryMessage>, StoreError> {
-    let conversations: HashMap<Uuid, String> = conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
+    let conversations: HashMap<Uuid, String> = conversation::Entity::of_tenant(tenant_id)
         .filter(conversation::Column::CustomerId.eq(customer_id))
         .all(db)
         .await?
@@ -338,16 +325,10 @@ pub async fn history<C: ConnectionTrait>(
     if conversations.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows = message::Entity::find()
-        .filter(message::Column::TenantId.eq(tenant_id))
+    let query = message::Entity::of_tenant(tenant_id)
         .filter(message::Column::ConversationId.is_in(conversations.keys().copied()))
-        .filter(message::Column::Internal.eq(false))
-        .order_by_desc(message::Column::CreatedAt)
-        .order_by_desc(message::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    rows.reverse();
+        .filter(message::Column::Internal.eq(false));
+    let rows = super::latest_messages(db, query, limit).await?;
     Ok(rows
         .into_iter()
         .map(|m| HistoryMessage {
@@ -378,8 +359,7 @@ pub async fn contexts<C: ConnectionTrait>(
 ) -> Result<HashMap<super::batch::ChannelUser, Context>, StoreError> {
     let channels: HashSet<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
     let users: HashSet<&str> = keys.iter().map(|(_, u)| u.as_str()).collect();
-    let external = customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    let external = customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::Kind.eq(IDENTITY_EXTERNAL))
         .filter(customer_identity::Column::Scope.is_in(channels))
         .filter(customer_identity::Column::Value.is_in(users))
@@ -395,8 +375,7 @@ pub async fn contexts<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let ids: HashSet<Uuid> = owners.values().copied().collect();
-    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
-        .filter(customer::Column::TenantId.eq(tenant_id))
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::of_tenant(tenant_id)
         .filter(customer::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?
@@ -404,8 +383,7 @@ pub async fn contexts<C: ConnectionTrait>(
         .map(|c| (c.id, c))
         .collect();
     let mut identities: HashMap<Uuid, Vec<customer_identity::Model>> = HashMap::new();
-    for i in customer_identity::Entity::find()
-        .filter(customer_identity::Column::TenantId.eq(tenant_id))
+    for i in customer_identity::Entity::of_tenant(tenant_id)
         .filter(customer_identity::Column::CustomerId.is_in(ids.iter().copied()))
         .filter(customer_identity::Column::Kind.ne(IDENTITY_EXTERNAL))
         .all(db)
@@ -414,8 +392,7 @@ pub async fn contexts<C: ConnectionTrait>(
         identities.entry(i.customer_id).or_default().push(i);
     }
     let mut open: HashMap<(Uuid, String), conversation::Model> = HashMap::new();
-    for c in conversation::Entity::find()
-        .filter(conversation::Column::TenantId.eq(tenant_id))
+    for c in conversation::Entity::of_tenant(tenant_id)
         .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
         .filter(conversation::Column::CustomerId.is_in(ids.iter().copied()))
         .all(db)

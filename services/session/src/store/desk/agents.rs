@@ -1,14 +1,14 @@
 //! Agents: accounts, statuses, loads.
 
 use super::*;
+use kefu_store::Scoped;
 
 pub async fn get_agent<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
     agent_id: &str,
 ) -> Result<Option<agent::Model>, StoreError> {
-    Ok(agent::Entity::find()
-        .filter(agent::Column::TenantId.eq(tenant_id))
+    Ok(agent::Entity::of_tenant(tenant_id)
         .filter(agent::Column::Id.eq(agent_id))
         .one(db)
         .await?)
@@ -19,8 +19,7 @@ pub async fn find_agent_by_login<C: ConnectionTrait>(
     tenant_id: &str,
     login: &str,
 ) -> Result<Option<agent::Model>, StoreError> {
-    Ok(agent::Entity::find()
-        .filter(agent::Column::TenantId.eq(tenant_id))
+    Ok(agent::Entity::of_tenant(tenant_id)
         .filter(agent::Column::Login.eq(login))
         .one(db)
         .await?)
@@ -32,7 +31,7 @@ pub async fn list_agents<C: ConnectionTrait>(
     tenant_id: &str,
     merchant: Option<&str>,
 ) -> Result<Vec<agent::Model>, StoreError> {
-    let mut q = agent::Entity::find().filter(agent::Column::TenantId.eq(tenant_id));
+    let mut q = agent::Entity::of_tenant(tenant_id);
     if let Some(m) = merchant {
         q = q.filter(agent::Column::MerchantId.eq(m));
     }
@@ -121,8 +120,7 @@ pub async fn delete_idle_agent(
         txn.rollback().await?;
         return Ok(Err(DeleteRefused::NotFound));
     }
-    let open = work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    let open = work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::AgentId.eq(agent_id))
         .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
         .count(&txn)

@@ -1,6 +1,7 @@
 //! Canned responses.
 
 use super::*;
+use kefu_store::Scoped;
 
 /// Creates or replaces a canned response of the tenant. An id that belongs to another tenant is
 /// a conflict and changes nothing.
@@ -51,17 +52,6 @@ pub async fn put_canned<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn get_canned<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: &str,
-    id: Uuid,
-) -> Result<Option<canned_response::Model>, StoreError> {
-    Ok(canned_response::Entity::find_by_id(id)
-        .filter(canned_response::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?)
-}
-
 /// The tenant's canned responses visible to a merchant scope (`None`: platform staff, who see
 /// all), ordered by shortcut.
 pub async fn list_canned<C: ConnectionTrait>(
@@ -69,8 +59,7 @@ pub async fn list_canned<C: ConnectionTrait>(
     tenant_id: &str,
     merchant: Option<&str>,
 ) -> Result<Vec<canned_response::Model>, StoreError> {
-    let mut q =
-        canned_response::Entity::find().filter(canned_response::Column::TenantId.eq(tenant_id));
+    let mut q = canned_response::Entity::of_tenant(tenant_id);
     if let Some(m) = merchant {
         // A merchant's staff see their merchant's and the platform's shared responses.
         q = q.filter(canned_response::Column::MerchantId.is_in([m, ""]));

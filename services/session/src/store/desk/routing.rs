@@ -1,6 +1,7 @@
 //! Routing documents, routing leases and wake-ups.
 
 use super::*;
+use kefu_store::Scoped;
 
 /// Stores (or, when `deleted`, removes) a routing document unless a newer version is stored.
 pub async fn put_routing_config<C: ConnectionTrait>(
@@ -29,29 +30,28 @@ pub async fn put_routing_config<C: ConnectionTrait>(
         spec_json: Set(spec_json.unwrap_or("").to_owned()),
         version: Set(version),
     };
-    routing_config::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                routing_config::Column::TenantId,
-                routing_config::Column::Kind,
-                routing_config::Column::Name,
-            ])
-            .update_columns([
-                routing_config::Column::SpecJson,
-                routing_config::Column::Version,
-            ])
-            // Two consumers racing: the older announcement never overwrites the newer.
-            .action_and_where(
-                Expr::col((routing_config::Entity, routing_config::Column::Version)).lt(version),
+    kefu_store::rows_inserted(
+        routing_config::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    routing_config::Column::TenantId,
+                    routing_config::Column::Kind,
+                    routing_config::Column::Name,
+                ])
+                .update_columns([
+                    routing_config::Column::SpecJson,
+                    routing_config::Column::Version,
+                ])
+                // Two consumers racing: the older announcement never overwrites the newer.
+                .action_and_where(
+                    Expr::col((routing_config::Entity, routing_config::Column::Version))
+                        .lt(version),
+                )
+                .to_owned(),
             )
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .or_else(|e| match e {
-            sea_orm::DbErr::RecordNotInserted => Ok(0),
-            e => Err(e),
-        })?;
+            .exec_without_returning(db)
+            .await,
+    )?;
     Ok(true)
 }
 
@@ -60,8 +60,7 @@ pub async fn routing_configs<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
 ) -> Result<Vec<routing_config::Model>, StoreError> {
-    Ok(routing_config::Entity::find()
-        .filter(routing_config::Column::TenantId.eq(tenant_id))
+    Ok(routing_config::Entity::of_tenant(tenant_id)
         .filter(routing_config::Column::SpecJson.ne(""))
         .order_by_asc(routing_config::Column::Name)
         .all(db)

@@ -1,17 +1,7 @@
 //! Work items: the routing state of each handed-off conversation.
 
 use super::*;
-
-pub async fn get_work<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: &str,
-    conversation_id: Uuid,
-) -> Result<Option<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::find_by_id(conversation_id)
-        .filter(work_item::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?)
-}
+use kefu_store::Scoped;
 
 pub async fn work_items<C: ConnectionTrait>(
     db: &C,
@@ -21,8 +11,7 @@ pub async fn work_items<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::ConversationId.is_in(ids.iter().copied()))
         .all(db)
         .await?
@@ -41,8 +30,7 @@ pub async fn list_work<C: ConnectionTrait>(
     agent: Option<&str>,
     limit: u64,
 ) -> Result<Vec<work_item::Model>, StoreError> {
-    let mut q = work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    let mut q = work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::State.is_in(states.iter().copied()));
     if let Some(m) = merchant {
         q = q.filter(work_item::Column::MerchantId.eq(m));
@@ -64,8 +52,7 @@ pub async fn last_agent<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<String>, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::CustomerId.eq(customer_id))
         .filter(work_item::Column::AgentId.ne(""))
         .filter(work_item::Column::State.eq(CLOSED))
@@ -110,18 +97,16 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, w: &work_item::Model) -> Result
         version: Set(w.version),
         csat_invited: Set(w.csat_invited),
     };
-    let inserted = work_item::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(work_item::Column::ConversationId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .or_else(|e| match e {
-            sea_orm::DbErr::RecordNotInserted => Ok(0),
-            e => Err(e),
-        })?;
+    let inserted = kefu_store::rows_inserted(
+        work_item::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(work_item::Column::ConversationId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await,
+    )?;
     Ok(inserted == 1)
 }
 
@@ -169,7 +154,7 @@ pub async fn offer(
         txn.rollback().await?;
         return Ok(Err(OfferRefused::AgentUnavailable));
     }
-    let Some(item) = get_work(&txn, tenant_id, conversation_id).await? else {
+    let Some(item) = work_item::Entity::get(&txn, tenant_id, conversation_id).await? else {
         txn.rollback().await?;
         return Ok(Err(OfferRefused::Stale));
     };
@@ -182,8 +167,7 @@ pub async fn offer(
         return Ok(Err(OfferRefused::AgentUnavailable));
     };
     let capacity = capacity_for(&capacity_of(&agent_row.capacity), &item.channel_type);
-    let open = work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    let open = work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::AgentId.eq(agent_id))
         .filter(work_item::Column::ChannelType.eq(item.channel_type.as_str()))
         .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
@@ -224,7 +208,7 @@ pub async fn offer(
         txn.rollback().await?;
         return Ok(Err(OfferRefused::Stale));
     }
-    let item = get_work(&txn, tenant_id, conversation_id)
+    let item = work_item::Entity::get(&txn, tenant_id, conversation_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("work item {conversation_id}")))?;
     let events = events(&item);
@@ -328,7 +312,7 @@ pub async fn change<C: ConnectionTrait>(
     if q.exec(db).await?.rows_affected != 1 {
         return Ok(None);
     }
-    get_work(db, tenant_id, conversation_id).await
+    work_item::Entity::get(db, tenant_id, conversation_id).await
 }
 
 /// The customer's latest closed conversation on a channel whose CSAT invitation went out.
@@ -337,8 +321,7 @@ pub async fn latest_invited<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::CustomerId.eq(customer_id))
         .filter(work_item::Column::State.eq(CLOSED))
         .filter(work_item::Column::CsatInvited.eq(true))
@@ -375,8 +358,7 @@ pub async fn customer_served_by<C: ConnectionTrait>(
     customer_id: Uuid,
     merchant_id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::CustomerId.eq(customer_id))
         .filter(work_item::Column::MerchantId.eq(merchant_id))
         .count(db)
@@ -392,9 +374,8 @@ pub async fn work_since<C: ConnectionTrait>(
     since: DateTime<Utc>,
     merchant: Option<&str>,
 ) -> Result<Vec<work_item::Model>, StoreError> {
-    let mut q = work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
-        .filter(work_item::Column::EnqueuedAt.gte(since));
+    let mut q =
+        work_item::Entity::of_tenant(tenant_id).filter(work_item::Column::EnqueuedAt.gte(since));
     if let Some(m) = merchant {
         q = q.filter(work_item::Column::MerchantId.eq(m));
     }
@@ -408,8 +389,7 @@ pub async fn conversations_served_by<C: ConnectionTrait>(
     customer_id: Uuid,
     merchant_id: &str,
 ) -> Result<Vec<Uuid>, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::CustomerId.eq(customer_id))
         .filter(work_item::Column::MerchantId.eq(merchant_id))
         .all(db)
@@ -425,8 +405,7 @@ pub async fn open_work_for_customer<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::CustomerId.eq(customer_id))
         .filter(work_item::Column::State.ne(CLOSED))
         .order_by_desc(work_item::Column::EnqueuedAt)
@@ -440,8 +419,7 @@ pub async fn queued_in<C: ConnectionTrait>(
     tenant_id: &str,
     queue: &str,
 ) -> Result<Vec<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::find()
-        .filter(work_item::Column::TenantId.eq(tenant_id))
+    Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::Queue.eq(queue))
         .filter(work_item::Column::State.is_in(QUEUED_STATES.iter().copied()))
         .all(db)

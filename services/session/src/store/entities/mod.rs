@@ -14,3 +14,17 @@ pub mod tenant_settings;
 pub mod work_item;
 
 pub use kefu_store::entities::{outbox, processed_event};
+
+kefu_store::tenant_scoped!(
+    agent,
+    canned_response,
+    conversation,
+    customer,
+    customer_identity,
+    customer_merge,
+    message,
+    routing_config,
+    routing_tenant,
+    tenant_settings,
+    work_item,
+);

@@ -6,7 +6,9 @@ use crate::store::desk::list_of;
 use crate::store::entities::work_item;
 use kefu_bus::Envelope;
 use kefu_proto::event_types::{self as t};
-use kefu_proto::events::{ConversationTransferred, MessageCreated, QueueEntered, QueueLeft};
+use kefu_proto::events::{
+    ConversationTransferred, MessageCreated, QueueAbandoned, QueueEntered, QueueLeft,
+};
 use kefu_proto::session::DeskEvent;
 use kefu_proto::time::from_timestamp;
 use prost::Message as _;
@@ -159,6 +161,7 @@ fn message_json(m: &MessageCreated) -> Value {
 /// | `conversation.transferred` to a queue | `assignment.revoked` (its `queue.entered` adds `queue.changed`) |
 /// | `queue.entered` | `assignment.revoked` when requeued from an agent, `queue.changed` |
 /// | `queue.left` | `assignment.offered` when offered, `queue.changed` (the queue it left) |
+/// | `queue.abandoned` | `queue.changed` |
 /// | `message.created` | `message` |
 pub fn project(item: &work_item::Model, domain: &[Envelope]) -> Vec<Envelope> {
     let mut out = Vec::with_capacity(domain.len() + 1);
@@ -210,6 +213,14 @@ pub fn project(item: &work_item::Model, domain: &[Envelope]) -> Vec<Envelope> {
                     out.push(work_event("assignment.offered", item, to));
                 }
                 let queue = left.conversation.map(|c| c.queue_id).unwrap_or_default();
+                out.push(queue_changed(tenant, merchant, &queue));
+            }
+            t::QUEUE_ABANDONED => {
+                // Closed while waiting: the queue's figures changed.
+                let Ok(gone) = QueueAbandoned::decode(payload) else {
+                    continue;
+                };
+                let queue = gone.conversation.map(|c| c.queue_id).unwrap_or_default();
                 out.push(queue_changed(tenant, merchant, &queue));
             }
             t::MESSAGE_CREATED => {
@@ -325,6 +336,18 @@ mod tests {
             ["queue.changed", "queue.changed"]
         );
         assert_eq!(owners, ["m1", ""]);
+    }
+
+    #[test]
+    fn closing_a_waiting_conversation_refreshes_its_queue() {
+        let now = Utc::now();
+        let before = item("waiting", "");
+        let after = item("closed", "");
+        let events = domain::closed(&before, &after, "sup", now);
+        assert_eq!(
+            kinds(&project(&after, &events)),
+            ["queue.changed", "conversation.updated"]
+        );
     }
 
     #[test]

@@ -388,6 +388,7 @@ async fn left_message(
         txn.rollback().await?;
         return Ok(None);
     };
+    // It stays in its queue (no queue.left): only the desk's figures change.
     let mut evs = vec![events::queue_changed(tenant, &n.merchant_id, queue)];
     if let Some(c) = conversation::Entity::get(&txn, tenant, id).await?
         && c.status != CLOSED
@@ -405,7 +406,7 @@ async fn left_message(
             Say::system(text, Vec::new(), format!("left-message:{id}")),
         )
         .await?;
-        evs.extend(sent);
+        evs.extend(events::with_desk(&n, sent));
     }
     outbox::enqueue_many(&txn, &evs).await?;
     txn.commit().await?;

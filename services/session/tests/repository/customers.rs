@@ -426,10 +426,16 @@ pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &Datab
         .into_iter()
         .map(|r| r.event_type)
         .collect();
-    // The domain events, then their projection for the workbench (the board's lists).
+    // The domain events, then their projection for the workbench (the queue's figures and
+    // the board's lists).
     assert_eq!(
         types,
-        ["queue.abandoned", "conversation.closed", "desk.event"],
+        [
+            "queue.abandoned",
+            "conversation.closed",
+            "desk.event",
+            "desk.event"
+        ],
         "{types:?}"
     );
 }

@@ -38,12 +38,3 @@ impl StoreError {
         }
     }
 }
-
-/// The rows an `INSERT … ON CONFLICT …` wrote: sea-orm reports "the conflict clause kept every
-/// row out" as `RecordNotInserted`; here that is 0 rows, and other errors stay errors.
-pub fn rows_inserted(result: Result<u64, sea_orm::DbErr>) -> Result<u64, sea_orm::DbErr> {
-    match result {
-        Err(sea_orm::DbErr::RecordNotInserted) => Ok(0),
-        other => other,
-    }
-}

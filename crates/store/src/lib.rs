@@ -22,7 +22,7 @@ pub mod scope;
 pub mod testing;
 
 pub use db::{DbConfig, connect};
-pub use error::{StoreError, rows_inserted};
+pub use error::StoreError;
 pub use scope::Scoped;
 pub use sea_orm;
 pub use sea_orm_migration::{self, MigratorTrait};

@@ -53,7 +53,8 @@ pub enum Entered {
 }
 
 impl Entered {
-    fn as_str(self) -> &'static str {
+    /// The `reason` of its `queue.entered` event.
+    pub fn as_str(self) -> &'static str {
         match self {
             Entered::Handoff => "handoff",
             Entered::Transfer => "transfer",

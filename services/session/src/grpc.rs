@@ -4,8 +4,7 @@
 use crate::SessionState;
 use crate::store as repo;
 use crate::store::customers;
-use crate::store::entities::conversation;
-use crate::store::entities::{customer, customer_merge, message};
+use crate::store::entities::{conversation, customer, customer_merge, message};
 use kefu_proto::desk::invalid;
 use kefu_proto::events::{CardList, CustomerProfile, HandoffRequested, Identity, PageContext};
 use kefu_proto::session::session_server::Session;
@@ -14,9 +13,8 @@ use kefu_proto::session::{
     GetCustomerRequest, GetTenantSettingsRequest, ListMessagesRequest, ListMessagesResponse, Merge,
     MergeCustomersRequest, Message, TenantSettings, UnmergeCustomersRequest, UpdateCustomerRequest,
 };
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
+use kefu_store::{Scoped, StoreError};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;

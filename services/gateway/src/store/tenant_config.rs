@@ -7,8 +7,7 @@
 use crate::store::entities::{tenant, tenant_config};
 use chrono::Utc;
 use kefu_bus::Envelope;
-use kefu_store::Scoped;
-use kefu_store::StoreError;
+use kefu_store::{Scoped, StoreError};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder,
     TransactionTrait,

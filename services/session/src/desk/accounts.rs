@@ -3,7 +3,7 @@
 
 use super::events::{self, Audience};
 use super::grpc::*;
-use super::ops::{self, Wake};
+use super::ops::{self, TakeBack};
 use crate::domain;
 use crate::grpc::internal;
 use crate::store::desk::{self as store, OFFERED, json_list};
@@ -258,7 +258,7 @@ impl DeskGrpc {
             .map_err(internal)?;
             for w in offered {
                 // Accepted or expired meanwhile: nothing to take back.
-                ops::take_back(&self.state, &w, false, Wake::Router)
+                ops::take_back(&self.state, &w, TakeBack::AgentAway)
                     .await
                     .map_err(internal)?;
             }

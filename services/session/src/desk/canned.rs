@@ -7,8 +7,7 @@ use crate::store::entities::canned_response;
 use chrono::Utc;
 use kefu_proto::desk::{MAX_NAME_CHARS as MAX_NAME, MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
 use kefu_proto::session::*;
-use kefu_store::Scoped;
-use kefu_store::StoreError;
+use kefu_store::{Scoped, StoreError};
 use tonic::Status;
 use uuid::Uuid;
 

@@ -11,14 +11,12 @@ use crate::domain;
 use crate::grpc::{internal, parse_id};
 use crate::store as repo;
 use crate::store::desk::{self as store, CLOSED, Change, LEFT_MESSAGE, WAITING};
-use crate::store::entities::conversation;
-use crate::store::entities::work_item;
+use crate::store::entities::{conversation, work_item};
 use chrono::Utc;
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, invalid};
 use kefu_proto::session::*;
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
+use kefu_store::{Scoped, StoreError};
 use kefu_worker::outbox;
 use tonic::Status;
 

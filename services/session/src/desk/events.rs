@@ -2,10 +2,11 @@
 //! projection of the session's domain events ([`project`]). Payloads are small JSON documents;
 //! the workbench fetches details over REST when it needs them.
 
+use crate::domain::Entered;
 use crate::store::desk::list_of;
 use crate::store::entities::work_item;
 use kefu_bus::Envelope;
-use kefu_proto::event_types::{self as t};
+use kefu_proto::event_types as t;
 use kefu_proto::events::{
     ConversationTransferred, MessageCreated, QueueAbandoned, QueueEntered, QueueLeft,
 };
@@ -192,12 +193,13 @@ pub fn project(item: &work_item::Model, domain: &[Envelope]) -> Vec<Envelope> {
                 let Ok(entered) = QueueEntered::decode(payload) else {
                     continue;
                 };
-                if entered.reason == "requeued" && !entered.from_agent_id.is_empty() {
+                if entered.reason == Entered::Requeued.as_str() && !entered.from_agent_id.is_empty()
+                {
                     let from = Audience::agent(&entered.from_agent_id);
                     out.push(work_event("assignment.revoked", item, from));
                 }
                 // An overflow goes to the platform's queue: its figures are the platform's.
-                let owner = if entered.reason == "overflow" {
+                let owner = if entered.reason == Entered::Overflow.as_str() {
                     ""
                 } else {
                     merchant

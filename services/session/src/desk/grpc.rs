@@ -11,15 +11,13 @@ use crate::store as repo;
 use crate::store::desk::{
     self as store, ACTIVE, Change, LEFT_MESSAGE, WAITING, capacity_of, list_of,
 };
-use crate::store::entities::conversation;
-use crate::store::entities::{agent, canned_response, work_item};
+use crate::store::entities::{agent, canned_response, conversation, work_item};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 use kefu_proto::session::desk_server::Desk;
 use kefu_proto::session::*;
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
+use kefu_store::{Scoped, StoreError};
 use kefu_worker::outbox;
 use std::collections::HashMap;
 use tonic::{Request, Response, Status};
@@ -173,7 +171,7 @@ impl DeskGrpc {
         &self,
         tenant: &str,
         w: &work_item::Model,
-    ) -> Result<crate::store::entities::conversation::Model, Status> {
+    ) -> Result<conversation::Model, Status> {
         conversation::Entity::get(&self.state.db, tenant, w.conversation_id)
             .await
             .map_err(internal)?

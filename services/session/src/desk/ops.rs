@@ -9,11 +9,10 @@ use chrono::Utc;
 use kefu_bus::Envelope;
 use kefu_proto::event_types;
 use kefu_proto::events::{Card, CardList, MessageToSend};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::{
     ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
+use kefu_store::{Scoped, StoreError};
 use kefu_worker::outbox;
 use prost::Message as _;
 use uuid::Uuid;
@@ -53,15 +52,25 @@ pub async fn commit(
     Ok(Some(item))
 }
 
+/// Why an offer goes back to its queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TakeBack {
+    /// Not accepted in time (the router's pass): that agent is left out of the next round.
+    Lapsed,
+    /// The agent went away or offline: not held to the expiry, not excluded; the router is
+    /// woken to offer it again.
+    AgentAway,
+}
+
 /// Takes the offer of `w` back from its agent: the item waits again (`queue.entered`,
-/// requeued). A `lapsed` offer keeps that agent out of the next round; an offer given back
-/// because the agent went away does not. `None` when it was accepted or moved meanwhile.
+/// requeued). `None` when it was accepted or moved meanwhile.
 pub async fn take_back(
     state: &SessionState,
     w: &work_item::Model,
-    lapsed: bool,
-    wake: Wake,
+    why: TakeBack,
 ) -> Result<Option<work_item::Model>, StoreError> {
+    let lapsed = why == TakeBack::Lapsed;
+    let wake = if lapsed { Wake::No } else { Wake::Router };
     let mut change = Change {
         state: Some(desk::WAITING),
         agent_id: Some(String::new()),

@@ -12,20 +12,18 @@
 //! offer expiry, overflow, timeouts and skill relaxation.
 
 use super::events;
-use super::ops::{self, Say, Wake};
+use super::ops::{self, Say, TakeBack, Wake};
 use super::setup;
 use crate::SessionState;
 use crate::domain;
 use crate::store::desk::{
     self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, list_of,
 };
-use crate::store::entities::conversation;
-use crate::store::entities::work_item;
+use crate::store::entities::{conversation, work_item};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::TransactionTrait;
+use kefu_store::{Scoped, StoreError};
 use kefu_worker::outbox;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -255,7 +253,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
             continue;
         }
         let old_agent = w.agent_id.clone();
-        let back = ops::take_back(state, w, true, Wake::No).await?;
+        let back = ops::take_back(state, w, TakeBack::Lapsed).await?;
         if let Some(n) = back {
             tracing::info!(conversation = %n.conversation_id, agent = %old_agent, "offer expired; re-offering");
             versions.insert(n.conversation_id.to_string(), n.version);

@@ -5,8 +5,7 @@
 use super::{IDENTITY_EXTERNAL, NewMessage, Page};
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
+use kefu_store::{Scoped, StoreError};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,

@@ -11,8 +11,7 @@ pub mod migration;
 
 use crate::store::entities::{conversation, customer, customer_identity, message};
 use chrono::{DateTime, Utc};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
+use kefu_store::{Scoped, StoreError};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 

@@ -4,12 +4,10 @@ use crate::session::{message, page};
 use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
 use kefu_session::store::customers::{self, ProfileUpdate, TenantSettings};
-use kefu_session::store::entities::conversation;
-use kefu_session::store::entities::work_item;
+use kefu_session::store::entities::{conversation, work_item};
 use kefu_session::store::{self as session, CONVERSATION_CLOSED, MODE_QUEUED, batch};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
+use kefu_store::{Scoped, StoreError};
 use uuid::Uuid;
 
 fn phone(p: &str) -> Vec<(String, String)> {

@@ -11,8 +11,7 @@ use crate::store::entities::{
     conversation, customer, customer_identity, customer_merge, message, tenant_settings,
 };
 use chrono::{DateTime, Utc};
-use kefu_store::Scoped;
-use kefu_store::StoreError;
+use kefu_store::{Scoped, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,

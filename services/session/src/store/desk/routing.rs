@@ -30,28 +30,25 @@ pub async fn put_routing_config<C: ConnectionTrait>(
         spec_json: Set(spec_json.unwrap_or("").to_owned()),
         version: Set(version),
     };
-    kefu_store::rows_inserted(
-        routing_config::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    routing_config::Column::TenantId,
-                    routing_config::Column::Kind,
-                    routing_config::Column::Name,
-                ])
-                .update_columns([
-                    routing_config::Column::SpecJson,
-                    routing_config::Column::Version,
-                ])
-                // Two consumers racing: the older announcement never overwrites the newer.
-                .action_and_where(
-                    Expr::col((routing_config::Entity, routing_config::Column::Version))
-                        .lt(version),
-                )
-                .to_owned(),
+    routing_config::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                routing_config::Column::TenantId,
+                routing_config::Column::Kind,
+                routing_config::Column::Name,
+            ])
+            .update_columns([
+                routing_config::Column::SpecJson,
+                routing_config::Column::Version,
+            ])
+            // Two consumers racing: the older announcement never overwrites the newer.
+            .action_and_where(
+                Expr::col((routing_config::Entity, routing_config::Column::Version)).lt(version),
             )
-            .exec_without_returning(db)
-            .await,
-    )?;
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(true)
 }
 

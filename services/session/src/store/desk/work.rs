@@ -97,16 +97,14 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, w: &work_item::Model) -> Result
         version: Set(w.version),
         csat_invited: Set(w.csat_invited),
     };
-    let inserted = kefu_store::rows_inserted(
-        work_item::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(work_item::Column::ConversationId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await,
-    )?;
+    let inserted = work_item::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(work_item::Column::ConversationId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(inserted == 1)
 }
 

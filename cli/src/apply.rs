@@ -180,8 +180,6 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kefu_bus::{InProcessBus, Topology};
-    use std::sync::Arc;
 
     fn demo() -> PathBuf {
         PathBuf::from(
@@ -243,30 +241,17 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn apply_sends_the_demo_to_a_running_gateway() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("gw.db").display());
-        let db = kefu_store::connect(&kefu_store::DbConfig::new(url, None))
-            .await
-            .unwrap();
-        let config = kefu_gateway::GatewayConfig {
-            admin_token: kefu_config::Secret::new("t0ken".to_owned()),
-            ..kefu_gateway::GatewayConfig::default()
-        };
-        let bus: Arc<dyn kefu_bus::Bus> = Arc::new(InProcessBus::new(Topology::new("kefu")));
-        let gateway = kefu_gateway::GatewayApp::build(config, db.clone(), bus)
-            .await
-            .unwrap();
-        let (listener, addr) = kefu_lifecycle::bind("127.0.0.1:0").await.unwrap();
         let stop = tokio_util::sync::CancellationToken::new();
-        let server = tokio::spawn(kefu_lifecycle::serve_http(
-            listener,
-            gateway.router(),
-            stop.clone(),
-        ));
+        let kefu_gateway::testing::LoopbackGateway {
+            url: server_url,
+            db,
+            server,
+        } = kefu_gateway::testing::on_loopback(dir.path(), "t0ken", stop.clone()).await;
 
         let secrets = dir.path().join("secrets");
         let args = |files: Vec<PathBuf>| ApplyArgs {
             files,
-            server: format!("http://{addr}"),
+            server: server_url.clone(),
             token: "t0ken".into(),
             secrets_dir: Some(secrets.clone()),
         };
@@ -303,7 +288,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(channel.secret, "demo-secret-change-me");
-        let client = kefu_crd::admin::AdminClient::new(format!("http://{addr}"), "t0ken");
+        let client = kefu_crd::admin::AdminClient::new(server_url.clone(), "t0ken");
         let tenant = client.get_config("demo", "tenant", "demo").await.unwrap();
         assert_eq!(tenant.spec["peakEvents"][0]["name"], "double-11");
         let queue = client.get_config("demo", "queue", "jinyuan").await.unwrap();

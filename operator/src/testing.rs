@@ -196,25 +196,7 @@ impl ApiServerVerifier {
 /// A real gateway (SQLite, in-process bus) on a loopback port: the admin API the reconciler
 /// configures. Returns its URL; it stops when `stop` is cancelled.
 pub async fn gateway(dir: &std::path::Path, stop: tokio_util::sync::CancellationToken) -> String {
-    let url = format!("sqlite://{}?mode=rwc", dir.join("gateway.db").display());
-    let db = kefu_store::connect(&kefu_store::DbConfig::new(url, None))
+    kefu_gateway::testing::on_loopback(dir, "t0ken", stop)
         .await
-        .unwrap();
-    let config = kefu_gateway::GatewayConfig {
-        admin_token: kefu_config::Secret::new("t0ken".to_owned()),
-        ..kefu_gateway::GatewayConfig::default()
-    };
-    let bus: Arc<dyn kefu_bus::Bus> =
-        Arc::new(kefu_bus::InProcessBus::new(kefu_bus::Topology::new("kefu")));
-    let app = kefu_gateway::GatewayApp::build(config, db, bus)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app.router())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
-    format!("http://{addr}")
+        .url
 }

@@ -19,6 +19,34 @@ pub async fn create_shared_tables(db: &DatabaseConnection) {
         .expect("creating the shared tables");
 }
 
+/// Runs a service's migrator on `db` (a contract body's first step).
+pub async fn migrate<M: sea_orm_migration::MigratorTrait>(db: &DatabaseConnection) {
+    M::up(db, None)
+        .await
+        .unwrap_or_else(|e| panic!("migrations: {e}"));
+}
+
+/// Runs migrator `M` on an empty `db` and checks that it creates exactly `owned` plus the
+/// shared tables: each service owns its tables and creates no other's.
+pub async fn assert_creates_only<M: sea_orm_migration::MigratorTrait>(
+    db: &DatabaseConnection,
+    owned: &[&str],
+) {
+    migrate::<M>(db).await;
+    let expected: std::collections::BTreeSet<String> = owned
+        .iter()
+        .chain(crate::migration::SHARED_TABLES)
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(table_names(db).await, expected);
+}
+
+/// Now, truncated to milliseconds so it survives every backend's timestamp precision.
+pub fn now_ms() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis())
+        .expect("valid time")
+}
+
 /// The tables in `db`'s schema (the current PostgreSQL schema, or the SQLite file), without
 /// the migration bookkeeping table.
 pub async fn table_names(db: &DatabaseConnection) -> std::collections::BTreeSet<String> {

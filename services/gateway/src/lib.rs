@@ -30,6 +30,7 @@ pub mod signature;
 pub mod sockets;
 pub mod store;
 pub mod tenant_config;
+pub mod testing;
 pub mod web;
 pub mod webchat;
 pub mod webhook;

@@ -14,18 +14,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use kefu_crd::Validate;
 use prost::Message;
-use serde::Serialize;
 
 pub const KINDS: &[&str] = kefu_crd::document::kind::ALL;
 
-#[derive(Debug, Serialize)]
-pub struct ConfigView {
-    pub tenant_id: String,
-    pub kind: String,
-    pub name: String,
-    pub spec: serde_json::Value,
-    pub version: i64,
-}
+/// A stored document as the admin API answers it (the type `kefu apply` and the operator read).
+pub use kefu_crd::admin::ConfigView;
 
 impl TryFrom<crate::store::entities::tenant_config::Model> for ConfigView {
     type Error = ApiError;

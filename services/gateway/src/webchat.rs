@@ -401,18 +401,8 @@ async fn handle_frame(
                     &ApiError::field("type", "too many requests; slow down"),
                 )];
             }
-            let asked = state
-                .desk
-                .clone()
-                .queue_position(kefu_proto::session::QueuePositionRequest {
-                    tenant_id: channel.tenant_id.clone(),
-                    channel_id: channel.id.clone(),
-                    external_user_id: peer.external_user_id.clone(),
-                })
-                .await;
-            match asked {
-                Ok(r) => {
-                    let q = r.into_inner();
+            match queue_position(state, channel, peer).await {
+                Ok(q) => {
                     vec![
                         json!({
                             "type": "queue", "id": id, "state": q.state, "position": q.position,
@@ -468,6 +458,24 @@ async fn submit(
     .await
 }
 
+/// The customer's conversation as routing has it: state, place in the queue, agent.
+async fn queue_position(
+    state: &AppState,
+    channel: &crate::store::entities::channel::Model,
+    peer: &Peer,
+) -> Result<kefu_proto::session::QueuePosition, tonic::Status> {
+    state
+        .desk
+        .clone()
+        .queue_position(kefu_proto::session::QueuePositionRequest {
+            tenant_id: channel.tenant_id.clone(),
+            channel_id: channel.id.clone(),
+            external_user_id: peer.external_user_id.clone(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// Shows a customer's typing or read signal to the agent serving their conversation, on the
 /// agent's desk sockets of this replica.
 async fn relay_to_agent(
@@ -476,16 +484,7 @@ async fn relay_to_agent(
     peer: &Peer,
     event: &Value,
 ) {
-    let asked = state
-        .desk
-        .clone()
-        .queue_position(kefu_proto::session::QueuePositionRequest {
-            tenant_id: channel.tenant_id.clone(),
-            channel_id: channel.id.clone(),
-            external_user_id: peer.external_user_id.clone(),
-        })
-        .await;
-    let Ok(q) = asked.map(tonic::Response::into_inner) else {
+    let Ok(q) = queue_position(state, channel, peer).await else {
         return;
     };
     if q.agent_id.is_empty() || !matches!(q.state.as_str(), "offered" | "active") {

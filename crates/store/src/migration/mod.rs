@@ -29,23 +29,88 @@ pub async fn create_entity_table<E: EntityTrait>(
     Ok(())
 }
 
-/// A named (optionally unique) index over several columns.
-pub async fn create_index(
+/// A named index over several columns, declared by a service next to the entity it serves.
+pub struct IndexSpec<'a> {
+    pub table: &'a str,
+    pub name: &'a str,
+    pub columns: &'a [&'a str],
+    pub unique: bool,
+}
+
+/// A lookup index over `columns` of `table`.
+pub const fn index<'a>(table: &'a str, name: &'a str, columns: &'a [&'a str]) -> IndexSpec<'a> {
+    IndexSpec {
+        table,
+        name,
+        columns,
+        unique: false,
+    }
+}
+
+/// A unique key over `columns` of `table`.
+pub const fn unique_index<'a>(
+    table: &'a str,
+    name: &'a str,
+    columns: &'a [&'a str],
+) -> IndexSpec<'a> {
+    IndexSpec {
+        unique: true,
+        ..index(table, name, columns)
+    }
+}
+
+/// `CREATE [UNIQUE] INDEX IF NOT EXISTS` for each of `specs`, in order.
+pub async fn create_indexes(
     manager: &SchemaManager<'_>,
-    table: &str,
-    name: &str,
-    columns: &[&str],
-    unique: bool,
+    specs: &[IndexSpec<'_>],
 ) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(Alias::new(table)).if_not_exists();
-    for c in columns {
-        index.col(Alias::new(*c));
+    for spec in specs {
+        let mut index = Index::create();
+        index
+            .name(spec.name)
+            .table(Alias::new(spec.table))
+            .if_not_exists();
+        for c in spec.columns {
+            index.col(Alias::new(*c));
+        }
+        if spec.unique {
+            index.unique();
+        }
+        manager.create_index(index.to_owned()).await?;
     }
-    if unique {
-        index.unique();
+    Ok(())
+}
+
+/// Adds each `(table, column)` whose table does not have the column yet, so a migration that
+/// adds columns also runs on tables an older migration made from today's entities (which
+/// already have them), and again after an interrupted run.
+pub async fn add_missing_columns(
+    manager: &SchemaManager<'_>,
+    columns: Vec<(&str, ColumnDef)>,
+) -> Result<(), DbErr> {
+    for (table, mut column) in columns {
+        let name = column.get_column_name();
+        if !manager.has_column(table, &name).await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new(table))
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
     }
-    manager.create_index(index.to_owned()).await
+    Ok(())
+}
+
+/// A `NOT NULL` text column with a default, the shape most added columns take.
+pub fn text_column(name: &str, default: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .string()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// The tables every service has: its outbox and its processed-event records.

@@ -8,33 +8,58 @@ use super::json::{
     QueueStats, ReplyBody, TransferBody, WorkConversation,
 };
 use super::{ConversationPath, CustomerPath, DeskErrors, JsonBody, QueryParams, TenantPath};
-use crate::AppState;
 use crate::error::ApiError;
+use crate::{AppState, Desk};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use kefu_proto::session as pb;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-fn conversation_ref(actor: &Actor, conversation_id: &str) -> pb::ConversationRef {
-    pb::ConversationRef {
-        actor: Some(actor.proto()),
-        conversation_id: conversation_id.to_owned(),
+/// A request about one conversation: the signed-in actor (the [`Actor`] extractor's checks)
+/// and the `{conversation_id}` of the path, with the gateway's state to call the session.
+pub struct OnConversation {
+    state: AppState,
+    actor: Actor,
+    id: String,
+}
+
+impl FromRequestParts<AppState> for OnConversation {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let actor = Actor::from_request_parts(parts, state).await?;
+        let Path(p) = Path::<ConversationPath>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::Internal(format!("conversation route path: {e}")))?;
+        Ok(Self {
+            state: state.clone(),
+            actor,
+            id: p.conversation_id,
+        })
     }
 }
 
-fn not_found(conversation_id: &str) -> impl Fn(tonic::Status) -> ApiError + '_ {
-    move |s| ApiError::from_session(s, "conversation", conversation_id)
-}
+impl OnConversation {
+    /// The session's desk service.
+    fn desk(&self) -> Desk {
+        self.state.desk.clone()
+    }
 
-/// The session's answer about `conversation_id`, or its error in the HTTP error table.
-fn answer<T>(
-    reply: Result<tonic::Response<T>, tonic::Status>,
-    conversation_id: &str,
-) -> Result<T, ApiError> {
-    reply
-        .map(tonic::Response::into_inner)
-        .map_err(not_found(conversation_id))
+    fn conversation_ref(&self) -> pb::ConversationRef {
+        pb::ConversationRef {
+            actor: Some(self.actor.proto()),
+            conversation_id: self.id.clone(),
+        }
+    }
+
+    /// The session's answer about the conversation, or its error in the HTTP error table.
+    fn answer<T>(&self, reply: Result<tonic::Response<T>, tonic::Status>) -> Result<T, ApiError> {
+        reply
+            .map(tonic::Response::into_inner)
+            .map_err(|s| ApiError::from_session(s, "conversation", &self.id))
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -94,19 +119,8 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}",
     tag = "work", params(ConversationPath),
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
-pub async fn get(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<Json<WorkConversation>, ApiError> {
-    let w = answer(
-        state
-            .desk
-            .clone()
-            .get_work(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn get(c: OnConversation) -> Result<Json<WorkConversation>, ApiError> {
+    let w = c.answer(c.desk().get_work(c.conversation_ref()).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -114,19 +128,8 @@ pub async fn get(
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/messages",
     tag = "work", params(ConversationPath),
     responses((status = 200, body = MessageList), DeskErrors), security(("bearer" = [])))]
-pub async fn messages(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<Json<MessageList>, ApiError> {
-    let r = answer(
-        state
-            .desk
-            .clone()
-            .list_work_messages(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn messages(c: OnConversation) -> Result<Json<MessageList>, ApiError> {
+    let r = c.answer(c.desk().list_work_messages(c.conversation_ref()).await)?;
     Ok(Json(MessageList {
         messages: r.messages.iter().map(Message::from).collect(),
     }))
@@ -136,20 +139,9 @@ pub async fn messages(
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/accept",
     tag = "work", params(ConversationPath),
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
-pub async fn accept(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<Json<WorkConversation>, ApiError> {
-    actor.require_agent()?;
-    let w = answer(
-        state
-            .desk
-            .clone()
-            .accept(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn accept(c: OnConversation) -> Result<Json<WorkConversation>, ApiError> {
+    c.actor.require_agent()?;
+    let w = c.answer(c.desk().accept(c.conversation_ref()).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -158,15 +150,12 @@ pub async fn accept(
     tag = "work", params(ConversationPath), request_body = ReplyBody,
     responses((status = 200, body = Message), DeskErrors), security(("bearer" = [])))]
 pub async fn reply(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
+    c: OnConversation,
     body: JsonBody<ReplyBody>,
 ) -> Result<Json<Message>, ApiError> {
-    actor.require_agent()?;
-    let b = body.parse()?;
-    let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = answer(state.desk.clone().reply(req).await, &p.conversation_id)?;
+    c.actor.require_agent()?;
+    let req = body.parse()?.into_request(c.actor.proto(), c.id.clone())?;
+    let m = c.answer(c.desk().reply(req).await)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -174,16 +163,10 @@ pub async fn reply(
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/notes",
     tag = "work", params(ConversationPath), request_body = NoteBody,
     responses((status = 200, body = Message), DeskErrors), security(("bearer" = [])))]
-pub async fn note(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-    body: JsonBody<NoteBody>,
-) -> Result<Json<Message>, ApiError> {
-    actor.require_agent()?;
-    let b = body.parse()?;
-    let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = answer(state.desk.clone().note(req).await, &p.conversation_id)?;
+pub async fn note(c: OnConversation, body: JsonBody<NoteBody>) -> Result<Json<Message>, ApiError> {
+    c.actor.require_agent()?;
+    let req = body.parse()?.into_request(c.actor.proto(), c.id.clone())?;
+    let m = c.answer(c.desk().note(req).await)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -192,14 +175,11 @@ pub async fn note(
     tag = "work", params(ConversationPath), request_body = TransferBody,
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
 pub async fn transfer(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
+    c: OnConversation,
     body: JsonBody<TransferBody>,
 ) -> Result<Json<WorkConversation>, ApiError> {
-    let b = body.parse()?;
-    let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let w = answer(state.desk.clone().transfer(req).await, &p.conversation_id)?;
+    let req = body.parse()?.into_request(c.actor.proto(), c.id.clone())?;
+    let w = c.answer(c.desk().transfer(req).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -208,14 +188,11 @@ pub async fn transfer(
     tag = "work", params(ConversationPath), request_body = CloseBody,
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
 pub async fn close(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
+    c: OnConversation,
     body: JsonBody<CloseBody>,
 ) -> Result<Json<WorkConversation>, ApiError> {
-    let b = body.parse()?;
-    let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let w = answer(state.desk.clone().close(req).await, &p.conversation_id)?;
+    let req = body.parse()?.into_request(c.actor.proto(), c.id.clone())?;
+    let w = c.answer(c.desk().close(req).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -245,21 +222,10 @@ pub async fn queues(
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/monitor",
     tag = "supervision", params(ConversationPath),
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
-pub async fn monitor(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<Json<WorkConversation>, ApiError> {
-    actor.require(Role::Supervisor)?;
-    actor.require_agent()?;
-    let w = answer(
-        state
-            .desk
-            .clone()
-            .monitor(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn monitor(c: OnConversation) -> Result<Json<WorkConversation>, ApiError> {
+    c.actor.require(Role::Supervisor)?;
+    c.actor.require_agent()?;
+    let w = c.answer(c.desk().monitor(c.conversation_ref()).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -268,16 +234,13 @@ pub async fn monitor(
     tag = "supervision", params(ConversationPath), request_body = NoteBody,
     responses((status = 200, body = Message), DeskErrors), security(("bearer" = [])))]
 pub async fn whisper(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
+    c: OnConversation,
     body: JsonBody<NoteBody>,
 ) -> Result<Json<Message>, ApiError> {
-    actor.require(Role::Supervisor)?;
-    actor.require_agent()?;
-    let b = body.parse()?;
-    let req = b.into_request(actor.proto(), p.conversation_id.clone())?;
-    let m = answer(state.desk.clone().whisper(req).await, &p.conversation_id)?;
+    c.actor.require(Role::Supervisor)?;
+    c.actor.require_agent()?;
+    let req = body.parse()?.into_request(c.actor.proto(), c.id.clone())?;
+    let m = c.answer(c.desk().whisper(req).await)?;
     Ok(Json(Message::from(&m)))
 }
 
@@ -285,21 +248,10 @@ pub async fn whisper(
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/conversations/{conversation_id}/join",
     tag = "supervision", params(ConversationPath),
     responses((status = 200, body = WorkConversation), DeskErrors), security(("bearer" = [])))]
-pub async fn join(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<Json<WorkConversation>, ApiError> {
-    actor.require(Role::Supervisor)?;
-    actor.require_agent()?;
-    let w = answer(
-        state
-            .desk
-            .clone()
-            .join(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn join(c: OnConversation) -> Result<Json<WorkConversation>, ApiError> {
+    c.actor.require(Role::Supervisor)?;
+    c.actor.require_agent()?;
+    let w = c.answer(c.desk().join(c.conversation_ref()).await)?;
     Ok(Json(WorkConversation::from(&w)))
 }
 
@@ -370,35 +322,24 @@ pub async fn customer_history(
     tag = "work", params(ConversationPath),
     responses((status = 204, description = "Shown to the customer's open chat windows"), DeskErrors),
     security(("bearer" = [])))]
-pub async fn typing(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(p): Path<ConversationPath>,
-) -> Result<axum::http::StatusCode, ApiError> {
-    let me = actor.require_agent()?.to_owned();
-    let w = answer(
-        state
-            .desk
-            .clone()
-            .get_work(conversation_ref(&actor, &p.conversation_id))
-            .await,
-        &p.conversation_id,
-    )?;
+pub async fn typing(c: OnConversation) -> Result<axum::http::StatusCode, ApiError> {
+    let me = c.actor.require_agent()?.to_owned();
+    let w = c.answer(c.desk().get_work(c.conversation_ref()).await)?;
     let serving = w.agent_id == me || w.participants.contains(&me);
     if w.state != "active" || !serving {
         return Err(ApiError::Conflict(
             "conversation_id: only its agent types to the customer, while it is active".into(),
         ));
     }
-    if let Some(c) = &w.conversation
+    if let Some(conversation) = &w.conversation
         && !w.external_user_id.is_empty()
     {
         let frame: std::sync::Arc<str> = serde_json::json!({"type": "typing", "sender": "agent"})
             .to_string()
             .into();
-        state
+        c.state
             .sockets
-            .push(&c.channel_id, &w.external_user_id, frame);
+            .push(&conversation.channel_id, &w.external_user_id, frame);
     }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,9 @@
 //! The gateway's tables: tenants, channels, inbound messages (dedupe), deliveries, outbox,
 //! processed events.
-use crate::store::entities::{
-    channel, delivery, inbound_message, outbox, processed_event, tenant, tenant_config,
+use crate::store::entities::{channel, delivery, inbound_message, tenant, tenant_config};
+use kefu_store::migration::{
+    create_entity_table, create_indexes, create_shared_tables, unique_index,
 };
-use kefu_store::migration::{create_entity_table, create_index};
 use sea_orm_migration::prelude::*;
 
 /// The tables the gateway owns, besides the shared outbox and processed events. Its migrator
@@ -41,17 +41,17 @@ impl MigrationTrait for M0001Initial {
         create_entity_table(manager, tenant::Entity).await?;
         create_entity_table(manager, channel::Entity).await?;
         create_entity_table(manager, inbound_message::Entity).await?;
-        create_index(
+        create_entity_table(manager, delivery::Entity).await?;
+        create_shared_tables(manager).await?;
+        create_indexes(
             manager,
-            "inbound_messages",
-            "ux_inbound_channel_external",
-            &["channel_id", "external_message_id"],
-            true,
+            &[unique_index(
+                "inbound_messages",
+                "ux_inbound_channel_external",
+                &["channel_id", "external_message_id"],
+            )],
         )
         .await?;
-        create_entity_table(manager, delivery::Entity).await?;
-        create_entity_table(manager, outbox::Entity).await?;
-        create_entity_table(manager, processed_event::Entity).await?;
         Ok(())
     }
 }

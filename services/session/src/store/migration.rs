@@ -2,9 +2,12 @@
 //! processed events.
 use crate::store::entities::{
     agent, canned_response, conversation, customer, customer_identity, customer_merge, message,
-    outbox, processed_event, routing_config, routing_tenant, tenant_settings, work_item,
+    routing_config, routing_tenant, tenant_settings, work_item,
 };
-use kefu_store::migration::{create_entity_table, create_index};
+use kefu_store::migration::{
+    add_missing_columns, create_entity_table, create_indexes, create_shared_tables, index,
+    text_column, unique_index,
+};
 use sea_orm_migration::prelude::*;
 
 /// The tables the session owns, besides the shared outbox and processed events. Its migrator
@@ -52,21 +55,28 @@ impl MigrationTrait for M0001Initial {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_entity_table(manager, customer::Entity).await?;
         create_entity_table(manager, customer_identity::Entity).await?;
-        create_index(
-            manager,
-            "customer_identities",
-            "ux_identity_key",
-            &["tenant_id", "kind", "scope", "value"],
-            true,
-        )
-        .await?;
         create_entity_table(manager, conversation::Entity).await?;
-        create_index(
+        create_entity_table(manager, message::Entity).await?;
+        create_shared_tables(manager).await?;
+        create_indexes(
             manager,
-            "conversations",
-            "ix_conversation_customer_channel",
-            &["tenant_id", "customer_id", "channel_id", "status"],
-            false,
+            &[
+                unique_index(
+                    "customer_identities",
+                    "ux_identity_key",
+                    &["tenant_id", "kind", "scope", "value"],
+                ),
+                index(
+                    "conversations",
+                    "ix_conversation_customer_channel",
+                    &["tenant_id", "customer_id", "channel_id", "status"],
+                ),
+                index(
+                    "messages",
+                    "ix_message_conversation_time",
+                    &["conversation_id", "created_at"],
+                ),
+            ],
         )
         .await?;
         // At most one open conversation per customer and channel, even with several replicas
@@ -78,17 +88,6 @@ impl MigrationTrait for M0001Initial {
                  ON conversations (tenant_id, customer_id, channel_id) WHERE status = 'open'",
             )
             .await?;
-        create_entity_table(manager, message::Entity).await?;
-        create_index(
-            manager,
-            "messages",
-            "ix_message_conversation_time",
-            &["conversation_id", "created_at"],
-            false,
-        )
-        .await?;
-        create_entity_table(manager, outbox::Entity).await?;
-        create_entity_table(manager, processed_event::Entity).await?;
         Ok(())
     }
 }
@@ -107,57 +106,28 @@ impl MigrationName for M0002UnifiedCustomer {
 #[async_trait::async_trait]
 impl MigrationTrait for M0002UnifiedCustomer {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let text = |name: &str, default: &str| {
-            ColumnDef::new(Alias::new(name))
-                .string()
-                .not_null()
-                .default(default)
+        let nullable = |name: &str, kind: fn(&mut ColumnDef) -> &mut ColumnDef| {
+            kind(&mut ColumnDef::new(Alias::new(name)))
+                .null()
                 .to_owned()
         };
-        let columns: Vec<(&str, ColumnDef)> = vec![
-            ("customers", text("tier", "")),
-            ("customers", text("tags", "[]")),
-            ("customers", text("region", "")),
-            ("customers", text("language", "")),
-            (
-                "customers",
-                ColumnDef::new(Alias::new("merged_into"))
-                    .uuid()
-                    .null()
-                    .to_owned(),
-            ),
-            ("conversations", text("mode", "bot")),
-            ("conversations", text("bot_state", "")),
-            ("conversations", text("merchant_id", "")),
-            (
-                "conversations",
-                ColumnDef::new(Alias::new("handoff"))
-                    .binary()
-                    .null()
-                    .to_owned(),
-            ),
-            ("messages", text("message_type", "text")),
-            (
-                "messages",
-                ColumnDef::new(Alias::new("cards"))
-                    .binary()
-                    .null()
-                    .to_owned(),
-            ),
-        ];
-        for (table, mut column) in columns {
-            let name = column.get_column_name();
-            if !manager.has_column(table, &name).await? {
-                manager
-                    .alter_table(
-                        Table::alter()
-                            .table(Alias::new(table))
-                            .add_column(&mut column)
-                            .to_owned(),
-                    )
-                    .await?;
-            }
-        }
+        add_missing_columns(
+            manager,
+            vec![
+                ("customers", text_column("tier", "")),
+                ("customers", text_column("tags", "[]")),
+                ("customers", text_column("region", "")),
+                ("customers", text_column("language", "")),
+                ("customers", nullable("merged_into", ColumnDef::uuid)),
+                ("conversations", text_column("mode", "bot")),
+                ("conversations", text_column("bot_state", "")),
+                ("conversations", text_column("merchant_id", "")),
+                ("conversations", nullable("handoff", ColumnDef::binary)),
+                ("messages", text_column("message_type", "text")),
+                ("messages", nullable("cards", ColumnDef::binary)),
+            ],
+        )
+        .await?;
         create_entity_table(manager, customer_merge::Entity).await?;
         create_entity_table(manager, tenant_settings::Entity).await?;
         Ok(())
@@ -177,63 +147,43 @@ impl MigrationName for M0003Routing {
 #[async_trait::async_trait]
 impl MigrationTrait for M0003Routing {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let columns: Vec<ColumnDef> = vec![
-            ColumnDef::new(Alias::new("internal"))
-                .boolean()
-                .not_null()
-                .default(false)
-                .to_owned(),
-            ColumnDef::new(Alias::new("agent_id"))
-                .string()
-                .not_null()
-                .default("")
-                .to_owned(),
-        ];
-        for mut column in columns {
-            let name = column.get_column_name();
-            if !manager.has_column("messages", &name).await? {
-                manager
-                    .alter_table(
-                        Table::alter()
-                            .table(Alias::new("messages"))
-                            .add_column(&mut column)
-                            .to_owned(),
-                    )
-                    .await?;
-            }
-        }
+        add_missing_columns(
+            manager,
+            vec![
+                (
+                    "messages",
+                    ColumnDef::new(Alias::new("internal"))
+                        .boolean()
+                        .not_null()
+                        .default(false)
+                        .to_owned(),
+                ),
+                ("messages", text_column("agent_id", "")),
+            ],
+        )
+        .await?;
         create_entity_table(manager, agent::Entity).await?;
-        create_index(
-            manager,
-            "agents",
-            "ux_agent_login",
-            &["tenant_id", "login"],
-            true,
-        )
-        .await?;
         create_entity_table(manager, work_item::Entity).await?;
-        create_index(
+        create_indexes(
             manager,
-            "work_items",
-            "ix_work_tenant_state",
-            &["tenant_id", "state"],
-            false,
-        )
-        .await?;
-        create_index(
-            manager,
-            "work_items",
-            "ix_work_customer",
-            &["tenant_id", "customer_id"],
-            false,
-        )
-        .await?;
-        create_index(
-            manager,
-            "work_items",
-            "ix_work_agent_state",
-            &["tenant_id", "agent_id", "state"],
-            false,
+            &[
+                unique_index("agents", "ux_agent_login", &["tenant_id", "login"]),
+                index(
+                    "work_items",
+                    "ix_work_tenant_state",
+                    &["tenant_id", "state"],
+                ),
+                index(
+                    "work_items",
+                    "ix_work_customer",
+                    &["tenant_id", "customer_id"],
+                ),
+                index(
+                    "work_items",
+                    "ix_work_agent_state",
+                    &["tenant_id", "agent_id", "state"],
+                ),
+            ],
         )
         .await?;
         create_entity_table(manager, canned_response::Entity).await?;
@@ -261,23 +211,21 @@ impl MigrationTrait for M0004MessageSequence {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (table, name) in [("conversations", "message_count"), ("messages", "seq")] {
-            if !manager.has_column(table, name).await? {
-                manager
-                    .alter_table(
-                        Table::alter()
-                            .table(Alias::new(table))
-                            .add_column(
-                                ColumnDef::new(Alias::new(name))
-                                    .big_integer()
-                                    .not_null()
-                                    .default(0),
-                            )
-                            .to_owned(),
-                    )
-                    .await?;
-            }
-        }
+        let count = |name: &str| {
+            ColumnDef::new(Alias::new(name))
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned()
+        };
+        add_missing_columns(
+            manager,
+            vec![
+                ("conversations", count("message_count")),
+                ("messages", count("seq")),
+            ],
+        )
+        .await?;
         // Number what is not numbered yet (also after an interrupted run): each conversation's
         // messages in the order they were stored, then each conversation's count. One pass
         // each (UPDATE … FROM: PostgreSQL, SQLite 3.33+).

@@ -8,10 +8,7 @@ pub async fn get_agent<C: ConnectionTrait>(
     tenant_id: &str,
     agent_id: &str,
 ) -> Result<Option<agent::Model>, StoreError> {
-    Ok(agent::Entity::of_tenant(tenant_id)
-        .filter(agent::Column::Id.eq(agent_id))
-        .one(db)
-        .await?)
+    agent_where(db, tenant_id, agent::Column::Id, agent_id).await
 }
 
 pub async fn find_agent_by_login<C: ConnectionTrait>(
@@ -19,8 +16,18 @@ pub async fn find_agent_by_login<C: ConnectionTrait>(
     tenant_id: &str,
     login: &str,
 ) -> Result<Option<agent::Model>, StoreError> {
+    agent_where(db, tenant_id, agent::Column::Login, login).await
+}
+
+/// The tenant's agent whose `key` (id or login, each unique in a tenant) is `value`.
+async fn agent_where<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    key: agent::Column,
+    value: &str,
+) -> Result<Option<agent::Model>, StoreError> {
     Ok(agent::Entity::of_tenant(tenant_id)
-        .filter(agent::Column::Login.eq(login))
+        .filter(key.eq(value))
         .one(db)
         .await?)
 }

@@ -2,6 +2,17 @@
 
 use super::*;
 use kefu_store::Scoped;
+use sea_orm::Select;
+
+/// The tenant's work items of one customer.
+fn of_customer(tenant_id: &str, customer_id: Uuid) -> Select<work_item::Entity> {
+    work_item::Entity::of_tenant(tenant_id).filter(work_item::Column::CustomerId.eq(customer_id))
+}
+
+/// The customer's work items that a merchant was handed.
+fn served_by(tenant_id: &str, customer_id: Uuid, merchant_id: &str) -> Select<work_item::Entity> {
+    of_customer(tenant_id, customer_id).filter(work_item::Column::MerchantId.eq(merchant_id))
+}
 
 pub async fn work_items<C: ConnectionTrait>(
     db: &C,
@@ -52,8 +63,7 @@ pub async fn last_agent<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<String>, StoreError> {
-    Ok(work_item::Entity::of_tenant(tenant_id)
-        .filter(work_item::Column::CustomerId.eq(customer_id))
+    Ok(of_customer(tenant_id, customer_id)
         .filter(work_item::Column::AgentId.ne(""))
         .filter(work_item::Column::State.eq(CLOSED))
         .order_by_desc(work_item::Column::ClosedAt)
@@ -319,8 +329,7 @@ pub async fn latest_invited<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::of_tenant(tenant_id)
-        .filter(work_item::Column::CustomerId.eq(customer_id))
+    Ok(of_customer(tenant_id, customer_id)
         .filter(work_item::Column::State.eq(CLOSED))
         .filter(work_item::Column::CsatInvited.eq(true))
         .order_by_desc(work_item::Column::ClosedAt)
@@ -356,9 +365,7 @@ pub async fn customer_served_by<C: ConnectionTrait>(
     customer_id: Uuid,
     merchant_id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(work_item::Entity::of_tenant(tenant_id)
-        .filter(work_item::Column::CustomerId.eq(customer_id))
-        .filter(work_item::Column::MerchantId.eq(merchant_id))
+    Ok(served_by(tenant_id, customer_id, merchant_id)
         .count(db)
         .await?
         > 0)
@@ -387,9 +394,7 @@ pub async fn conversations_served_by<C: ConnectionTrait>(
     customer_id: Uuid,
     merchant_id: &str,
 ) -> Result<Vec<Uuid>, StoreError> {
-    Ok(work_item::Entity::of_tenant(tenant_id)
-        .filter(work_item::Column::CustomerId.eq(customer_id))
-        .filter(work_item::Column::MerchantId.eq(merchant_id))
+    Ok(served_by(tenant_id, customer_id, merchant_id)
         .all(db)
         .await?
         .into_iter()
@@ -403,8 +408,7 @@ pub async fn open_work_for_customer<C: ConnectionTrait>(
     tenant_id: &str,
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
-    Ok(work_item::Entity::of_tenant(tenant_id)
-        .filter(work_item::Column::CustomerId.eq(customer_id))
+    Ok(of_customer(tenant_id, customer_id)
         .filter(work_item::Column::State.ne(CLOSED))
         .order_by_desc(work_item::Column::EnqueuedAt)
         .one(db)

@@ -132,6 +132,34 @@ impl ChatSocket {
         self.next_of("message", |f| f["reply_to"] == id).await
     }
 
+    /// Sends `text` as one frame as it is (not necessarily JSON, of any size).
+    pub async fn send_raw(&mut self, text: String) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("socket open");
+    }
+
+    /// The close code the server ends the socket with (frames before it are kept); `None` when
+    /// the connection ends without a close frame.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("the socket to end within 20 s");
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(Message::Text(t))) => {
+                    self.pending
+                        .push(serde_json::from_str(t.as_str()).expect("JSON frame"));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

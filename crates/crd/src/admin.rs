@@ -63,15 +63,7 @@ struct ChannelBody<'a> {
     enabled: bool,
 }
 
-/// A stored config document as the gateway returns it.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct ConfigView {
-    pub tenant_id: String,
-    pub kind: String,
-    pub name: String,
-    pub spec: serde_json::Value,
-    pub version: i64,
-}
+pub use crate::document::ConfigView;
 
 #[derive(Clone)]
 pub struct AdminClient {

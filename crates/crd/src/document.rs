@@ -117,6 +117,17 @@ impl fmt::Display for DocumentError {
     }
 }
 
+/// A stored config document as the gateway's admin API answers it (and `kefu apply` and the
+/// operator read it).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+pub struct ConfigView {
+    pub tenant_id: String,
+    pub kind: String,
+    pub name: String,
+    pub spec: serde_json::Value,
+    pub version: i64,
+}
+
 fn doc_error(
     document: usize,
     resource: Option<String>,
@@ -135,7 +146,7 @@ fn doc_error(
 
 /// serde names an unknown or missing field in its message but reports the path of the object
 /// holding it; the path of the field itself is more useful.
-fn field_path(path: &str, message: &str) -> String {
+pub fn field_path(path: &str, message: &str) -> String {
     for prefix in ["unknown field `", "missing field `"] {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some(end) = rest.find('`')

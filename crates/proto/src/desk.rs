@@ -94,8 +94,28 @@ pub fn field_error(status: &Status) -> Option<FieldError> {
     Some(FieldError::new(violation.field, violation.description))
 }
 
-/// `value` must be `min..=max` characters.
+/// Why `value` cannot be stored as text: the first control character in it (Unicode category
+/// Cc: U+0000–U+001F, U+007F–U+009F) other than tab, line feed and carriage return. NUL cannot
+/// be stored in a PostgreSQL text column at all, and escape sequences would reach terminals
+/// and logs; both backends refuse them the same way, before anything is written.
+pub fn control_character(value: &str) -> Option<String> {
+    value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| {
+            format!(
+                "must not contain control characters (found U+{:04X})",
+                c as u32
+            )
+        })
+}
+
+/// `value` must be `min..=max` characters, without control characters other than tab and
+/// line breaks.
 pub fn check_chars(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldError> {
+    if let Some(reason) = control_character(value) {
+        return Err(FieldError::new(field, reason));
+    }
     let n = value.chars().count();
     if n < min || n > max {
         let what = if min == 0 {

@@ -151,17 +151,10 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
     }
 }
 
+/// A request body as `T` (see [`crate::strict_json`]: 400 for what is not JSON, 422 naming
+/// the field otherwise).
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        // serde names the missing/unknown field in its message: surface it as the field.
-        if let Some(start) = msg.find('`')
-            && let Some(len) = msg[start + 1..].find('`')
-        {
-            return ApiError::field(&msg[start + 1..start + 1 + len], msg.clone());
-        }
-        ApiError::MalformedJson(msg)
-    })
+    crate::strict_json::typed(body)
 }
 
 pub async fn put_tenant(

@@ -57,6 +57,9 @@ impl Content {
             Some(Value::String(s)) => s.clone(),
             Some(_) => return Err(ApiError::field("text", "must be a string")),
         };
+        if let Some(reason) = kefu_proto::desk::control_character(&text) {
+            return Err(ApiError::field("text", reason));
+        }
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(ApiError::field(
                 "text",
@@ -93,6 +96,10 @@ impl Content {
             Some(_) => return Err(ApiError::field("page", "must be an object")),
         };
         let merchant_id = optional_str(obj, "merchant_id", "merchant_id", MAX_ID_LEN)?;
+        // Present means a merchant's id: empty is a mistake (omit it for the platform).
+        if obj.get("merchant_id").is_some_and(|v| !v.is_null()) {
+            check_id(&merchant_id, "merchant_id")?;
+        }
         Ok(Self {
             message_type,
             text,
@@ -375,6 +382,20 @@ mod tests {
     }
 
     #[test]
+    fn text_keeps_tabs_and_line_breaks() {
+        let c =
+            Content::parse(&obj(r#"{"text":"第一行\r\n\t第二行","merchant_id":"m1"}"#)).unwrap();
+        assert_eq!(c.text, "第一行\r\n\t第二行");
+        assert_eq!(c.merchant_id, "m1");
+        assert_eq!(
+            Content::parse(&obj(r#"{"text":"x","merchant_id":null}"#))
+                .unwrap()
+                .merchant_id,
+            ""
+        );
+    }
+
+    #[test]
     fn content_errors_name_the_field() {
         let cases: &[(&str, &str)] = &[
             (r#"{}"#, "text"),
@@ -394,6 +415,13 @@ mod tests {
                 r#"{"text":"x","page":{"page_type":"moon"}}"#,
                 "page.page_type",
             ),
+            // Control characters (NUL, ANSI escapes, C1) never reach storage.
+            (r#"{"text":"a\u0000b"}"#, "text"),
+            (r#"{"text":"\u001b[31mred"}"#, "text"),
+            (r#"{"text":"x\u0085y"}"#, "text"),
+            // A merchant's id, when given, is a real one.
+            (r#"{"text":"x","merchant_id":""}"#, "merchant_id"),
+            (r#"{"text":"x","merchant_id":"m\u0001"}"#, "merchant_id"),
         ];
         for (body, field) in cases {
             assert_eq!(

@@ -47,8 +47,7 @@ pub struct InboundBody {
 impl InboundBody {
     /// Parses and validates; errors name the offending field.
     pub fn parse(raw: &[u8]) -> Result<Self, ApiError> {
-        let value: Value =
-            serde_json::from_slice(raw).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let value: Value = crate::strict_json::value(raw)?;
         let obj = value
             .as_object()
             .ok_or_else(|| ApiError::MalformedJson("the body must be a JSON object".into()))?;

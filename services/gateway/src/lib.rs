@@ -29,6 +29,7 @@ mod run;
 pub mod signature;
 pub mod sockets;
 pub mod store;
+pub mod strict_json;
 pub mod tenant_config;
 pub mod testing;
 pub mod web;

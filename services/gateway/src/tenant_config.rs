@@ -18,7 +18,7 @@ use prost::Message;
 pub const KINDS: &[&str] = kefu_crd::document::kind::ALL;
 
 /// A stored document as the admin API answers it (the type `kefu apply` and the operator read).
-pub use kefu_crd::admin::ConfigView;
+pub use kefu_crd::document::ConfigView;
 
 impl TryFrom<crate::store::entities::tenant_config::Model> for ConfigView {
     type Error = ApiError;
@@ -37,15 +37,7 @@ impl TryFrom<crate::store::entities::tenant_config::Model> for ConfigView {
 }
 
 fn typed<T: serde::de::DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let spec: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::MalformedJson(inner.to_string());
-        }
-        ApiError::field(&format!("spec.{path}"), inner.to_string())
-    })?;
+    let spec: T = crate::strict_json::typed_at(body, "spec")?;
     if let Err(errors) = spec.validate() {
         let first = &errors[0];
         let all: Vec<String> = errors.iter().map(ToString::to_string).collect();

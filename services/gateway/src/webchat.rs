@@ -164,17 +164,52 @@ pub async fn connect(
     else {
         return ApiError::TooManyConnections.into_response();
     };
-    let max = state.config.max_body_bytes;
+    // A frame over `max_body_bytes` is answered with an error frame naming its id, and the
+    // socket stays open (a widget then stops re-sending it). Only a frame over four times that
+    // is not read at all: the socket is closed with 1009 (message too big), since its bytes
+    // cannot be skipped.
+    let hard = hard_frame_limit(state.config.max_body_bytes);
     // Chat frames are small: tungstenite's default 128 KiB read and write buffers per socket
     // would cost ~140 KiB per idle customer; 4 KiB reads and unbuffered writes cost a tenth.
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    ws.max_message_size(hard)
+        .max_frame_size(hard)
         .read_buffer_size(SOCKET_READ_BUFFER)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             serve(state.clone(), channel, peer, socket, rx).await;
             state.sockets.unregister(&key, socket_id);
         })
+}
+
+/// Close code 1009: a message too big to process (RFC 6455 §7.4.1).
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// The largest frame a web chat socket reads at all.
+pub fn hard_frame_limit(max_body_bytes: usize) -> usize {
+    max_body_bytes.saturating_mul(4)
+}
+
+/// Whether a socket read failed because the frame is over the hard limit.
+fn is_too_big(e: axum::Error) -> bool {
+    e.into_inner()
+        .downcast_ref::<tungstenite::Error>()
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+fn close(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The error frame for a frame over the limit, with its `id` when one can be read from it, so
+/// the widget marks that message failed instead of sending it again on reconnect.
+fn oversized_frame(text: &str, limit: usize) -> String {
+    let id = crate::strict_json::value(text.as_bytes())
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+    error_frame(id.as_deref(), &ApiError::PayloadTooLarge { limit })
 }
 
 async fn serve(
@@ -224,9 +259,23 @@ async fn serve(
                 }
             }
             incoming = stream.next() => {
-                let Some(Ok(msg)) = incoming else { return };
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        if is_too_big(e) {
+                            let _ = sink.send(close(CLOSE_TOO_BIG, "frame too large")).await;
+                        }
+                        return;
+                    }
+                    None => return,
+                };
                 heartbeat.heard();
                 let text = match msg {
+                    WsMessage::Text(t) if t.len() > state.config.max_body_bytes => {
+                        let e = oversized_frame(&t, state.config.max_body_bytes);
+                        if sink.send(WsMessage::Text(e.into())).await.is_err() { return; }
+                        continue;
+                    }
                     WsMessage::Text(t) => t,
                     WsMessage::Close(_) => return,
                     WsMessage::Binary(_) => {
@@ -319,7 +368,7 @@ async fn handle_frame(
     text: &str,
     bucket: &mut TokenBucket,
 ) -> Vec<String> {
-    let obj: Map<String, Value> = match serde_json::from_str::<Value>(text) {
+    let obj: Map<String, Value> = match crate::strict_json::value(text.as_bytes()) {
         Ok(Value::Object(o)) => o,
         Ok(_) => {
             return vec![error_frame(
@@ -327,7 +376,7 @@ async fn handle_frame(
                 &ApiError::MalformedJson("a frame must be a JSON object".into()),
             )];
         }
-        Err(e) => return vec![error_frame(None, &ApiError::MalformedJson(e.to_string()))],
+        Err(e) => return vec![error_frame(None, &e)],
     };
     let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
     let id = obj.get("id").and_then(Value::as_str);

@@ -501,10 +501,32 @@ pub async fn web_chat_socket(p: &Platform) {
     s.send(json!({"type": "dance", "id": "v-3"})).await;
     let e = s.next_of("error", |f| f["id"] == "v-3").await;
     assert_eq!(e["field"], "type");
+    // A frame over the 64 KiB limit: an error naming its id (the widget stops re-sending it),
+    // and the socket carries on.
+    let over = json!({"type": "message", "id": "v-big", "text": "长".repeat(30_000)}).to_string();
+    assert!(over.len() > 64 * 1024 && over.len() < 4 * 64 * 1024);
+    s.send_raw(over).await;
+    let e = s.next_of("error", |f| f["id"] == "v-big").await;
+    assert_eq!(e["error"], "payload_too_large", "{e}");
+    // Duplicate keys and control characters are refused as on the API channel.
+    s.send_raw(r#"{"type":"message","id":"v-4","text":"a","text":"b"}"#.into())
+        .await;
+    let e = s.next_of("error", |f| f["field"] == "text").await;
+    assert_eq!(e["error"], "invalid_field", "{e}");
+    s.send(json!({"type": "message", "id": "v-5", "text": "a\u{1b}[31mb"}))
+        .await;
+    let e = s.next_of("error", |f| f["id"] == "v-5").await;
+    assert_eq!(e["field"], "text", "{e}");
     s.send(json!({"type": "typing"})).await;
     s.send(json!({"type": "ping"})).await;
     s.next_of("pong", |_| true).await;
     s.close().await;
+    // Past four times the limit a frame is not read at all: closed with 1009, not reset.
+    let mut huge = ChatSocket::connect(http(p), &web.id, &format!("visitor={visitor}"))
+        .await
+        .expect("reconnect");
+    huge.send_raw("x".repeat(300 * 1024)).await;
+    assert_eq!(huge.close_code().await, Some(1009));
     // Back with the credential: the history is there.
     let back = ChatSocket::connect(http(p), &web.id, &format!("visitor={visitor}"))
         .await

@@ -927,6 +927,30 @@ pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
         .await;
     assert_eq!(r.status, 422, "{:?}", r.body);
     assert_eq!(r.body["field"], "text", "{:?}", r.body);
+    // Control characters are refused in agents' text as in customers'.
+    let r = one
+        .reply(&conversation, ReplyContent::Text("a\u{0}b".into()), None)
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("text")),
+        "{:?}",
+        r.body
+    );
+    // A value of the wrong type names its field, not the value.
+    let r = one
+        .call(
+            reqwest::Method::PUT,
+            "/me/status",
+            Some(json!({"status": 0})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("status")),
+        "{:?}",
+        r.body
+    );
     // Only the session knows this one: the field comes back from it by name.
     let r = one.transfer_to_agent(&conversation, "lim-a", "").await;
     assert_eq!(r.status, 422, "{:?}", r.body);

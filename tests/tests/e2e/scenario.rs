@@ -275,6 +275,45 @@ pub async fn bad_input(p: &Platform) {
         r.body
     );
 
+    // A key given twice (which would be last-wins), control characters in the text (NUL cannot
+    // be stored in PostgreSQL; escapes would reach logs) and an empty merchant id are refused
+    // on both backends alike, naming the field, before anything is stored.
+    for (body, field) in [
+        (
+            r#"{"external_message_id":"bad-4","external_user_id":"customer-bad","text":"a","text":"b"}"#,
+            "text",
+        ),
+        (
+            r#"{"external_message_id":"bad-5","external_user_id":"customer-bad","text":"a\u0000b"}"#,
+            "text",
+        ),
+        (
+            r#"{"external_message_id":"bad-6","external_user_id":"customer-bad","text":"\u001b[2Jhi"}"#,
+            "text",
+        ),
+        (
+            r#"{"external_message_id":"bad-7","external_user_id":"customer-bad","text":"hi","merchant_id":""}"#,
+            "merchant_id",
+        ),
+    ] {
+        let raw = body.as_bytes().to_vec();
+        let r = p
+            .gateway
+            .post_raw(
+                &ch.id,
+                raw.clone(),
+                Some(kefu_tests::sign(&ch.secret, &raw)),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {:?}",
+            r.body
+        );
+    }
+
     let big = serde_json::to_vec(&message("bad-3", "customer-bad", &"长".repeat(30_000))).unwrap();
     assert!(big.len() > 64 * 1024);
     let r = p

@@ -9,6 +9,7 @@ use kefu_bus::{Bus, InProcessBus, Topology};
 use kefu_gateway::store::ChannelSpec;
 use kefu_gateway::{GatewayApp, GatewayConfig};
 use kefu_lifecycle::Readiness;
+use kefu_proto::desk::Role;
 use kefu_session::{SessionApp, SessionConfig};
 use kefu_store::DbConfig;
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub const DEMO_AGENT_PASSWORD: &str = "kefu-demo-2026";
 type DemoAgent = (
     &'static str,
     &'static str,
-    &'static str,
+    Role,
     &'static str,
     &'static [&'static str],
     &'static [&'static str],
@@ -47,7 +48,7 @@ const DEMO_AGENTS: &[DemoAgent] = &[
     (
         "lin",
         "林晓 Lin Xiao",
-        "agent",
+        Role::Agent,
         "",
         &["general"],
         &["zh-Hans", "zh-Hant", "en"],
@@ -55,7 +56,7 @@ const DEMO_AGENTS: &[DemoAgent] = &[
     (
         "chen",
         "陈立 Chen Li",
-        "agent",
+        Role::Agent,
         "",
         &["general"],
         &["zh-Hans"],
@@ -63,7 +64,7 @@ const DEMO_AGENTS: &[DemoAgent] = &[
     (
         "wang",
         "王芳 Wang Fang",
-        "agent",
+        Role::Agent,
         "jinyuan",
         &["jewellery", "after-sales"],
         &["zh-Hans", "zh-Hant"],
@@ -71,7 +72,7 @@ const DEMO_AGENTS: &[DemoAgent] = &[
     (
         "zhao",
         "赵敏 Zhao Min",
-        "supervisor",
+        Role::Supervisor,
         "",
         &["general"],
         &["zh-Hans", "en"],
@@ -79,7 +80,7 @@ const DEMO_AGENTS: &[DemoAgent] = &[
     (
         "jinyuan-admin",
         "金缘管理员 Jinyuan Admin",
-        "admin",
+        Role::Admin,
         "jinyuan",
         &[],
         &["zh-Hans"],
@@ -316,7 +317,8 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
         {
             continue;
         }
-        let list = |l: &[&str]| serde_json::to_string(l).unwrap_or_default();
+        use kefu_session::store::desk::{AgentRole, Capacity, Presence, Strings};
+        let list = |l: &[&str]| Strings(l.iter().map(|s| (*s).to_owned()).collect());
         kefu_session::store::desk::put_agent(
             sdb,
             kefu_session::store::entities::agent::Model {
@@ -324,12 +326,12 @@ async fn seed_desk(gateway: &GatewayApp, session: &SessionApp) -> anyhow::Result
                 id: (*id).into(),
                 login: (*id).into(),
                 display_name: (*name).into(),
-                role: (*role).into(),
+                role: AgentRole(*role),
                 merchant_id: (*merchant).into(),
                 skills: list(skills),
                 languages: list(languages),
-                capacity: r#"{"*":3,"web":5}"#.into(),
-                status: "offline".into(),
+                capacity: Capacity([("*".to_owned(), 3), ("web".to_owned(), 5)].into()),
+                status: Presence::Offline,
                 status_since: now,
                 password_hash: kefu_session::desk::grpc::hash_password(DEMO_AGENT_PASSWORD)
                     .map_err(|e| anyhow::anyhow!("hashing: {e}"))?,

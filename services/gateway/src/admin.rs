@@ -245,7 +245,7 @@ pub async fn get_delivery(
     Ok(Json(DeliveryView {
         message_id: d.id,
         channel_id: d.channel_id,
-        status: d.status,
+        status: d.status.as_str().to_owned(),
         attempts: d.attempts,
         last_error: d.last_error,
     }))

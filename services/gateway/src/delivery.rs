@@ -7,9 +7,7 @@
 //! that record can still repeat a POST; receivers dedupe on `X-Kefu-Delivery-Id`.
 
 use crate::AppState;
-use crate::store::{
-    self as repo, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
-};
+use crate::store::{self as repo, DeliveryStatus, RetryDelivery};
 use crate::webhook::{self, Outcome};
 use chrono::Utc;
 use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
@@ -317,7 +315,7 @@ async fn retry_attempt(
             let _ = repo::update_delivery(
                 &state.db,
                 row,
-                DELIVERY_DEAD,
+                DeliveryStatus::Dead,
                 Utc::now(),
                 Some(format!("undecodable: {e}")),
             )
@@ -331,7 +329,7 @@ async fn retry_attempt(
             let _ = repo::update_delivery(
                 &state.db,
                 row,
-                DELIVERY_DEAD,
+                DeliveryStatus::Dead,
                 Utc::now(),
                 Some("channel no longer exists".into()),
             )
@@ -354,7 +352,7 @@ async fn retry_attempt(
     let (status, next, error, label) = match outcome {
         Outcome::Delivered => {
             observe_latency(state, &msg);
-            (DELIVERY_DELIVERED, Utc::now(), None, "delivered")
+            (DeliveryStatus::Delivered, Utc::now(), None, "delivered")
         }
         Outcome::Retry(e) if attempt < cfg.max_attempts => {
             let delay = webhook::backoff(
@@ -363,7 +361,7 @@ async fn retry_attempt(
                 Duration::from_millis(cfg.backoff_max_ms),
             );
             (
-                DELIVERY_PENDING,
+                DeliveryStatus::Pending,
                 Utc::now() + delay,
                 Some(e),
                 "retry_scheduled",
@@ -371,7 +369,7 @@ async fn retry_attempt(
         }
         Outcome::Retry(e) | Outcome::Reject(e) => {
             tracing::error!(message_id = %row.id, attempts = attempt, error = %e, "delivery is dead");
-            (DELIVERY_DEAD, Utc::now(), Some(e), "dead")
+            (DeliveryStatus::Dead, Utc::now(), Some(e), "dead")
         }
     };
     match repo::update_delivery(&state.db, row, status, next, error).await {

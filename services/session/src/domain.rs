@@ -6,6 +6,7 @@
 //! Each function takes the rows as they are *after* the change (and before, where the change
 //! is a move), so an event can only describe a change that happened.
 
+use crate::store::desk::WorkState;
 use chrono::{DateTime, Utc};
 use kefu_bus::Envelope;
 use kefu_proto::event_types as t;
@@ -17,7 +18,6 @@ use kefu_proto::events::{
 use kefu_proto::time::to_timestamp;
 use prost::Message as _;
 
-use crate::store::desk::list_of;
 use crate::store::entities::{message, work_item};
 
 fn envelope(tenant: &str, event_type: &str, payload: impl prost::Message) -> Envelope {
@@ -132,7 +132,7 @@ pub fn transferred(
     note: &str,
     now: DateTime<Utc>,
 ) -> Vec<Envelope> {
-    let to_queue = crate::store::desk::QUEUED_STATES.contains(&after.state.as_str());
+    let to_queue = after.state.is_queued();
     let mut out = vec![envelope(
         &after.tenant_id,
         t::CONVERSATION_TRANSFERRED,
@@ -169,7 +169,7 @@ pub fn closed(
     closed_by: &str,
     now: DateTime<Utc>,
 ) -> Vec<Envelope> {
-    let reason = if crate::store::desk::QUEUED_STATES.contains(&before.state.as_str()) {
+    let reason = if before.state.is_queued() {
         "closed_in_queue"
     } else if closed_by == before.agent_id {
         "agent_closed"
@@ -198,15 +198,11 @@ pub fn unrouted(c: &crate::store::entities::conversation::Model) -> work_item::M
         tenant_id: c.tenant_id.clone(),
         customer_id: c.customer_id,
         merchant_id: c.merchant_id.clone(),
-        state: crate::store::desk::CLOSED.to_owned(),
+        state: WorkState::Closed,
         page_type: c.page_type.clone(),
         enqueued_at: c.opened_at,
         queue_entered_at: c.opened_at,
         closed_at: c.closed_at,
-        excluded: "[]".to_owned(),
-        tags: "[]".to_owned(),
-        monitors: "[]".to_owned(),
-        participants: "[]".to_owned(),
         ..work_item::Model::default()
     }
 }
@@ -218,8 +214,7 @@ fn closing(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Vec<Envelope> {
-    let waiting =
-        before.is_some_and(|b| crate::store::desk::QUEUED_STATES.contains(&b.state.as_str()));
+    let waiting = before.is_some_and(|b| b.state.is_queued());
     let mut out = Vec::with_capacity(2);
     if let Some(before) = before.filter(|_| waiting) {
         out.push(envelope(
@@ -245,7 +240,7 @@ fn closing(
             },
             closed_by: closed_by.to_owned(),
             summary: after.summary.clone(),
-            tags: list_of(&after.tags),
+            tags: after.tags.to_vec(),
             at: Some(to_timestamp(now)),
         },
     ));
@@ -301,7 +296,7 @@ pub fn message_created(
         MessageCreated {
             conversation: Some(conversation),
             message_id: m.id.to_string(),
-            sender_kind: m.sender_kind.clone(),
+            sender_kind: m.sender_kind.as_str().to_owned(),
             agent_id: m.agent_id.clone(),
             direction: m.direction.clone(),
             message_type: m.message_type.clone(),

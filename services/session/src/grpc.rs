@@ -50,9 +50,9 @@ pub(crate) fn conversation_of(c: crate::store::entities::conversation::Model) ->
         tenant_id: c.tenant_id,
         conversation_id: c.id.to_string(),
         customer_id: c.customer_id.to_string(),
-        status: c.status,
+        status: c.status.as_str().to_owned(),
         opened_at: Some(kefu_proto::time::to_timestamp(c.opened_at)),
-        mode: c.mode,
+        mode: c.mode.as_str().to_owned(),
         page: Some(PageContext {
             url: c.page_url,
             page_type: c.page_type,
@@ -70,7 +70,7 @@ pub(crate) fn message_of(m: message::Model, channel_id: String) -> Message {
     Message {
         message_id: m.id.to_string(),
         direction: m.direction,
-        sender_kind: m.sender_kind,
+        sender_kind: m.sender_kind.as_str().to_owned(),
         text: m.text,
         created_at: Some(kefu_proto::time::to_timestamp(m.created_at)),
         conversation_id: m.conversation_id.to_string(),

@@ -271,10 +271,16 @@ async fn killing_the_deciding_replica_loses_no_waiting_conversation() {
         Duration::from_secs(30),
         || async {
             let rows = kefu_session::store::desk::routing_tenants(&db).await.ok()?;
-            let queued =
-                kefu_session::store::desk::list_work(&db, TENANT, &["waiting"], None, None, 100)
-                    .await
-                    .ok()?;
+            let queued = kefu_session::store::desk::list_work(
+                &db,
+                TENANT,
+                &[kefu_session::store::desk::WorkState::Waiting],
+                None,
+                None,
+                100,
+            )
+            .await
+            .ok()?;
             let row = rows
                 .into_iter()
                 .find(|r| r.tenant_id == TENANT && !r.holder.is_empty())?;

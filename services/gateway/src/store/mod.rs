@@ -265,9 +265,7 @@ pub async fn count_inbound(db: &DatabaseConnection, channel_id: &str) -> Result<
         .await?)
 }
 
-pub const DELIVERY_PENDING: &str = "pending";
-pub const DELIVERY_DELIVERED: &str = "delivered";
-pub const DELIVERY_DEAD: &str = "dead";
+pub use entities::delivery::DeliveryStatus;
 
 /// A delivery that must be retried later.
 #[derive(Clone, Debug)]
@@ -287,7 +285,7 @@ pub async fn schedule_delivery_retry<C: ConnectionTrait>(
     db: &C,
     retry: &RetryDelivery,
 ) -> Result<(), StoreError> {
-    insert_failed_delivery(db, retry, DELIVERY_PENDING).await
+    insert_failed_delivery(db, retry, DeliveryStatus::Pending).await
 }
 
 /// Records a first attempt that failed for good (no retries follow); a second call for the
@@ -296,13 +294,13 @@ pub async fn record_dead_delivery<C: ConnectionTrait>(
     db: &C,
     failed: &RetryDelivery,
 ) -> Result<(), StoreError> {
-    insert_failed_delivery(db, failed, DELIVERY_DEAD).await
+    insert_failed_delivery(db, failed, DeliveryStatus::Dead).await
 }
 
 async fn insert_failed_delivery<C: ConnectionTrait>(
     db: &C,
     retry: &RetryDelivery,
-    status: &str,
+    status: DeliveryStatus,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let row = delivery::ActiveModel {
@@ -333,7 +331,7 @@ pub async fn claim_due_deliveries<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<delivery::Model>, StoreError> {
     let mut q = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(DELIVERY_PENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .order_by_asc(delivery::Column::NextAttemptAt)
         .limit(limit);
@@ -349,7 +347,7 @@ pub async fn claim_due_deliveries<C: ConnectionTrait>(
 pub async fn update_delivery<C: ConnectionTrait>(
     db: &C,
     current: delivery::Model,
-    status: &str,
+    status: DeliveryStatus,
     next_attempt_at: DateTime<Utc>,
     error: Option<String>,
 ) -> Result<bool, StoreError> {

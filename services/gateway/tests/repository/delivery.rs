@@ -3,9 +3,7 @@
 use crate::support::{migrate_gateway, now_ms, trace_context};
 use chrono::Duration;
 use kefu_gateway::store::entities::delivery;
-use kefu_gateway::store::{
-    self as gateway, DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING, RetryDelivery,
-};
+use kefu_gateway::store::{self as gateway, DeliveryStatus, RetryDelivery};
 use kefu_store::sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use kefu_worker::outbox::decode_trace_context;
 use uuid::Uuid;
@@ -46,7 +44,7 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
         .unwrap();
 
     let stored = gateway::get_delivery(db, early).await.unwrap().unwrap();
-    assert_eq!(stored.status, DELIVERY_PENDING);
+    assert_eq!(stored.status, DeliveryStatus::Pending);
     assert_eq!(stored.attempts, 1);
     assert_eq!(stored.next_attempt_at, now - Duration::seconds(60));
     assert_eq!(stored.last_error.as_deref(), Some("HTTP 503 #2"));
@@ -73,9 +71,15 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
         .await
         .unwrap()
         .unwrap();
-    gateway::update_delivery(&txn, dead_row, DELIVERY_DEAD, now, Some("gave up".into()))
-        .await
-        .unwrap();
+    gateway::update_delivery(
+        &txn,
+        dead_row,
+        DeliveryStatus::Dead,
+        now,
+        Some("gave up".into()),
+    )
+    .await
+    .unwrap();
     txn.commit().await.unwrap();
 
     let txn = db.begin().await.unwrap();
@@ -97,7 +101,7 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
         gateway::update_delivery(
             &txn,
             due[0].clone(),
-            DELIVERY_PENDING,
+            DeliveryStatus::Pending,
             next,
             Some("HTTP 500".into()),
         )
@@ -105,7 +109,7 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
         .unwrap()
     );
     assert!(
-        gateway::update_delivery(&txn, due[1].clone(), DELIVERY_DELIVERED, now, None)
+        gateway::update_delivery(&txn, due[1].clone(), DeliveryStatus::Delivered, now, None)
             .await
             .unwrap()
     );
@@ -114,7 +118,7 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
         !gateway::update_delivery(
             &txn,
             due[1].clone(),
-            DELIVERY_PENDING,
+            DeliveryStatus::Pending,
             next,
             Some("stale".into())
         )
@@ -126,17 +130,17 @@ pub async fn delivery_retries_are_claimed_when_due(db: &DatabaseConnection) {
 
     let early_row = gateway::get_delivery(db, early).await.unwrap().unwrap();
     assert_eq!(early_row.attempts, 2);
-    assert_eq!(early_row.status, DELIVERY_PENDING);
+    assert_eq!(early_row.status, DeliveryStatus::Pending);
     assert_eq!(early_row.next_attempt_at, next);
     assert_eq!(early_row.last_error.as_deref(), Some("HTTP 500"));
     let late_row = gateway::get_delivery(db, late).await.unwrap().unwrap();
     assert_eq!(late_row.attempts, 2);
-    assert_eq!(late_row.status, DELIVERY_DELIVERED);
+    assert_eq!(late_row.status, DeliveryStatus::Delivered);
     assert_eq!(late_row.last_error, None);
     let dead_row = gateway::get_delivery(db, dead).await.unwrap().unwrap();
     assert_eq!(
-        (dead_row.status.as_str(), dead_row.attempts),
-        (DELIVERY_DEAD, 2)
+        (dead_row.status, dead_row.attempts),
+        (DeliveryStatus::Dead, 2)
     );
 
     // Nothing is due now; the rescheduled one is due at `next`.
@@ -166,8 +170,8 @@ pub async fn dead_delivery_is_never_retried(db: &DatabaseConnection) {
         .unwrap();
     let row = gateway::get_delivery(db, id).await.unwrap().unwrap();
     assert_eq!(
-        (row.status.as_str(), row.attempts, row.last_error.as_deref()),
-        (DELIVERY_DEAD, 1, Some("HTTP 503 #9"))
+        (row.status, row.attempts, row.last_error.as_deref()),
+        (DeliveryStatus::Dead, 1, Some("HTTP 503 #9"))
     );
     let txn = db.begin().await.unwrap();
     let due = gateway::claim_due_deliveries(&txn, now + Duration::hours(1), 10)

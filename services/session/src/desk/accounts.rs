@@ -6,7 +6,7 @@ use super::grpc::*;
 use super::ops::{self, TakeBack};
 use crate::domain;
 use crate::grpc::internal;
-use crate::store::desk::{self as store, OFFERED, json_list};
+use crate::store::desk::{self as store, AgentRole, Capacity, Presence, Strings, WorkState};
 use crate::store::entities::agent;
 use chrono::Utc;
 use kefu_proto::desk::{self, MAX_LIST, MAX_NAME_CHARS as MAX_NAME, Role, invalid};
@@ -23,12 +23,8 @@ impl DeskGrpc {
         check_slug("agent.agent_id", &a.agent_id)?;
         check_slug("agent.login", &a.login)?;
         check_text("agent.display_name", &a.display_name, MAX_NAME)?;
-        if Role::parse(&a.role).is_none() {
-            return Err(invalid(
-                "agent.role",
-                format!("must be {}", Role::choices()),
-            ));
-        }
+        let role = Role::parse(&a.role)
+            .ok_or_else(|| invalid("agent.role", format!("must be {}", Role::choices())))?;
         if !a.merchant_id.is_empty() {
             check_slug("agent.merchant_id", &a.merchant_id)?;
         }
@@ -87,14 +83,12 @@ impl DeskGrpc {
             } else {
                 a.display_name.clone()
             },
-            role: a.role.clone(),
+            role: AgentRole(role),
             merchant_id: a.merchant_id.clone(),
-            skills: json_list(&a.skills),
-            languages: json_list(&a.languages),
-            capacity: serde_json::to_string(&capacity).unwrap_or_else(|_| "{}".to_owned()),
-            status: existing
-                .as_ref()
-                .map_or_else(|| "offline".to_owned(), |e| e.status.clone()),
+            skills: Strings(a.skills.clone()),
+            languages: Strings(a.languages.clone()),
+            capacity: Capacity(capacity.into_iter().collect()),
+            status: existing.as_ref().map_or(Presence::Offline, |e| e.status),
             status_since: existing.as_ref().map_or(now, |e| e.status_since),
             password_hash,
             assign_seq: 0,
@@ -106,7 +100,7 @@ impl DeskGrpc {
             .map_err(conflict)?;
         // A changed role or merchant invalidates the account's tokens: its sockets close.
         if let Some(e) = &existing
-            && (e.role != a.role || e.merchant_id != a.merchant_id)
+            && (e.role.0 != role || e.merchant_id != a.merchant_id)
         {
             self.announce(removed_event(&who.tenant, e)).await?;
         }
@@ -205,6 +199,8 @@ impl DeskGrpc {
     pub(super) async fn serve_set_status(&self, req: SetStatusRequest) -> Result<Agent, Status> {
         let who = self.who(req.actor).await?;
         desk::check_status("status", &req.status)?;
+        let status = Presence::parse(&req.status)
+            .ok_or_else(|| invalid("status", "is not an agent status"))?;
         let id = if req.agent_id.is_empty() {
             who.agent.clone()
         } else {
@@ -219,19 +215,19 @@ impl DeskGrpc {
         let a = self.agent_in_scope(&who, &id).await?;
         {
             let txn = self.begin().await?;
-            let previous = store::change_status(&txn, &who.tenant, &a.id, &req.status)
+            let previous = store::change_status(&txn, &who.tenant, &a.id, status)
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| Status::not_found("agent not found"))?;
             // Setting the status an agent already has changes nothing and says nothing.
-            let evs: Vec<_> = (previous != req.status)
+            let evs: Vec<_> = (previous != status)
                 .then(|| {
                     domain::agent_status_changed(
                         &who.tenant,
                         &a.id,
                         &a.merchant_id,
-                        &previous,
-                        &req.status,
+                        previous.as_str(),
+                        status.as_str(),
                         Utc::now(),
                     )
                 })
@@ -245,11 +241,11 @@ impl DeskGrpc {
         }
         // Offers to an agent who stepped away go back at once (not held to their expiry, and
         // without excluding the agent). Active conversations stay: the agent still owns them.
-        if matches!(req.status.as_str(), "away" | "offline") {
+        if status.gone() {
             let offered = store::list_work(
                 &self.state.db,
                 &who.tenant,
-                &[OFFERED],
+                &[WorkState::Offered],
                 None,
                 Some(&a.id),
                 1000,

@@ -10,7 +10,7 @@ use crate::SessionState;
 use crate::domain;
 use crate::grpc::{internal, parse_id};
 use crate::store as repo;
-use crate::store::desk::{self as store, CLOSED, Change, LEFT_MESSAGE, WAITING};
+use crate::store::desk::{self as store, Change, WorkState};
 use crate::store::entities::{conversation, work_item};
 use chrono::Utc;
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, invalid};
@@ -34,7 +34,7 @@ impl DeskGrpc {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("conversation not found"))?;
-        if w.state != CLOSED {
+        if w.state != WorkState::Closed {
             return Err(Status::failed_precondition(
                 "conversation_id: not closed yet",
             ));
@@ -90,19 +90,19 @@ impl DeskGrpc {
             return none();
         };
         let mut out = QueuePosition {
-            state: w.state.clone(),
+            state: w.state.as_str().to_owned(),
             queue: w.queue.clone(),
             agent_id: w.agent_id.clone(),
             conversation_id: w.conversation_id.to_string(),
             ..QueuePosition::default()
         };
-        if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {
+        if matches!(w.state, WorkState::Waiting | WorkState::LeftMessage) {
             let setup = setup::load(db, &req.tenant_id).await.map_err(internal)?;
             let r = kefu_routing::Router::new(setup.policy.clone());
             let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
             let key = |x: &work_item::Model| {
                 // Left messages rank below every live conversation, as the router serves them.
-                let live = x.state == WAITING;
+                let live = x.state == WorkState::Waiting;
                 (
                     live,
                     r.priority(&router::waiting_of(x), now),
@@ -170,7 +170,7 @@ pub async fn rate_in<C: kefu_store::sea_orm::ConnectionTrait>(
         &w.tenant_id,
         w.conversation_id,
         w.version,
-        &[CLOSED],
+        &[WorkState::Closed],
         change,
     )
     .await?

@@ -3,7 +3,6 @@
 //! the workbench fetches details over REST when it needs them.
 
 use crate::domain::Entered;
-use crate::store::desk::list_of;
 use crate::store::entities::work_item;
 use kefu_bus::Envelope;
 use kefu_proto::event_types as t;
@@ -43,8 +42,8 @@ impl Audience {
         if !w.agent_id.is_empty() {
             agents.push(w.agent_id.clone());
         }
-        agents.extend(list_of(&w.monitors));
-        agents.extend(list_of(&w.participants));
+        agents.extend(w.monitors.to_vec());
+        agents.extend(w.participants.to_vec());
         agents.sort();
         agents.dedup();
         Self {
@@ -93,7 +92,7 @@ pub fn work_json(w: &work_item::Model) -> Value {
     json!({
         "conversation_id": w.conversation_id.to_string(),
         "customer_id": w.customer_id.to_string(),
-        "state": w.state,
+        "state": w.state.as_str(),
         "queue": w.queue,
         "agent_id": w.agent_id,
         "merchant_id": w.merchant_id,
@@ -257,23 +256,21 @@ pub fn with_desk(item: &work_item::Model, mut domain: Vec<Envelope>) -> Vec<Enve
 mod tests {
     use super::*;
     use crate::domain;
+    use crate::store::desk::WorkState;
     use crate::store::entities::message;
     use chrono::Utc;
     use uuid::Uuid;
 
-    fn item(state: &str, agent: &str) -> work_item::Model {
+    fn item(state: WorkState, agent: &str) -> work_item::Model {
         work_item::Model {
             conversation_id: Uuid::now_v7(),
             customer_id: Uuid::now_v7(),
             tenant_id: "t1".into(),
             merchant_id: "m1".into(),
-            state: state.into(),
+            state,
             queue: "q1".into(),
             agent_id: agent.into(),
-            excluded: "[]".into(),
-            tags: "[]".into(),
-            monitors: "[]".into(),
-            participants: "[\"sup\"]".into(),
+            participants: vec!["sup".to_owned()].into(),
             ..work_item::Model::default()
         }
     }
@@ -299,7 +296,7 @@ mod tests {
     #[test]
     fn an_offer_is_offered_to_its_agent_and_changes_the_queue() {
         let now = Utc::now();
-        let n = item("offered", "a1");
+        let n = item(WorkState::Offered, "a1");
         let left = domain::queue_left(&n, "q1", "offered", now, now);
         let desk = shown(&project(&n, &[left]));
         assert_eq!(desk.len(), 2);
@@ -311,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_lapsed_offer_is_revoked_from_the_agent_who_had_it() {
-        let n = item("waiting", "");
+        let n = item(WorkState::Waiting, "");
         let back = domain::queue_entered(&n, domain::Entered::Requeued, "a1", Utc::now());
         let desk = shown(&project(&n, &[back]));
         assert_eq!(desk[0].0, "assignment.revoked");
@@ -325,7 +322,7 @@ mod tests {
     #[test]
     fn an_overflow_changes_the_merchant_queue_and_the_platform_queue() {
         let now = Utc::now();
-        let mut n = item("waiting", "");
+        let mut n = item(WorkState::Waiting, "");
         n.queue = "platform".into();
         let events = [
             domain::queue_left(&n, "q1", "overflow", now, now),
@@ -343,8 +340,8 @@ mod tests {
     #[test]
     fn closing_a_waiting_conversation_refreshes_its_queue() {
         let now = Utc::now();
-        let before = item("waiting", "");
-        let after = item("closed", "");
+        let before = item(WorkState::Waiting, "");
+        let after = item(WorkState::Closed, "");
         let events = domain::closed(&before, &after, "sup", now);
         assert_eq!(
             kinds(&project(&after, &events)),
@@ -355,8 +352,8 @@ mod tests {
     #[test]
     fn a_transfer_offers_to_the_new_agent_and_revokes_from_the_old() {
         let now = Utc::now();
-        let before = item("active", "a1");
-        let to_agent = item("offered", "a2");
+        let before = item(WorkState::Active, "a1");
+        let to_agent = item(WorkState::Offered, "a2");
         let desk = shown(&project(
             &to_agent,
             &domain::transferred(&before, &to_agent, "", now),
@@ -365,7 +362,7 @@ mod tests {
         assert_eq!(desk[0].1, vec!["a2".to_owned()]);
         assert_eq!(desk[1].0, "assignment.revoked");
         assert_eq!(desk[1].1, vec!["a1".to_owned()]);
-        let to_queue = item("waiting", "");
+        let to_queue = item(WorkState::Waiting, "");
         let events = domain::transferred(&before, &to_queue, "", now);
         assert_eq!(
             kinds(&project(&to_queue, &events)),
@@ -376,8 +373,8 @@ mod tests {
     #[test]
     fn closes_ratings_and_messages_update_the_screens_of_the_people_on_it() {
         let now = Utc::now();
-        let before = item("active", "a1");
-        let mut after = item("closed", "a1");
+        let before = item(WorkState::Active, "a1");
+        let mut after = item(WorkState::Closed, "a1");
         after.csat = 5;
         let mut events = domain::closed(&before, &after, "a1", now);
         events.push(domain::csat_rated(&after, now));
@@ -396,7 +393,7 @@ mod tests {
             tenant_id: "t1".into(),
             conversation_id: after.conversation_id,
             direction: "out".into(),
-            sender_kind: "system".into(),
+            sender_kind: crate::store::Sender::System,
             text: "rate".into(),
             message_type: "card".into(),
             cards: Some(kefu_proto::events::CardList { cards: vec![card] }.encode_to_vec()),

@@ -8,9 +8,7 @@ use super::setup;
 use crate::SessionState;
 use crate::grpc::{conversation_of, internal, message_of, parse_id};
 use crate::store as repo;
-use crate::store::desk::{
-    self as store, ACTIVE, Change, LEFT_MESSAGE, WAITING, capacity_of, list_of,
-};
+use crate::store::desk::{self as store, Change, WorkState};
 use crate::store::entities::{agent, canned_response, conversation, work_item};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
@@ -86,12 +84,12 @@ pub(super) fn agent_of(a: agent::Model, load: Option<&HashMap<String, u32>>) -> 
         agent_id: a.id,
         login: a.login,
         display_name: a.display_name,
-        role: a.role,
+        role: a.role.0.as_str().to_owned(),
         merchant_id: a.merchant_id,
-        skills: list_of(&a.skills),
-        languages: list_of(&a.languages),
-        capacity: capacity_of(&a.capacity),
-        status: a.status,
+        skills: a.skills.to_vec(),
+        languages: a.languages.to_vec(),
+        capacity: a.capacity.0.into_iter().collect(),
+        status: a.status.as_str().to_owned(),
         load: load.cloned().unwrap_or_default(),
         status_since: Some(ts(a.status_since)),
     }
@@ -201,7 +199,7 @@ impl DeskGrpc {
             .map_err(internal)?;
         match current {
             Some(a)
-                if Role::parse(&a.role) == Some(who.role)
+                if a.role.0 == who.role
                     && a.merchant_id == who.merchant.clone().unwrap_or_default() =>
             {
                 Ok(who)
@@ -242,7 +240,7 @@ impl DeskGrpc {
     /// `supervisors_too`) any supervisor in scope.
     pub(super) fn works_on(who: &Who, w: &work_item::Model, supervisors_too: bool) -> bool {
         (!who.agent.is_empty() && w.agent_id == who.agent)
-            || list_of(&w.participants).contains(&who.agent)
+            || w.participants.contains(&who.agent)
             || (supervisors_too && who.is_supervisor())
     }
 
@@ -275,7 +273,7 @@ impl DeskGrpc {
         let customer = repo::customers::get_customer(&self.state.db, &w.tenant_id, w.customer_id)
             .await
             .map_err(internal)?;
-        let priority = if matches!(w.state.as_str(), WAITING | LEFT_MESSAGE) {
+        let priority = if matches!(w.state, WorkState::Waiting | WorkState::LeftMessage) {
             ranker.priority(
                 &router::waiting_of(&w),
                 u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
@@ -285,7 +283,7 @@ impl DeskGrpc {
         };
         Ok(WorkConversation {
             conversation: c.map(conversation_of),
-            state: w.state.clone(),
+            state: w.state.as_str().to_owned(),
             queue: w.queue.clone(),
             agent_id: w.agent_id.clone(),
             enqueued_at: Some(ts(w.enqueued_at)),
@@ -294,10 +292,10 @@ impl DeskGrpc {
             closed_at: w.closed_at.map(ts),
             channel_type: w.channel_type.clone(),
             merchant_id: w.merchant_id.clone(),
-            monitors: list_of(&w.monitors),
-            participants: list_of(&w.participants),
+            monitors: w.monitors.to_vec(),
+            participants: w.participants.to_vec(),
             summary: w.summary.clone(),
-            tags: list_of(&w.tags),
+            tags: w.tags.to_vec(),
             csat: u32::try_from(w.csat).unwrap_or(0),
             priority,
             customer_name: customer
@@ -334,7 +332,7 @@ impl DeskGrpc {
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| Status::not_found("conversation not found"))?;
-            if fresh.state != ACTIVE || !Self::works_on(who, &fresh, false) {
+            if fresh.state != WorkState::Active || !Self::works_on(who, &fresh, false) {
                 return Err(Status::failed_precondition(
                     "conversation_id: no longer yours to reply to (transferred or closed)",
                 ));
@@ -354,7 +352,7 @@ impl DeskGrpc {
     pub(super) async fn change(
         &self,
         w: &work_item::Model,
-        from: &[&str],
+        from: &[WorkState],
         change: Change,
         events: impl FnOnce(&work_item::Model) -> Vec<kefu_bus::Envelope>,
     ) -> Result<work_item::Model, Status> {

@@ -4,6 +4,7 @@
 
 use crate::domain;
 use crate::store::desk;
+use crate::store::desk::WorkState;
 use crate::store::entities::work_item;
 use chrono::Utc;
 use kefu_bus::Envelope;
@@ -72,7 +73,7 @@ async fn work_item(
         customer_id: h.customer_id,
         queue: setup.queue_for(&merchant).name.clone(),
         merchant_id: merchant,
-        state: desk::WAITING.to_owned(),
+        state: WorkState::Waiting,
         channel_type,
         tier: profile.tier.clone(),
         page_type: msg
@@ -91,11 +92,7 @@ async fn work_item(
             .unwrap_or_default(),
         enqueued_at: now,
         queue_entered_at: now,
-        excluded: "[]".to_owned(),
         note: handoff.reason.clone(),
-        tags: "[]".to_owned(),
-        monitors: "[]".to_owned(),
-        participants: "[]".to_owned(),
         ..work_item::Model::default()
     })
 }

@@ -2,7 +2,8 @@
 //! with its events, and messages to the customer.
 
 use crate::SessionState;
-use crate::store::desk::{self, Change};
+use crate::store::Sender;
+use crate::store::desk::{self, Change, WorkState};
 use crate::store::entities::{conversation, customer_identity, message, work_item};
 use crate::store::{self as repo, NewMessage};
 use chrono::Utc;
@@ -31,7 +32,7 @@ pub async fn commit(
     state: &SessionState,
     tenant: &str,
     at: (Uuid, i64),
-    from: &[&str],
+    from: &[WorkState],
     change: Change,
     events: impl FnOnce(&work_item::Model) -> Vec<Envelope>,
     wake: Wake,
@@ -72,15 +73,15 @@ pub async fn take_back(
     let lapsed = why == TakeBack::Lapsed;
     let wake = if lapsed { Wake::No } else { Wake::Router };
     let mut change = Change {
-        state: Some(desk::WAITING),
+        state: Some(WorkState::Waiting),
         agent_id: Some(String::new()),
         note: Some("reoffer".to_owned()),
         ..Change::default()
     };
     if lapsed {
-        let mut excluded = desk::list_of(&w.excluded);
+        let mut excluded = w.excluded.to_vec();
         excluded.push(w.agent_id.clone());
-        change.excluded = Some(desk::json_list(&excluded));
+        change.excluded = Some(desk::Strings(excluded));
         change.clear_expiry = true;
     } else {
         change.clear_offer = true;
@@ -91,7 +92,7 @@ pub async fn take_back(
         state,
         &w.tenant_id,
         at,
-        &[desk::OFFERED],
+        &[WorkState::Offered],
         change,
         |n| {
             let back =
@@ -122,7 +123,7 @@ pub async fn external_user<C: ConnectionTrait>(
 
 /// What an agent, a supervisor or the system says in a conversation.
 pub struct Say<'a> {
-    pub sender_kind: &'static str,
+    pub sender_kind: Sender,
     pub agent_id: &'a str,
     pub text: String,
     pub cards: Vec<Card>,
@@ -135,7 +136,7 @@ impl Say<'static> {
     /// A message from the system (not an agent) to the customer, written once per `key`.
     pub fn system(text: String, cards: Vec<Card>, key: String) -> Self {
         Self {
-            sender_kind: "system",
+            sender_kind: Sender::System,
             agent_id: "",
             text,
             cards,
@@ -207,7 +208,7 @@ pub async fn say<C: ConnectionTrait>(
             external_user_id: external_user(txn, c).await?,
             text: say.text,
             reply_to_external_message_id: String::new(),
-            sender_kind: say.sender_kind.to_owned(),
+            sender_kind: say.sender_kind.as_str().to_owned(),
             inbound_received_at: None,
             bot: None,
             cards: say.cards,

@@ -16,9 +16,8 @@ use super::ops::{self, Say, TakeBack, Wake};
 use super::setup;
 use crate::SessionState;
 use crate::domain;
-use crate::store::desk::{
-    self, CLOSED, Change, LEFT_MESSAGE, OFFERED, QUEUED_STATES, WAITING, capacity_of, list_of,
-};
+use crate::store::ConversationStatus;
+use crate::store::desk::{self, Change, Presence, WorkState};
 use crate::store::entities::{conversation, work_item};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use kefu_routing::{AgentDef, AgentStatus, Move, Page, Router, Waiting};
@@ -143,12 +142,12 @@ fn ms(t: DateTime<Utc>) -> u64 {
     u64::try_from(t.timestamp_millis()).unwrap_or(0)
 }
 
-fn status_of(s: &str) -> AgentStatus {
+fn status_of(s: Presence) -> AgentStatus {
     match s {
-        "online" => AgentStatus::Online,
-        "busy" => AgentStatus::Busy,
-        "away" => AgentStatus::Away,
-        _ => AgentStatus::Offline,
+        Presence::Online => AgentStatus::Online,
+        Presence::Busy => AgentStatus::Busy,
+        Presence::Away => AgentStatus::Away,
+        Presence::Offline => AgentStatus::Offline,
     }
 }
 
@@ -183,8 +182,8 @@ pub fn waiting_of(w: &work_item::Model) -> Waiting {
         last_agent: some(&w.last_agent),
         enqueued_ms: ms(w.enqueued_at),
         queue_entered_ms: ms(w.queue_entered_at),
-        excluded_agents: list_of(&w.excluded),
-        left_message: w.state == LEFT_MESSAGE,
+        excluded_agents: w.excluded.to_vec(),
+        left_message: w.state == WorkState::LeftMessage,
     }
 }
 
@@ -200,7 +199,11 @@ pub async fn load_router(
     let items = desk::list_work(
         &state.db,
         tenant,
-        &[WAITING, LEFT_MESSAGE, OFFERED],
+        &[
+            WorkState::Waiting,
+            WorkState::LeftMessage,
+            WorkState::Offered,
+        ],
         None,
         None,
         1_000_000,
@@ -213,10 +216,10 @@ pub async fn load_router(
     for a in agents {
         router.upsert_agent(AgentDef {
             merchant: (!a.merchant_id.is_empty()).then(|| a.merchant_id.clone()),
-            skills: expand_skills(&list_of(&a.skills)),
-            languages: list_of(&a.languages),
-            capacity: capacity_of(&a.capacity),
-            status: status_of(&a.status),
+            skills: expand_skills(&a.skills),
+            languages: a.languages.to_vec(),
+            capacity: a.capacity.0.into_iter().collect(),
+            status: status_of(a.status),
             load: loads.get(&a.id).cloned().unwrap_or_default(),
             last_assigned_ms: a.last_assigned_at.map_or(0, ms),
             idle_since_ms: ms(a.idle_since),
@@ -224,7 +227,7 @@ pub async fn load_router(
         });
     }
     let now = Utc::now();
-    for w in items.iter().filter(|w| w.state != OFFERED) {
+    for w in items.iter().filter(|w| w.state != WorkState::Offered) {
         router.enqueue(routable(&setup, w, now));
     }
     Ok((setup, router, items))
@@ -245,7 +248,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
     // Offers nobody accepted in time go back, never to the same agent.
     for w in &items {
         versions.insert(w.conversation_id.to_string(), w.version);
-        if w.state != OFFERED {
+        if w.state != WorkState::Offered {
             continue;
         }
         if w.offer_expires_at.is_none_or(|t| t > now) {
@@ -288,7 +291,15 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
                     events::with_desk(n, domain)
                 };
                 let at = (id, *v);
-                let moved = ops::commit(state, tenant, at, &[WAITING], change, changes, Wake::No);
+                let moved = ops::commit(
+                    state,
+                    tenant,
+                    at,
+                    &[WorkState::Waiting],
+                    change,
+                    changes,
+                    Wake::No,
+                );
                 if let Some(n) = moved.await? {
                     tracing::info!(conversation = %conversation, %from, %to, "overflowed");
                     versions.insert(conversation, n.version);
@@ -343,7 +354,7 @@ async fn route_tenant(state: &SessionState, tenant: &str) -> Result<bool, StoreE
             id,
             &a.agent,
             *v,
-            QUEUED_STATES,
+            WorkState::QUEUED,
             expires,
             note,
             |n| {
@@ -378,18 +389,19 @@ async fn left_message(
 ) -> Result<Option<work_item::Model>, StoreError> {
     let txn = state.db.begin().await?;
     let change = Change {
-        state: Some(LEFT_MESSAGE),
+        state: Some(WorkState::LeftMessage),
         note: Some("timeout".to_owned()),
         ..Change::default()
     };
-    let Some(n) = desk::change(&txn, tenant, id, version, &[WAITING], change).await? else {
+    let Some(n) = desk::change(&txn, tenant, id, version, &[WorkState::Waiting], change).await?
+    else {
         txn.rollback().await?;
         return Ok(None);
     };
     // It stays in its queue (no queue.left): only the desk's figures change.
     let mut evs = vec![events::queue_changed(tenant, &n.merchant_id, queue)];
     if let Some(c) = conversation::Entity::get(&txn, tenant, id).await?
-        && c.status != CLOSED
+        && c.status != ConversationStatus::Closed
     {
         let text = ops::localized(
             &n.language,

@@ -6,9 +6,8 @@ use super::grpc::*;
 use super::ops::Say;
 use super::router;
 use crate::grpc::internal;
-use crate::store::desk::{
-    self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, WAITING, json_list, list_of,
-};
+use crate::store::Sender;
+use crate::store::desk::{self as store, Change, Strings, WorkState};
 use crate::store::entities::work_item;
 use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
@@ -40,7 +39,7 @@ impl DeskGrpc {
         let serving = store::list_work(
             &self.state.db,
             &who.tenant,
-            &[ACTIVE],
+            &[WorkState::Active],
             who.scope(),
             None,
             1_000_000,
@@ -69,7 +68,7 @@ impl DeskGrpc {
             }
             let active = items
                 .iter()
-                .filter(|w| w.queue == q.name && w.state == OFFERED)
+                .filter(|w| w.queue == q.name && w.state == WorkState::Offered)
                 .count()
                 + serving.iter().filter(|w| w.queue == q.name).count();
             let s = stats.get(&q.name);
@@ -108,7 +107,7 @@ impl DeskGrpc {
         let who = self.who(req.actor).await?;
         who.require(Role::Supervisor)?;
         let w = self.work(&who, &req.conversation_id).await?;
-        if w.state == CLOSED {
+        if w.state == WorkState::Closed {
             return Err(Status::failed_precondition(
                 "conversation_id: already closed",
             ));
@@ -140,9 +139,9 @@ impl DeskGrpc {
         check_text("client_id", &client_id, 100)?;
         let key = (!client_id.is_empty()).then(|| format!("desk:{client_id}"));
         let kind = if who.is_supervisor() && w.agent_id != who.agent {
-            "supervisor"
+            Sender::Supervisor
         } else {
-            "agent"
+            Sender::Agent
         };
         let m = self
             .post(
@@ -174,13 +173,13 @@ impl DeskGrpc {
             ));
         }
         let w = self.work(&who, &req.conversation_id).await?;
-        if w.state == CLOSED {
+        if w.state == WorkState::Closed {
             return Err(Status::failed_precondition(
                 "conversation_id: already closed",
             ));
         }
-        let mut monitors = list_of(&w.monitors);
-        let mut participants = list_of(&w.participants);
+        let mut monitors = w.monitors.to_vec();
+        let mut participants = w.participants.to_vec();
         if !monitors.contains(&who.agent) {
             monitors.push(who.agent.clone());
         }
@@ -188,11 +187,16 @@ impl DeskGrpc {
             participants.push(who.agent.clone());
         }
         let change = Change {
-            monitors: Some(json_list(&monitors)),
-            participants: Some(json_list(&participants)),
+            monitors: Some(Strings(monitors)),
+            participants: Some(Strings(participants)),
             ..Change::default()
         };
-        let all = [WAITING, OFFERED, ACTIVE, LEFT_MESSAGE];
+        let all = [
+            WorkState::Waiting,
+            WorkState::Offered,
+            WorkState::Active,
+            WorkState::LeftMessage,
+        ];
         let n = self
             .change(&w, &all, change, |n| {
                 vec![events::work_event(

@@ -9,10 +9,8 @@ use super::setup;
 use crate::domain;
 use crate::grpc::{internal, message_of, parse_id};
 use crate::store as repo;
-use crate::store::desk::{
-    self as store, ACTIVE, CLOSED, Change, LEFT_MESSAGE, OFFERED, OPEN_STATES, QUEUED_STATES,
-    WAITING, json_list, list_of,
-};
+use crate::store::Sender;
+use crate::store::desk::{self as store, Change, Strings, WorkState};
 use crate::store::entities::canned_response;
 use chrono::{Duration as ChronoDuration, Utc};
 use kefu_proto::desk::{MAX_TEXT_CHARS as MAX_TEXT, Role, invalid};
@@ -39,38 +37,55 @@ impl DeskGrpc {
                 let Some(me) = mine else {
                     return Ok(ListConversationsResponse::default());
                 };
-                let mut rows =
-                    store::list_work(db, &who.tenant, OPEN_STATES, who.scope(), Some(me), limit)
-                        .await
-                        .map_err(internal)?;
+                let mut rows = store::list_work(
+                    db,
+                    &who.tenant,
+                    WorkState::OPEN,
+                    who.scope(),
+                    Some(me),
+                    limit,
+                )
+                .await
+                .map_err(internal)?;
                 // And the ones a supervisor joined.
                 if who.is_supervisor() {
                     let joined =
-                        store::list_work(db, &who.tenant, OPEN_STATES, who.scope(), None, 1000)
+                        store::list_work(db, &who.tenant, WorkState::OPEN, who.scope(), None, 1000)
                             .await
                             .map_err(internal)?;
-                    rows.extend(joined.into_iter().filter(|w| {
-                        w.agent_id != me && list_of(&w.participants).iter().any(|p| p == me)
-                    }));
+                    rows.extend(
+                        joined
+                            .into_iter()
+                            .filter(|w| w.agent_id != me && w.participants.contains(me)),
+                    );
                 }
                 rows
             }
-            "queued" => store::list_work(db, &who.tenant, QUEUED_STATES, who.scope(), None, limit)
-                .await
-                .map_err(internal)?,
+            "queued" => {
+                store::list_work(db, &who.tenant, WorkState::QUEUED, who.scope(), None, limit)
+                    .await
+                    .map_err(internal)?
+            }
             "closed" => {
                 let agent = if who.is_supervisor() { None } else { mine };
                 if agent.is_none() && !who.is_supervisor() {
                     Vec::new()
                 } else {
-                    store::list_work(db, &who.tenant, &[CLOSED], who.scope(), agent, limit)
-                        .await
-                        .map_err(internal)?
+                    store::list_work(
+                        db,
+                        &who.tenant,
+                        &[WorkState::Closed],
+                        who.scope(),
+                        agent,
+                        limit,
+                    )
+                    .await
+                    .map_err(internal)?
                 }
             }
             "active" => {
                 who.require(Role::Supervisor)?;
-                store::list_work(db, &who.tenant, OPEN_STATES, who.scope(), None, limit)
+                store::list_work(db, &who.tenant, WorkState::OPEN, who.scope(), None, limit)
                     .await
                     .map_err(internal)?
             }
@@ -127,7 +142,11 @@ impl DeskGrpc {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
         let expired = w.offer_expires_at.is_some_and(|t| t < Utc::now());
-        if w.state != OFFERED || w.agent_id != who.agent || who.agent.is_empty() || expired {
+        if w.state != WorkState::Offered
+            || w.agent_id != who.agent
+            || who.agent.is_empty()
+            || expired
+        {
             return Err(Status::failed_precondition(
                 "conversation_id: not offered to you (the offer may have expired and gone to someone else)",
             ));
@@ -137,9 +156,9 @@ impl DeskGrpc {
         let n = self
             .change(
                 &w,
-                &[OFFERED],
+                &[WorkState::Offered],
                 Change {
-                    state: Some(ACTIVE),
+                    state: Some(WorkState::Active),
                     accepted_at: Some(now),
                     ..Change::default()
                 },
@@ -153,7 +172,7 @@ impl DeskGrpc {
     pub(super) async fn serve_reply(&self, req: ReplyRequest) -> Result<Message, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        if w.state != ACTIVE || !Self::works_on(&who, &w, false) {
+        if w.state != WorkState::Active || !Self::works_on(&who, &w, false) {
             return Err(Status::failed_precondition(
                 "conversation_id: only its agent (after accepting) or a supervisor who joined replies",
             ));
@@ -199,7 +218,7 @@ impl DeskGrpc {
                 &who,
                 &w,
                 Say {
-                    sender_kind: "agent",
+                    sender_kind: Sender::Agent,
                     agent_id: &who.agent,
                     text,
                     cards: req.cards,
@@ -229,7 +248,9 @@ impl DeskGrpc {
     ) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        if !matches!(w.state.as_str(), ACTIVE | OFFERED) || !Self::works_on(&who, &w, true) {
+        if !matches!(w.state, WorkState::Active | WorkState::Offered)
+            || !Self::works_on(&who, &w, true)
+        {
             return Err(Status::failed_precondition(
                 "conversation_id: not a conversation you serve",
             ));
@@ -259,7 +280,7 @@ impl DeskGrpc {
                     w.conversation_id,
                     &target.id,
                     w.version,
-                    &[ACTIVE, OFFERED],
+                    &[WorkState::Active, WorkState::Offered],
                     expires,
                     Some(&note),
                     |n| events::with_desk(n, domain::transferred(&w, n, &req.note, Utc::now())),
@@ -300,7 +321,7 @@ impl DeskGrpc {
                     return Err(invalid("to_queue", "that queue serves another merchant"));
                 }
                 let change = Change {
-                    state: Some(WAITING),
+                    state: Some(WorkState::Waiting),
                     agent_id: Some(String::new()),
                     queue: Some(q.name.clone()),
                     queue_entered_at: Some(Utc::now()),
@@ -308,7 +329,7 @@ impl DeskGrpc {
                     note: Some(format!("transfer:{from}")),
                     ..Change::default()
                 };
-                self.change(&w, &[ACTIVE, OFFERED], change, |n| {
+                self.change(&w, &[WorkState::Active, WorkState::Offered], change, |n| {
                     events::with_desk(n, domain::transferred(&w, n, &req.note, Utc::now()))
                 })
                 .await?
@@ -335,8 +356,13 @@ impl DeskGrpc {
     pub(super) async fn serve_close(&self, req: CloseRequest) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        let open = [ACTIVE, OFFERED, WAITING, LEFT_MESSAGE];
-        if !open.contains(&w.state.as_str()) {
+        let open = [
+            WorkState::Active,
+            WorkState::Offered,
+            WorkState::Waiting,
+            WorkState::LeftMessage,
+        ];
+        if !open.contains(&w.state) {
             return Err(Status::failed_precondition(
                 "conversation_id: already closed",
             ));
@@ -352,10 +378,10 @@ impl DeskGrpc {
         let c = self.conversation(&who.tenant, &w).await?;
         let txn = self.begin().await?;
         let change = Change {
-            state: Some(CLOSED),
+            state: Some(WorkState::Closed),
             closed_at: Some(now),
             summary: Some(req.summary.clone()),
-            tags: Some(json_list(&req.tags)),
+            tags: Some(Strings(req.tags.clone())),
             csat_invited: Some(true),
             clear_offer: true,
             ..Change::default()

@@ -1,6 +1,7 @@
 //! One transaction per batch: the customers, conversations and messages of a batch, its handoffs, and the events they publish.
 
 use super::*;
+use crate::store::Sender;
 
 /// Stores a batch in one transaction and returns the events it enqueued (for the outbox's
 /// fast path). Events already processed are skipped.
@@ -191,7 +192,7 @@ async fn converse<'a>(
     // Conversations with a person: their agents see the customer's new messages live.
     let with_person: Vec<Uuid> = conversations
         .values()
-        .filter(|(c, _)| c.mode == MODE_QUEUED)
+        .filter(|(c, _)| c.mode == Mode::Queued)
         .map(|(c, _)| c.id)
         .collect();
     let work_items = desk::work_items(txn, tenant, &with_person).await?;
@@ -224,7 +225,7 @@ async fn converse<'a>(
                 opened.encode_to_vec(),
             ));
         }
-        let already_queued = conversation.mode == MODE_QUEUED || queued.contains(&conversation.id);
+        let already_queued = conversation.mode == Mode::Queued || queued.contains(&conversation.id);
         let first_new = messages.len();
         let reply = turns(w, tenant, conversation.id, already_queued, &mut messages);
         let reference = ConversationRef {
@@ -326,7 +327,7 @@ pub(super) fn created_events(
     reference: ConversationRef,
     m: &message::Model,
 ) -> Vec<Envelope> {
-    let bot = (m.sender_kind == "bot")
+    let bot = (m.sender_kind == Sender::Bot)
         .then_some(w.answer.as_ref())
         .flatten();
     let mut out = Vec::with_capacity(2);
@@ -417,7 +418,7 @@ pub(super) fn turns(
         tenant_id: tenant.to_owned(),
         conversation_id,
         direction: "in",
-        sender_kind: "customer",
+        sender_kind: Sender::Customer,
         text,
         external_message_id: Some(msg.external_message_id.clone()),
         created_at: at,
@@ -431,7 +432,11 @@ pub(super) fn turns(
         Some(a) => (a.answer.clone(), Some(annotation(a)), a.cards.clone()),
         None => (BOT_UNAVAILABLE.to_owned(), None, Vec::new()),
     };
-    let sender = if bot.is_some() { "bot" } else { "system" };
+    let sender = if bot.is_some() {
+        Sender::Bot
+    } else {
+        Sender::System
+    };
     let reply_id = Uuid::now_v7();
     let message_type = if cards.is_empty() { "text" } else { "card" };
     messages.push(NewMessage {
@@ -460,7 +465,7 @@ pub(super) fn turns(
         external_user_id: msg.external_user_id.clone(),
         text,
         reply_to_external_message_id: msg.external_message_id.clone(),
-        sender_kind: sender.into(),
+        sender_kind: sender.as_str().to_owned(),
         inbound_received_at: msg.received_at,
         bot,
         cards,

@@ -80,7 +80,7 @@ pub(super) async fn handoff_of(
         .await?
         .into_iter()
         .map(|m| TranscriptLine {
-            sender_kind: m.sender_kind,
+            sender_kind: m.sender_kind.as_str().to_owned(),
             text: m.text,
             at: Some(kefu_proto::time::to_timestamp(m.created_at)),
         })

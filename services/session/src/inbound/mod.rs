@@ -14,7 +14,7 @@ use crate::store::batch::{self, WantConversation};
 use crate::store::customers::{self, Context, TenantSettings};
 use crate::store::desk;
 use crate::store::entities::message;
-use crate::store::{MODE_QUEUED, NewMessage, Page};
+use crate::store::{Mode, NewMessage, Page};
 use chrono::Utc;
 use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
 use kefu_proto::bot::{AnswerReply, AnswerRequest};
@@ -213,7 +213,7 @@ async fn ask_all(
         let mut out = Vec::with_capacity(idx.len());
         let first = &work_ref[idx[0]];
         let open = first.context.as_ref().and_then(|c| c.open.as_ref());
-        let mut queued = open.is_some_and(|c| c.mode == MODE_QUEUED);
+        let mut queued = open.is_some_and(|c| c.mode == Mode::Queued);
         let mut bot_state = open.map(|c| c.bot_state.clone()).unwrap_or_default();
         for i in idx {
             let w = &work_ref[i];

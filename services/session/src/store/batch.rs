@@ -4,6 +4,7 @@
 
 use super::{IDENTITY_EXTERNAL, NewMessage, Page};
 use crate::store::entities::{conversation, customer, customer_identity, message};
+use crate::store::{ConversationStatus, Mode};
 use chrono::{DateTime, Utc};
 use kefu_store::{Scoped, StoreError};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
@@ -52,7 +53,7 @@ pub async fn resolve_channel_customers<C: ConnectionTrait>(
             display_name: Set(String::new()),
             created_at: Set(now),
             tier: Set(String::new()),
-            tags: Set("[]".into()),
+            tags: Set(Default::default()),
             region: Set(String::new()),
             language: Set(String::new()),
             merged_into: Set(None),
@@ -97,7 +98,7 @@ pub async fn open_conversations<C: ConnectionTrait>(
 ) -> Result<HashMap<(Uuid, String), (conversation::Model, bool)>, StoreError> {
     let customers: BTreeSet<Uuid> = wants.iter().map(|w| w.customer_id).collect();
     let open = conversation::Entity::of_tenant(tenant_id)
-        .filter(conversation::Column::Status.eq(super::CONVERSATION_OPEN))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open))
         .filter(conversation::Column::CustomerId.is_in(customers))
         .all(txn)
         .await?;
@@ -116,7 +117,7 @@ pub async fn open_conversations<C: ConnectionTrait>(
             tenant_id: tenant_id.to_owned(),
             customer_id: w.customer_id,
             channel_id: w.channel_id.clone(),
-            status: super::CONVERSATION_OPEN.to_owned(),
+            status: ConversationStatus::Open,
             page_type: w.page.page_type.clone(),
             page_url: w.page.url.clone(),
             product_id: w.page.product_id.clone(),
@@ -124,7 +125,7 @@ pub async fn open_conversations<C: ConnectionTrait>(
             opened_at: w.at,
             last_message_at: w.at,
             closed_at: None,
-            mode: super::MODE_BOT.to_owned(),
+            mode: Mode::Bot,
             bot_state: String::new(),
             merchant_id: w.merchant_id.clone(),
             handoff: None,
@@ -245,7 +246,7 @@ pub async fn append_messages<C: ConnectionTrait>(
         tenant_id: Set(m.tenant_id.clone()),
         conversation_id: Set(m.conversation_id),
         direction: Set(m.direction.clone()),
-        sender_kind: Set(m.sender_kind.clone()),
+        sender_kind: Set(m.sender_kind),
         text: Set(m.text.clone()),
         external_message_id: Set(m.external_message_id.clone()),
         created_at: Set(m.created_at),

@@ -16,12 +16,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect
 use uuid::Uuid;
 
 pub const IDENTITY_EXTERNAL: &str = "external";
-pub const CONVERSATION_OPEN: &str = "open";
-pub const CONVERSATION_CLOSED: &str = "closed";
-/// The bot answers the conversation.
-pub const MODE_BOT: &str = "bot";
-/// Handed off: waiting for (or with) a person; the bot stays quiet.
-pub const MODE_QUEUED: &str = "queued";
+pub use entities::values::{ConversationStatus, Mode, Sender};
 
 /// Finds the customer behind a channel's user id, creating customer and identity when new.
 /// Returns the customer's id and whether it was created. (The batch of one of
@@ -104,7 +99,7 @@ pub struct NewMessage {
     pub tenant_id: String,
     pub conversation_id: Uuid,
     pub direction: &'static str,
-    pub sender_kind: &'static str,
+    pub sender_kind: Sender,
     pub text: String,
     pub external_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -126,7 +121,7 @@ impl NewMessage {
             tenant_id: self.tenant_id.clone(),
             conversation_id: self.conversation_id,
             direction: self.direction.to_owned(),
-            sender_kind: self.sender_kind.to_owned(),
+            sender_kind: self.sender_kind,
             text: self.text.clone(),
             external_message_id: self.external_message_id.clone(),
             created_at: self.created_at,

@@ -5,7 +5,7 @@ use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
 use kefu_session::store::customers::{self, ProfileUpdate, TenantSettings};
 use kefu_session::store::entities::{conversation, work_item};
-use kefu_session::store::{self as session, CONVERSATION_CLOSED, MODE_QUEUED, batch};
+use kefu_session::store::{self as session, ConversationStatus, Mode, batch};
 use kefu_store::sea_orm::{DatabaseConnection, TransactionTrait};
 use kefu_store::{Scoped, StoreError};
 use uuid::Uuid;
@@ -206,13 +206,13 @@ pub async fn merging_two_open_conversations_on_one_channel_closes_one(db: &Datab
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(closed.status, CONVERSATION_CLOSED);
+    assert_eq!(closed.status, ConversationStatus::Closed);
     assert_eq!(closed.customer_id, a);
     let open = conversation::Entity::get(db, "t1", conv_a)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(open.status, session::CONVERSATION_OPEN);
+    assert_eq!(open.status, ConversationStatus::Open);
     assert_eq!(history_texts(db, "t1", a).await, ["a", "b"]);
 }
 
@@ -297,7 +297,7 @@ pub async fn contexts_and_handoff_state(db: &DatabaseConnection) {
     assert_eq!(ctx.identities.len(), 1);
     let open = ctx.open.as_ref().unwrap();
     assert_eq!(open.bot_state, r#"{"misses":2}"#);
-    assert_eq!(open.mode, MODE_QUEUED);
+    assert_eq!(open.mode, Mode::Queued);
     assert_eq!(open.handoff.as_deref(), Some(&[1u8, 2, 3][..]));
     assert!(
         customers::contexts(db, "t2", &keys)
@@ -414,7 +414,7 @@ pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &Datab
         .unwrap();
     assert_eq!(
         closed.state,
-        desk::CLOSED,
+        desk::WorkState::Closed,
         "a closed conversation is not routed"
     );
     let types: Vec<String> = outbox::Entity::find()

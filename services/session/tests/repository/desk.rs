@@ -3,25 +3,25 @@
 
 use crate::support::{migrate_session, now_ms};
 use chrono::Duration;
-use kefu_session::store::desk::{self, OfferRefused, QUEUED_STATES};
+use kefu_session::store::desk::{self, Capacity, OfferRefused, Presence, Strings, WorkState};
 use kefu_session::store::entities::{agent, canned_response, work_item};
 use kefu_store::Scoped;
 use kefu_store::sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-fn agent(tenant: &str, id: &str, status: &str, capacity: u32) -> agent::Model {
+fn agent(tenant: &str, id: &str, status: Presence, capacity: u32) -> agent::Model {
     agent::Model {
         tenant_id: tenant.into(),
         id: id.into(),
         login: id.into(),
         display_name: id.into(),
-        role: "agent".into(),
+        role: desk::AgentRole(kefu_proto::desk::Role::Agent),
         merchant_id: String::new(),
-        skills: "[]".into(),
-        languages: "[]".into(),
-        capacity: format!(r#"{{"web":{capacity}}}"#),
-        status: status.into(),
+        skills: Strings::default(),
+        languages: Strings::default(),
+        capacity: Capacity([("web".to_owned(), capacity)].into()),
+        status,
         status_since: now_ms(),
         password_hash: "x".into(),
         assign_seq: 0,
@@ -38,7 +38,7 @@ pub fn waiting(tenant: &str) -> work_item::Model {
         customer_id: Uuid::now_v7(),
         merchant_id: String::new(),
         queue: "platform".into(),
-        state: desk::WAITING.into(),
+        state: WorkState::Waiting,
         agent_id: String::new(),
         channel_type: "web".into(),
         tier: String::new(),
@@ -52,14 +52,14 @@ pub fn waiting(tenant: &str) -> work_item::Model {
         offer_expires_at: None,
         accepted_at: None,
         closed_at: None,
-        excluded: "[]".into(),
+        excluded: Strings::default(),
         note: String::new(),
         summary: String::new(),
-        tags: "[]".into(),
+        tags: Strings::default(),
         csat: 0,
         csat_comment: String::new(),
-        monitors: "[]".into(),
-        participants: "[]".into(),
+        monitors: Strings::default(),
+        participants: Strings::default(),
         version: 0,
         csat_invited: false,
     }
@@ -77,7 +77,7 @@ async fn offer(
         id,
         agent,
         0,
-        QUEUED_STATES,
+        WorkState::QUEUED,
         now_ms() + Duration::seconds(30),
         None,
         |_| Vec::new(),
@@ -91,10 +91,10 @@ async fn offer(
 /// ends with at most one agent and no agent above its capacity.
 pub async fn concurrent_offers_never_double_assign_or_overfill(db: &DatabaseConnection) {
     migrate_session(db).await;
-    desk::put_agent(db, agent("t1", "a1", "online", 2))
+    desk::put_agent(db, agent("t1", "a1", Presence::Online, 2))
         .await
         .unwrap();
-    desk::put_agent(db, agent("t1", "a2", "online", 1))
+    desk::put_agent(db, agent("t1", "a2", Presence::Online, 1))
         .await
         .unwrap();
     let mut ids = Vec::new();
@@ -125,7 +125,7 @@ pub async fn concurrent_offers_never_double_assign_or_overfill(db: &DatabaseConn
     let items = desk::work_items(db, "t1", &ids).await.unwrap();
     let offered: Vec<_> = items
         .values()
-        .filter(|w| w.state == desk::OFFERED)
+        .filter(|w| w.state == WorkState::Offered)
         .collect();
     assert_eq!(offered.len(), 3);
     let mut per_agent: HashMap<&str, usize> = HashMap::new();
@@ -141,10 +141,10 @@ pub async fn concurrent_offers_never_double_assign_or_overfill(db: &DatabaseConn
 /// it was read; nothing is written either way.
 pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
     migrate_session(db).await;
-    desk::put_agent(db, agent("t1", "away", "away", 3))
+    desk::put_agent(db, agent("t1", "away", Presence::Away, 3))
         .await
         .unwrap();
-    desk::put_agent(db, agent("t1", "on", "online", 3))
+    desk::put_agent(db, agent("t1", "on", Presence::Online, 3))
         .await
         .unwrap();
     let w = waiting("t1");
@@ -165,7 +165,7 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
         OfferRefused::Stale
     );
     // Another tenant's agent of the same id cannot take it.
-    desk::put_agent(db, agent("t2", "on", "online", 3))
+    desk::put_agent(db, agent("t2", "on", Presence::Online, 3))
         .await
         .unwrap();
     let w2 = waiting("t1");
@@ -181,10 +181,10 @@ pub async fn offers_check_status_and_version(db: &DatabaseConnection) {
             .unwrap()
             .unwrap()
             .state,
-        desk::WAITING
+        WorkState::Waiting
     );
     // A merchant's agent is never offered another merchant's conversation.
-    let mut shop = agent("t1", "shop-agent", "online", 3);
+    let mut shop = agent("t1", "shop-agent", Presence::Online, 3);
     shop.merchant_id = "m2".into();
     desk::put_agent(db, shop).await.unwrap();
     let mut theirs = waiting("t1");
@@ -286,7 +286,7 @@ pub async fn routing_documents_keep_the_newest_version(db: &DatabaseConnection) 
 /// Agents, work items and canned responses are found only within their tenant.
 pub async fn desk_reads_are_tenant_scoped(db: &DatabaseConnection) {
     migrate_session(db).await;
-    desk::put_agent(db, agent("t1", "a1", "online", 1))
+    desk::put_agent(db, agent("t1", "a1", Presence::Online, 1))
         .await
         .unwrap();
     let w = waiting("t1");

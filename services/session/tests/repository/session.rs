@@ -4,9 +4,7 @@ use crate::support::{migrate_session, now_ms};
 use chrono::{DateTime, Duration, Utc};
 use kefu_session::store::entities::conversation;
 use kefu_session::store::migration::SessionMigrator;
-use kefu_session::store::{
-    self as session, CONVERSATION_CLOSED, CONVERSATION_OPEN, NewMessage, Page,
-};
+use kefu_session::store::{self as session, ConversationStatus, NewMessage, Page, Sender};
 use kefu_store::MigratorTrait;
 use kefu_store::Scoped;
 use kefu_store::sea_orm::{
@@ -33,7 +31,7 @@ pub fn message(tenant: &str, conversation_id: Uuid, text: &str, at: DateTime<Utc
         tenant_id: tenant.into(),
         conversation_id,
         direction: "in",
-        sender_kind: "customer",
+        sender_kind: Sender::Customer,
         text: text.into(),
         external_message_id: Some(format!("ext-{text}")),
         created_at: at,
@@ -56,7 +54,7 @@ async fn open_for_new_customer(db: &DatabaseConnection, tenant: &str) -> convers
 async fn open_count(db: &DatabaseConnection, customer_id: Uuid) -> u64 {
     conversation::Entity::find()
         .filter(conversation::Column::CustomerId.eq(customer_id))
-        .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open))
         .count(db)
         .await
         .unwrap()
@@ -183,7 +181,7 @@ pub async fn reads_are_tenant_scoped(db: &DatabaseConnection) {
 pub async fn open_conversation_is_unique_per_customer_and_channel(db: &DatabaseConnection) {
     migrate_session(db).await;
     let first = open_for_new_customer(db, "t1").await;
-    assert_eq!(first.status, CONVERSATION_OPEN);
+    assert_eq!(first.status, ConversationStatus::Open);
     assert_eq!(first.page_url, "https://shop.example/p/42");
 
     let (again, created) = session::open_conversation(
@@ -213,13 +211,13 @@ pub async fn open_conversation_is_unique_per_customer_and_channel(db: &DatabaseC
     // Closed conversations are not constrained.
     let mut closed = first.clone().into_active_model();
     closed.id = Set(Uuid::now_v7());
-    closed.status = Set(CONVERSATION_CLOSED.into());
+    closed.status = Set(ConversationStatus::Closed);
     closed.closed_at = Set(Some(now_ms()));
     conversation::Entity::insert(closed).exec(db).await.unwrap();
 
     // After closing the open one, the next open_conversation starts a new conversation.
     let mut closing = first.clone().into_active_model();
-    closing.status = Set(CONVERSATION_CLOSED.into());
+    closing.status = Set(ConversationStatus::Closed);
     closing.closed_at = Set(Some(now_ms()));
     closing.update(db).await.unwrap();
     let (fresh, created) =
@@ -336,7 +334,7 @@ pub async fn messages_are_listed_oldest_first(db: &DatabaseConnection) {
     assert_eq!(stored.len(), 3);
     assert_eq!(stored[0].external_message_id.as_deref(), Some("ext-a"));
     assert_eq!(stored[0].direction, "in");
-    assert_eq!(stored[0].sender_kind, "customer");
+    assert_eq!(stored[0].sender_kind, Sender::Customer);
 }
 
 /// Each service owns its tables: the session's migrator creates its own and the shared ones,

@@ -57,23 +57,23 @@ pub(super) async fn close_merged<C: ConnectionTrait>(
     closed: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    use crate::store::desk::{self, CLOSED, Change};
+    use crate::store::desk::{self, Change, WorkState};
     let items = desk::work_items(txn, tenant_id, closed).await?;
     let mut events = Vec::new();
     for c in conversations.iter().filter(|c| closed.contains(&c.id)) {
-        match items.get(&c.id).filter(|w| w.state != CLOSED) {
+        match items.get(&c.id).filter(|w| w.state != WorkState::Closed) {
             Some(w) => {
                 let change = Change {
-                    state: Some(CLOSED),
+                    state: Some(WorkState::Closed),
                     closed_at: Some(now),
                     clear_offer: true,
                     ..Change::default()
                 };
                 let open = [
-                    desk::WAITING,
-                    desk::LEFT_MESSAGE,
-                    desk::OFFERED,
-                    desk::ACTIVE,
+                    WorkState::Waiting,
+                    WorkState::LeftMessage,
+                    WorkState::Offered,
+                    WorkState::Active,
                 ];
                 if let Some(n) =
                     desk::change(txn, tenant_id, c.id, w.version, &open, change).await?
@@ -136,7 +136,7 @@ pub async fn merge<C: ConnectionTrait>(
         .await?;
     let survivor_open: HashSet<&str> = conversations
         .iter()
-        .filter(|c| c.customer_id == survivor_id && c.status == CONVERSATION_OPEN)
+        .filter(|c| c.customer_id == survivor_id && c.status == ConversationStatus::Open)
         .map(|c| c.channel_id.as_str())
         .collect();
     let mut moved = Vec::new();
@@ -145,7 +145,7 @@ pub async fn merge<C: ConnectionTrait>(
         .iter()
         .filter(|c| c.customer_id == absorbed_id)
     {
-        if c.status == CONVERSATION_OPEN && survivor_open.contains(c.channel_id.as_str()) {
+        if c.status == ConversationStatus::Open && survivor_open.contains(c.channel_id.as_str()) {
             to_close.push(c.id);
         }
         moved.push(c.id);
@@ -154,7 +154,7 @@ pub async fn merge<C: ConnectionTrait>(
         conversation::Entity::update_many()
             .col_expr(
                 conversation::Column::Status,
-                Expr::value(CONVERSATION_CLOSED),
+                Expr::value(ConversationStatus::Closed),
             )
             .col_expr(conversation::Column::ClosedAt, Expr::value(now))
             .filter(conversation::Column::TenantId.eq(tenant_id))

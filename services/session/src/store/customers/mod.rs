@@ -6,7 +6,7 @@
 //! remembers exactly which, so an unmerge moves those back. A pair that was unmerged by hand is
 //! never merged again automatically.
 
-use super::{CONVERSATION_CLOSED, CONVERSATION_OPEN, IDENTITY_EXTERNAL};
+use super::{ConversationStatus, IDENTITY_EXTERNAL, Mode};
 use crate::store::entities::{
     conversation, customer, customer_identity, customer_merge, message, tenant_settings,
 };
@@ -203,7 +203,7 @@ pub async fn update_profile<C: ConnectionTrait>(
         am.language = Set(v.clone());
     }
     if let Some(tags) = &update.tags {
-        am.tags = Set(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()));
+        am.tags = Set(tags.clone().into());
     }
     Ok(Some(am.update(db).await?))
 }
@@ -237,7 +237,7 @@ pub async fn fill_profile<C: ConnectionTrait>(
 
 /// Tags of a customer row.
 pub fn tags_of(c: &customer::Model) -> Vec<String> {
-    serde_json::from_str(&c.tags).unwrap_or_default()
+    c.tags.to_vec()
 }
 
 /// Attaches tenant-wide identities (`phone`, `member_id`, …) claimed for `customer_id`. When
@@ -392,7 +392,7 @@ pub async fn contexts<C: ConnectionTrait>(
     }
     let mut open: HashMap<(Uuid, String), conversation::Model> = HashMap::new();
     for c in conversation::Entity::of_tenant(tenant_id)
-        .filter(conversation::Column::Status.eq(CONVERSATION_OPEN))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open))
         .filter(conversation::Column::CustomerId.is_in(ids.iter().copied()))
         .all(db)
         .await?
@@ -465,7 +465,7 @@ pub async fn hand_off<C: ConnectionTrait>(
     handoff: Vec<u8>,
 ) -> Result<(), StoreError> {
     conversation::Entity::update_many()
-        .col_expr(conversation::Column::Mode, Expr::value(super::MODE_QUEUED))
+        .col_expr(conversation::Column::Mode, Expr::value(Mode::Queued))
         .col_expr(conversation::Column::Handoff, Expr::value(handoff))
         .filter(conversation::Column::TenantId.eq(tenant_id))
         .filter(conversation::Column::Id.eq(conversation_id))

@@ -60,23 +60,7 @@ pub async fn put_agent<C: ConnectionTrait>(db: &C, a: agent::Model) -> Result<()
     if !a.password_hash.is_empty() {
         update.push(agent::Column::PasswordHash);
     }
-    let row = agent::ActiveModel {
-        tenant_id: Set(a.tenant_id),
-        id: Set(a.id),
-        login: Set(a.login),
-        display_name: Set(a.display_name),
-        role: Set(a.role),
-        merchant_id: Set(a.merchant_id),
-        skills: Set(a.skills),
-        languages: Set(a.languages),
-        capacity: Set(a.capacity),
-        status: Set(a.status),
-        status_since: Set(a.status_since),
-        password_hash: Set(a.password_hash),
-        assign_seq: Set(a.assign_seq),
-        last_assigned_at: Set(a.last_assigned_at),
-        idle_since: Set(a.idle_since),
-    };
+    let row = agent::ActiveModel::from(a);
     agent::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([agent::Column::TenantId, agent::Column::Id])
@@ -118,7 +102,7 @@ pub async fn delete_idle_agent(
 ) -> Result<Result<(), DeleteRefused>, StoreError> {
     let txn = db.begin().await?;
     let locked = agent::Entity::update_many()
-        .col_expr(agent::Column::Status, Expr::value("offline"))
+        .col_expr(agent::Column::Status, Expr::value(Presence::Offline))
         .filter(agent::Column::TenantId.eq(tenant_id))
         .filter(agent::Column::Id.eq(agent_id))
         .exec(&txn)
@@ -129,7 +113,7 @@ pub async fn delete_idle_agent(
     }
     let open = work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::AgentId.eq(agent_id))
-        .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
+        .filter(work_item::Column::State.is_in(WorkState::OPEN.iter().copied()))
         .count(&txn)
         .await?;
     if open > 0 {
@@ -148,8 +132,8 @@ pub async fn change_status<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     agent_id: &str,
-    status: &str,
-) -> Result<Option<String>, StoreError> {
+    status: Presence,
+) -> Result<Option<Presence>, StoreError> {
     use sea_orm::sea_query::LockType;
     let mut current = agent::Entity::find()
         .select_only()
@@ -159,7 +143,7 @@ pub async fn change_status<C: ConnectionTrait>(
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         current = current.lock(LockType::Update);
     }
-    let Some(previous) = current.into_tuple::<String>().one(txn).await? else {
+    let Some(previous) = current.into_tuple::<Presence>().one(txn).await? else {
         return Ok(None);
     };
     agent::Entity::update_many()
@@ -183,7 +167,7 @@ pub async fn loads<C: ConnectionTrait>(
         .column(work_item::Column::ChannelType)
         .column_as(work_item::Column::ConversationId.count(), "n")
         .filter(work_item::Column::TenantId.eq(tenant_id))
-        .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
+        .filter(work_item::Column::State.is_in(WorkState::OPEN.iter().copied()))
         .group_by(work_item::Column::AgentId)
         .group_by(work_item::Column::ChannelType)
         .into_tuple()

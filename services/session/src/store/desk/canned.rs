@@ -32,23 +32,15 @@ pub async fn put_canned<C: ConnectionTrait>(
         return Ok(());
     }
     let id = c.id;
-    canned_response::Entity::insert(canned_response::ActiveModel {
-        id: Set(c.id),
-        tenant_id: Set(c.tenant_id),
-        merchant_id: Set(c.merchant_id),
-        shortcut: Set(c.shortcut),
-        title: Set(c.title),
-        text: Set(c.text),
-        updated_at: Set(c.updated_at),
-    })
-    .exec_without_returning(db)
-    .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            StoreError::Conflict(format!("canned response {id} belongs elsewhere"))
-        }
-        _ => e.into(),
-    })?;
+    canned_response::Entity::insert(canned_response::ActiveModel::from(c))
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                StoreError::Conflict(format!("canned response {id} belongs elsewhere"))
+            }
+            _ => e.into(),
+        })?;
     Ok(())
 }
 

@@ -19,38 +19,7 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub const WAITING: &str = "waiting";
-pub const OFFERED: &str = "offered";
-pub const ACTIVE: &str = "active";
-pub const LEFT_MESSAGE: &str = "left_message";
-pub const CLOSED: &str = "closed";
-/// States that count against an agent's capacity.
-pub const OPEN_STATES: &[&str] = &[OFFERED, ACTIVE];
-/// States the router may hand out.
-pub const QUEUED_STATES: &[&str] = &[WAITING, LEFT_MESSAGE];
-
-/// JSON list stored in a text column.
-pub fn list_of(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-pub fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// Capacity per channel type, `*` for the rest.
-pub fn capacity_of(json: &str) -> HashMap<String, u32> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-/// An agent's capacity for one channel type (`*` when the type is not listed; 0 when neither).
-pub fn capacity_for(capacity: &HashMap<String, u32>, channel_type: &str) -> u32 {
-    capacity
-        .get(channel_type)
-        .or_else(|| capacity.get("*"))
-        .copied()
-        .unwrap_or(0)
-}
+pub use crate::store::entities::values::{AgentRole, Capacity, Presence, Strings, WorkState};
 
 mod agents;
 mod canned;

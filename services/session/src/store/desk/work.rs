@@ -1,6 +1,7 @@
 //! Work items: the routing state of each handed-off conversation.
 
 use super::*;
+use crate::store::ConversationStatus;
 use kefu_store::Scoped;
 use sea_orm::Select;
 
@@ -36,7 +37,7 @@ pub async fn work_items<C: ConnectionTrait>(
 pub async fn list_work<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
-    states: &[&str],
+    states: &[WorkState],
     merchant: Option<&str>,
     agent: Option<&str>,
     limit: u64,
@@ -49,7 +50,7 @@ pub async fn list_work<C: ConnectionTrait>(
     if let Some(a) = agent {
         q = q.filter(work_item::Column::AgentId.eq(a));
     }
-    q = if states == [CLOSED] {
+    q = if states == [WorkState::Closed] {
         q.order_by_desc(work_item::Column::ClosedAt)
     } else {
         q.order_by_asc(work_item::Column::EnqueuedAt)
@@ -65,7 +66,7 @@ pub async fn last_agent<C: ConnectionTrait>(
 ) -> Result<Option<String>, StoreError> {
     Ok(of_customer(tenant_id, customer_id)
         .filter(work_item::Column::AgentId.ne(""))
-        .filter(work_item::Column::State.eq(CLOSED))
+        .filter(work_item::Column::State.eq(WorkState::Closed))
         .order_by_desc(work_item::Column::ClosedAt)
         .one(db)
         .await?
@@ -75,38 +76,7 @@ pub async fn last_agent<C: ConnectionTrait>(
 /// A new waiting work item (the bot handed the conversation off). A conversation already in
 /// routing keeps its item; returns whether this one was stored.
 pub async fn enqueue<C: ConnectionTrait>(db: &C, w: &work_item::Model) -> Result<bool, StoreError> {
-    let w = w.clone();
-    let row = work_item::ActiveModel {
-        conversation_id: Set(w.conversation_id),
-        tenant_id: Set(w.tenant_id),
-        customer_id: Set(w.customer_id),
-        merchant_id: Set(w.merchant_id),
-        queue: Set(w.queue),
-        state: Set(w.state),
-        agent_id: Set(w.agent_id),
-        channel_type: Set(w.channel_type),
-        tier: Set(w.tier),
-        page_type: Set(w.page_type),
-        negative: Set(w.negative),
-        language: Set(w.language),
-        last_agent: Set(w.last_agent),
-        enqueued_at: Set(w.enqueued_at),
-        queue_entered_at: Set(w.queue_entered_at),
-        offered_at: Set(w.offered_at),
-        offer_expires_at: Set(w.offer_expires_at),
-        accepted_at: Set(w.accepted_at),
-        closed_at: Set(w.closed_at),
-        excluded: Set(w.excluded),
-        note: Set(w.note),
-        summary: Set(w.summary),
-        tags: Set(w.tags),
-        csat: Set(w.csat),
-        csat_comment: Set(w.csat_comment),
-        monitors: Set(w.monitors),
-        participants: Set(w.participants),
-        version: Set(w.version),
-        csat_invited: Set(w.csat_invited),
-    };
+    let row = work_item::ActiveModel::from(w.clone());
     let inserted = work_item::Entity::insert(row)
         .on_conflict(
             OnConflict::column(work_item::Column::ConversationId)
@@ -140,7 +110,7 @@ pub async fn offer(
     conversation_id: Uuid,
     agent_id: &str,
     expected_version: i64,
-    from_states: &[&str],
+    from_states: &[WorkState],
     expires_at: DateTime<Utc>,
     note: Option<&str>,
     events: impl FnOnce(&work_item::Model) -> Vec<kefu_bus::Envelope>,
@@ -155,7 +125,7 @@ pub async fn offer(
         .col_expr(agent::Column::LastAssignedAt, Expr::value(Some(now)))
         .filter(agent::Column::TenantId.eq(tenant_id))
         .filter(agent::Column::Id.eq(agent_id))
-        .filter(agent::Column::Status.eq("online"))
+        .filter(agent::Column::Status.eq(Presence::Online))
         .exec(&txn)
         .await?;
     if locked.rows_affected != 1 {
@@ -174,11 +144,11 @@ pub async fn offer(
         txn.rollback().await?;
         return Ok(Err(OfferRefused::AgentUnavailable));
     };
-    let capacity = capacity_for(&capacity_of(&agent_row.capacity), &item.channel_type);
+    let capacity = agent_row.capacity.of(&item.channel_type);
     let open = work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::AgentId.eq(agent_id))
         .filter(work_item::Column::ChannelType.eq(item.channel_type.as_str()))
-        .filter(work_item::Column::State.is_in(OPEN_STATES.iter().copied()))
+        .filter(work_item::Column::State.is_in(WorkState::OPEN.iter().copied()))
         .filter(work_item::Column::ConversationId.ne(conversation_id))
         .count(&txn)
         .await?;
@@ -191,7 +161,7 @@ pub async fn offer(
         moved = moved.col_expr(work_item::Column::Note, Expr::value(note));
     }
     let moved = moved
-        .col_expr(work_item::Column::State, Expr::value(OFFERED))
+        .col_expr(work_item::Column::State, Expr::value(WorkState::Offered))
         .col_expr(work_item::Column::AgentId, Expr::value(agent_id))
         .col_expr(work_item::Column::OfferedAt, Expr::value(Some(now)))
         .col_expr(
@@ -229,7 +199,7 @@ pub async fn offer(
 /// `from_states`. Returns the item after the change, or `None` when it had moved on.
 #[derive(Default)]
 pub struct Change {
-    pub state: Option<&'static str>,
+    pub state: Option<WorkState>,
     pub agent_id: Option<String>,
     pub queue: Option<String>,
     pub queue_entered_at: Option<DateTime<Utc>>,
@@ -238,13 +208,13 @@ pub struct Change {
     pub clear_expiry: bool,
     pub accepted_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub excluded: Option<String>,
+    pub excluded: Option<Strings>,
     pub note: Option<String>,
     pub summary: Option<String>,
-    pub tags: Option<String>,
+    pub tags: Option<Strings>,
     pub csat: Option<(i32, String)>,
-    pub monitors: Option<String>,
-    pub participants: Option<String>,
+    pub monitors: Option<Strings>,
+    pub participants: Option<Strings>,
     pub csat_invited: Option<bool>,
 }
 
@@ -253,7 +223,7 @@ pub async fn change<C: ConnectionTrait>(
     tenant_id: &str,
     conversation_id: Uuid,
     expected_version: i64,
-    from_states: &[&str],
+    from_states: &[WorkState],
     c: Change,
 ) -> Result<Option<work_item::Model>, StoreError> {
     use work_item::Column as W;
@@ -330,7 +300,7 @@ pub async fn latest_invited<C: ConnectionTrait>(
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
     Ok(of_customer(tenant_id, customer_id)
-        .filter(work_item::Column::State.eq(CLOSED))
+        .filter(work_item::Column::State.eq(WorkState::Closed))
         .filter(work_item::Column::CsatInvited.eq(true))
         .order_by_desc(work_item::Column::ClosedAt)
         .one(db)
@@ -348,7 +318,7 @@ pub async fn close_conversation<C: ConnectionTrait>(
     conversation::Entity::update_many()
         .col_expr(
             conversation::Column::Status,
-            Expr::value(crate::store::CONVERSATION_CLOSED),
+            Expr::value(ConversationStatus::Closed),
         )
         .col_expr(conversation::Column::ClosedAt, Expr::value(Some(at)))
         .filter(conversation::Column::TenantId.eq(tenant_id))
@@ -409,7 +379,7 @@ pub async fn open_work_for_customer<C: ConnectionTrait>(
     customer_id: Uuid,
 ) -> Result<Option<work_item::Model>, StoreError> {
     Ok(of_customer(tenant_id, customer_id)
-        .filter(work_item::Column::State.ne(CLOSED))
+        .filter(work_item::Column::State.ne(WorkState::Closed))
         .order_by_desc(work_item::Column::EnqueuedAt)
         .one(db)
         .await?)
@@ -423,7 +393,7 @@ pub async fn queued_in<C: ConnectionTrait>(
 ) -> Result<Vec<work_item::Model>, StoreError> {
     Ok(work_item::Entity::of_tenant(tenant_id)
         .filter(work_item::Column::Queue.eq(queue))
-        .filter(work_item::Column::State.is_in(QUEUED_STATES.iter().copied()))
+        .filter(work_item::Column::State.is_in(WorkState::QUEUED.iter().copied()))
         .all(db)
         .await?)
 }

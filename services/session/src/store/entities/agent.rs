@@ -1,4 +1,5 @@
 //! Session: an agent, supervisor or admin of a tenant (optionally of one merchant).
+use super::values::{AgentRole, Capacity, Presence, Strings};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,16 +12,13 @@ pub struct Model {
     /// Unique per tenant (see the session migration).
     pub login: String,
     pub display_name: String,
-    /// agent | supervisor | admin
-    pub role: String,
+    pub role: AgentRole,
     /// Empty for platform staff.
     pub merchant_id: String,
-    /// JSON arrays / object.
-    pub skills: String,
-    pub languages: String,
-    pub capacity: String,
-    /// online | busy | away | offline
-    pub status: String,
+    pub skills: Strings,
+    pub languages: Strings,
+    pub capacity: Capacity,
+    pub status: Presence,
     pub status_since: ChronoDateTimeUtc,
     /// argon2id PHC string.
     pub password_hash: String,

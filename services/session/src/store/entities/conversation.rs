@@ -1,4 +1,5 @@
 //! Session: a conversation between a customer and the tenant on one channel.
+use super::values::{ConversationStatus, Mode};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,7 @@ pub struct Model {
     pub tenant_id: String,
     pub customer_id: Uuid,
     pub channel_id: String,
-    /// open | closed
-    pub status: String,
+    pub status: ConversationStatus,
     pub page_type: String,
     pub page_url: String,
     pub product_id: String,
@@ -18,8 +18,7 @@ pub struct Model {
     pub opened_at: ChronoDateTimeUtc,
     pub last_message_at: ChronoDateTimeUtc,
     pub closed_at: Option<ChronoDateTimeUtc>,
-    /// bot (the bot answers) | queued (handed to a person)
-    pub mode: String,
+    pub mode: Mode,
     /// The bot's dialogue state (JSON), passed back with the next message.
     pub bot_state: String,
     pub merchant_id: String,

@@ -1,4 +1,5 @@
 //! Session: a customer, one per person per tenant, whatever the channel.
+use super::values::Strings;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,8 +13,7 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// Member tier (e.g. `gold`); empty when unknown.
     pub tier: String,
-    /// JSON array of tags.
-    pub tags: String,
+    pub tags: Strings,
     pub region: String,
     /// zh-Hans | zh-Hant | en; empty when unknown.
     pub language: String,

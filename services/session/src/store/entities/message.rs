@@ -1,4 +1,5 @@
 //! Session: one message of a conversation, either direction, any sender.
+use super::values::Sender;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,8 +12,7 @@ pub struct Model {
     pub conversation_id: Uuid,
     /// in | out
     pub direction: String,
-    /// customer | bot | agent | system
-    pub sender_kind: String,
+    pub sender_kind: Sender,
     pub text: String,
     pub external_message_id: Option<String>,
     pub created_at: ChronoDateTimeUtc,

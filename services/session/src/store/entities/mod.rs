@@ -11,6 +11,7 @@ pub mod message;
 pub mod routing_config;
 pub mod routing_tenant;
 pub mod tenant_settings;
+pub mod values;
 pub mod work_item;
 
 pub use kefu_store::entities::{outbox, processed_event};

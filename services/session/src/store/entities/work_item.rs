@@ -1,4 +1,5 @@
 //! Session: a handed-off conversation's place in routing (queue, offer, agent) and its outcome.
+use super::values::{Strings, WorkState};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, Default, PartialEq, DeriveEntityModel)]
@@ -10,8 +11,7 @@ pub struct Model {
     pub customer_id: Uuid,
     pub merchant_id: String,
     pub queue: String,
-    /// waiting | offered | active | left_message | closed
-    pub state: String,
+    pub state: WorkState,
     /// The agent it is offered to or served by; empty while waiting.
     pub agent_id: String,
     pub channel_type: String,
@@ -27,19 +27,18 @@ pub struct Model {
     pub offer_expires_at: Option<ChronoDateTimeUtc>,
     pub accepted_at: Option<ChronoDateTimeUtc>,
     pub closed_at: Option<ChronoDateTimeUtc>,
-    /// JSON array of agents who let an offer expire: never offered this conversation again.
-    pub excluded: String,
+    /// Agents who let an offer expire: never offered this conversation again.
+    pub excluded: Strings,
     /// overflow:<from> | transfer:<agent> | timeout | reoffer | ...
     pub note: String,
     pub summary: String,
-    /// JSON array.
-    pub tags: String,
+    pub tags: Strings,
     /// 1–5 once rated, 0 before.
     pub csat: i32,
     pub csat_comment: String,
-    /// JSON arrays of supervisors monitoring and supervisors who joined.
-    pub monitors: String,
-    pub participants: String,
+    /// Supervisors monitoring, and supervisors who joined.
+    pub monitors: Strings,
+    pub participants: Strings,
     /// Bumped by every change: writers update `WHERE version = <read>` so no two replicas both
     /// act on the same state.
     pub version: i64,

@@ -12,6 +12,10 @@
 //! - [`idempotency`]: processed-event records for idempotent consumers.
 //! - [`scope`]: the tenant filter every query on a tenant's rows starts with.
 //! - [`testing`]: a fresh SQLite file or PostgreSQL schema per test (the contract suites).
+//! - [`values`]: states and JSON values in text columns ([`text_enum!`], [`json_text!`]).
+
+// The macros name this crate by its path, inside it too.
+extern crate self as kefu_store;
 
 pub mod db;
 pub mod entities;
@@ -20,6 +24,7 @@ pub mod idempotency;
 pub mod migration;
 pub mod scope;
 pub mod testing;
+pub mod values;
 
 pub use db::{DbConfig, connect};
 pub use error::StoreError;

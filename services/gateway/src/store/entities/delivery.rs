@@ -30,36 +30,13 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Where a delivery stands (stored as its name in a text column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    Delivered,
-    /// Out of attempts (or refused by the channel): an operator looks at it.
-    Dead,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Dead => "dead",
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::DeliveryStatus;
-    use sea_orm::{ActiveEnum, Iterable};
-
-    #[test]
-    fn names_are_the_stored_values() {
-        for s in DeliveryStatus::iter() {
-            assert_eq!(s.as_str(), s.to_value());
-        }
+kefu_store::text_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        /// Waiting for its next attempt.
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Out of attempts (or refused by the channel): an operator looks at it.
+        Dead = "dead",
     }
 }

@@ -9,7 +9,6 @@ use crate::status::{changed, merge_conditions, patch_status};
 use crate::tenant::{RETRY, admin_for_tenant};
 use k8s_openapi::api::core::v1::Secret;
 use kefu_crd::admin::kind;
-use kefu_crd::common::{condition, make_condition};
 use kefu_crd::{
     Channel, CommonStatus, FieldError, KefuResource, Queue, RoutingPolicy, Tenant, Validate,
 };
@@ -149,39 +148,15 @@ async fn apply<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Erro
                             .await
                         {
                             Ok(()) => None,
-                            Err(e) => Some((
-                                if e.is_transient() {
-                                    "AdminUnavailable"
-                                } else {
-                                    "ConfigRejected"
-                                },
-                                e.to_string(),
-                                e.is_transient(),
-                            )),
+                            Err(e) => Some(crate::tenant::admin_failure(&e)),
                         }
                     }
                 }
             }
         }
     };
-    let ready = match &failure {
-        None => make_condition(
-            condition::READY,
-            true,
-            "Configured",
-            "applied to the platform",
-            generation,
-            now,
-        ),
-        Some((reason, msg, _)) => make_condition(
-            condition::READY,
-            false,
-            reason,
-            msg.clone(),
-            generation,
-            now,
-        ),
-    };
+    let ready =
+        crate::tenant::ready_condition(&failure, "applied to the platform", generation, now);
     if changed(&old.conditions, &ready) {
         ctx.event(obj, failure.is_some(), &ready.reason, ready.message.clone())
             .await;

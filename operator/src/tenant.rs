@@ -8,7 +8,7 @@ use crate::desired::{self, COMPONENTS};
 use crate::peak::{self, Schedule};
 use crate::rabbitmq::BrokerError;
 use crate::status::{changed, merge_conditions, patch_status};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
@@ -53,13 +53,17 @@ where
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
 {
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
-    api.patch(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(obj),
-    )
-    .await?;
+    apply_patch(Api::<K>::namespaced(ctx.client.clone(), ns), obj).await
+}
+
+/// Server-side apply as the operator's field manager, taking over conflicting fields.
+async fn apply_patch<K>(api: Api<K>, obj: &K) -> Result<(), Error>
+where
+    K: Resource + Clone + Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = PatchParams::apply(MANAGER).force();
+    api.patch(&obj.name_any(), &params, &Patch::Apply(obj))
+        .await?;
     Ok(())
 }
 
@@ -75,14 +79,7 @@ async fn ssa_dynamic(ctx: &Context, ns: &str, obj: &DynamicObject) -> Result<(),
             }
         })
         .unwrap_or_else(desired::scaled_object_resource);
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource);
-    api.patch(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(obj),
-    )
-    .await?;
-    Ok(())
+    apply_patch(Api::namespaced_with(ctx.client.clone(), ns, &resource), obj).await
 }
 
 /// Whether KEDA's ScaledObject CRD is installed.
@@ -137,9 +134,36 @@ pub fn admin_for_tenant(tenant: &Tenant, ctx: &Context) -> AdminClient {
 }
 
 /// One failed step: `(reason, message, retry)`.
-type Failure = (&'static str, String, bool);
+pub(crate) type Failure = (&'static str, String, bool);
 
-fn admin_failure(e: &AdminError) -> Failure {
+/// The Ready condition: `Configured` with `configured` as its message, or the failure.
+pub(crate) fn ready_condition(
+    failure: &Option<Failure>,
+    configured: impl Into<String>,
+    generation: Option<i64>,
+    now: DateTime<Utc>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    match failure {
+        None => make_condition(
+            condition::READY,
+            true,
+            "Configured",
+            configured,
+            generation,
+            now,
+        ),
+        Some((reason, msg, _)) => make_condition(
+            condition::READY,
+            false,
+            reason,
+            msg.clone(),
+            generation,
+            now,
+        ),
+    }
+}
+
+pub(crate) fn admin_failure(e: &AdminError) -> Failure {
     let reason = if e.is_transient() {
         "AdminUnavailable"
     } else {
@@ -232,24 +256,12 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         failure
     };
 
-    let ready = match &failure {
-        None => make_condition(
-            condition::READY,
-            true,
-            "Configured",
-            configured_message(tenant, &sched),
-            generation,
-            now,
-        ),
-        Some((reason, msg, _)) => make_condition(
-            condition::READY,
-            false,
-            reason,
-            msg.clone(),
-            generation,
-            now,
-        ),
-    };
+    let ready = ready_condition(
+        &failure,
+        configured_message(tenant, &sched),
+        generation,
+        now,
+    );
     if changed(&old.common.conditions, &ready) {
         ctx.event(
             tenant,

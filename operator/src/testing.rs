@@ -194,9 +194,28 @@ impl ApiServerVerifier {
 }
 
 /// A real gateway (SQLite, in-process bus) on a loopback port: the admin API the reconciler
-/// configures. Returns its URL; it stops when `stop` is cancelled.
-pub async fn gateway(dir: &std::path::Path, stop: tokio_util::sync::CancellationToken) -> String {
-    kefu_gateway::testing::on_loopback(dir, "t0ken", stop)
+/// configures. It stops, and its files go, when this is dropped.
+pub struct TestGateway {
+    pub url: String,
+    stop: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub async fn gateway() -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let url = kefu_gateway::testing::on_loopback(dir.path(), "t0ken", stop.clone())
         .await
-        .url
+        .url;
+    TestGateway {
+        url,
+        stop,
+        _dir: dir,
+    }
 }

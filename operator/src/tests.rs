@@ -11,7 +11,6 @@ use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const TENANTS: &str = "/apis/kefu.dev/v1alpha1/namespaces/shop/tenants/acme";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
@@ -113,10 +112,9 @@ async fn a_new_tenant_first_gets_the_finalizer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_tenant_is_configured_through_the_admin_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let mut s = settings();
-    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    s.admin_url = gw.url.clone();
     let admin = kefu_crd::admin::AdminClient::new(&s.admin_url, "t0ken");
     let (ctx, api) = context(s, fixed("2027-11-10T12:00:00Z"));
     let t = shared_tenant().finalized();
@@ -138,7 +136,6 @@ async fn a_shared_tenant_is_configured_through_the_admin_api() {
     );
     let stored = admin.get_config("acme", "tenant", "acme").await.unwrap();
     assert_eq!(stored.spec["peakEvents"][0]["trafficMultiplier"], 10.0);
-    stop.cancel();
 }
 
 #[tokio::test]
@@ -212,12 +209,11 @@ async fn an_unchanged_condition_keeps_its_time_and_records_no_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dedicated_tenant_gets_its_resources_and_an_hpa_without_keda() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let broker = MockBroker::default();
     let mut s = settings();
     s.rabbitmq_management_url = broker.clone().serve().await;
-    s.dedicated_admin_url = gateway(dir.path(), stop.clone()).await;
+    s.dedicated_admin_url = gw.url.clone();
     let (ctx, api) = context(s, fixed("2027-11-10T12:00:00Z"));
     let t = dedicated_tenant().finalized();
     let server = api.run(dedicated_script(&t, false, 1));
@@ -263,19 +259,17 @@ async fn a_dedicated_tenant_gets_its_resources_and_an_hpa_without_keda() {
     );
     assert_eq!(ready(seen.last().unwrap())["status"], "True");
     assert!(broker.vhosts.lock().unwrap().contains("kefu-acme"));
-    stop.cancel();
 }
 
 /// Before the event, during it (from start − lead) and after it: the ScaledObjects' minimum
 /// follows the schedule, and each reconciliation asks to come back exactly at the next change.
 #[tokio::test]
 async fn peak_event_pre_scales_at_the_right_instants() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let broker = MockBroker::default();
     let mut s = settings();
     s.rabbitmq_management_url = broker.clone().serve().await;
-    s.dedicated_admin_url = gateway(dir.path(), stop.clone()).await;
+    s.dedicated_admin_url = gw.url.clone();
     // The clock follows tokio's, which `advance` moves while time is paused; the
     // reconciliations themselves run on ordinary time (they do real HTTP).
     let origin = tokio::time::Instant::now();
@@ -323,7 +317,6 @@ async fn peak_event_pre_scales_at_the_right_instants() {
         assert_eq!(ready(seen.last().unwrap())["status"], "True");
         t.status = Some(status);
     }
-    stop.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,10 +392,9 @@ async fn a_queue_naming_a_missing_tenant_is_reported_on_spec_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_is_applied_with_its_secret_and_disabled_on_deletion() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let mut s = settings();
-    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    s.admin_url = gw.url.clone();
     let admin = kefu_crd::admin::AdminClient::new(&s.admin_url, "t0ken");
     admin.put_tenant("acme", "Acme").await.unwrap();
     let (ctx, api) = context(s.clone(), fixed("2027-11-01T00:00:00Z"));
@@ -482,19 +474,17 @@ async fn a_channel_is_applied_with_its_secret_and_disabled_on_deletion() {
         .await
         .unwrap();
     assert_eq!(view["enabled"], false);
-    stop.cancel();
 }
 
 /// A changed spec (new generation): the autoscalers get the new bounds, the status the new
 /// generation, and an unchanged `Ready` neither moves its transition time nor records an event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_updated_dedicated_tenant_is_re_applied() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let broker = MockBroker::default();
     let mut s = settings();
     s.rabbitmq_management_url = broker.clone().serve().await;
-    s.dedicated_admin_url = gateway(dir.path(), stop.clone()).await;
+    s.dedicated_admin_url = gw.url.clone();
     let admin = kefu_crd::admin::AdminClient::new(&s.dedicated_admin_url, "t0ken");
     let (ctx, api) = context(s, fixed("2027-11-01T00:00:00Z"));
     let mut t = dedicated_tenant().finalized();
@@ -533,17 +523,15 @@ async fn an_updated_dedicated_tenant_is_re_applied() {
     let stored = admin.get_config("acme", "tenant", "acme").await.unwrap();
     assert_eq!(stored.spec["displayName"], "Acme Global");
     assert_eq!(stored.spec["scaling"]["maxReplicas"], 40);
-    stop.cancel();
 }
 
 /// A shared tenant's Double 11 raises the platform's own autoscalers (owned by the Deployments
 /// they scale), combined over every shared tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_tenants_peak_raises_the_platform_autoscalers() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let mut s = settings();
-    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    s.admin_url = gw.url.clone();
     s.platform = Some(serde_json::from_value(json!({
         "namespace": "kefu", "secretName": "kefu-secrets",
         "deployments": [
@@ -633,17 +621,15 @@ async fn a_shared_tenants_peak_raises_the_platform_autoscalers() {
         ),
         (Some(30), Some("double-11"))
     );
-    stop.cancel();
 }
 
 /// Deleting a shared tenant withdraws its config document and recomputes the platform's floor
 /// without it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_shared_tenant_lowers_the_platform_floor() {
-    let dir = tempfile::tempdir().unwrap();
-    let stop = CancellationToken::new();
+    let gw = gateway().await;
     let mut s = settings();
-    s.admin_url = gateway(dir.path(), stop.clone()).await;
+    s.admin_url = gw.url.clone();
     let admin = kefu_crd::admin::AdminClient::new(&s.admin_url, "t0ken");
     admin
         .apply(&kefu_crd::KefuResource::Tenant(shared_tenant()), None)
@@ -680,5 +666,4 @@ async fn deleting_a_shared_tenant_lowers_the_platform_floor() {
         gone,
         kefu_crd::admin::AdminError::Rejected { status: 404, .. }
     ));
-    stop.cancel();
 }

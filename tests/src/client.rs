@@ -27,6 +27,17 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Asserts the error table's field violation: 422 naming `field`.
+    #[track_caller]
+    pub fn assert_invalid(&self, field: &str) {
+        assert_eq!(
+            (self.status, self.body["field"].as_str()),
+            (422, Some(field)),
+            "{:?}",
+            self.body
+        );
+    }
+
     /// Reads a response: its status, headers and JSON body (a string when it is not JSON).
     pub async fn from_response(resp: reqwest::Response) -> Reply {
         let status = resp.status().as_u16();

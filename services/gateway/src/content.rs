@@ -352,13 +352,6 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn field_of(err: ApiError) -> String {
-        match err {
-            ApiError::InvalidField { field, .. } => field,
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
     #[test]
     fn phones_and_emails_have_one_spelling() {
         assert_eq!(
@@ -425,7 +418,7 @@ mod tests {
         ];
         for (body, field) in cases {
             assert_eq!(
-                field_of(Content::parse(&obj(body)).unwrap_err()),
+                Content::parse(&obj(body)).unwrap_err().into_field(),
                 *field,
                 "{body}"
             );
@@ -433,14 +426,14 @@ mod tests {
         let ids =
             obj(r#"{"identities":[{"kind":"phone","value":"138"},{"kind":"ssn","value":"1"}]}"#);
         assert_eq!(
-            field_of(parse_identities(&ids).unwrap_err()),
+            parse_identities(&ids).unwrap_err().into_field(),
             "identities[0].value"
         );
         let ids = obj(
             r#"{"identities":[{"kind":"phone","value":"13800000001"},{"kind":"ssn","value":"1"}]}"#,
         );
         assert_eq!(
-            field_of(parse_identities(&ids).unwrap_err()),
+            parse_identities(&ids).unwrap_err().into_field(),
             "identities[1].kind"
         );
     }
@@ -467,7 +460,7 @@ mod tests {
         ] {
             let body = format!(r#"{{"type":"action","action":{{"action":"{bad}"}}}}"#);
             assert_eq!(
-                field_of(Content::parse(&obj(&body)).unwrap_err()),
+                Content::parse(&obj(&body)).unwrap_err().into_field(),
                 "action.action",
                 "{bad}"
             );

@@ -61,6 +61,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The field a field error names (tests: panics on any other error).
+    #[cfg(test)]
+    pub(crate) fn into_field(self) -> String {
+        match self {
+            ApiError::InvalidField { field, .. } => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
     /// A request body that could not be read: over `limit` bytes (413) or broken (400).
     pub fn unreadable_body(rej: axum::extract::rejection::BytesRejection, limit: usize) -> Self {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {

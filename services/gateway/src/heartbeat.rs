@@ -6,6 +6,14 @@ use futures::{Sink, SinkExt};
 use std::time::{Duration, Instant};
 use tokio::time::Interval;
 
+/// A close frame with its code and reason.
+pub fn close(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
 pub struct Heartbeat {
     every: Duration,
     last_heard: Instant,

@@ -224,13 +224,6 @@ fn accepted(message_id: Uuid) -> Accepted {
 mod tests {
     use super::*;
 
-    fn field_of(err: ApiError) -> String {
-        match err {
-            ApiError::InvalidField { field, .. } => field,
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
     #[test]
     fn parses_a_full_body() {
         let b = InboundBody::parse(
@@ -278,7 +271,9 @@ mod tests {
         ];
         for (body, field) in cases {
             assert_eq!(
-                field_of(InboundBody::parse(body.as_bytes()).unwrap_err()),
+                InboundBody::parse(body.as_bytes())
+                    .unwrap_err()
+                    .into_field(),
                 *field,
                 "{body}"
             );
@@ -288,7 +283,9 @@ mod tests {
             "a".repeat(129)
         );
         assert_eq!(
-            field_of(InboundBody::parse(long.as_bytes()).unwrap_err()),
+            InboundBody::parse(long.as_bytes())
+                .unwrap_err()
+                .into_field(),
             "external_message_id"
         );
     }

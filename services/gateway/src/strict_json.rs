@@ -162,13 +162,6 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    fn field_of(e: ApiError) -> String {
-        match e {
-            ApiError::InvalidField { field, .. } => field,
-            other => panic!("not a field error: {other:?}"),
-        }
-    }
-
     #[test]
     fn values_read_like_serde_json() {
         let body = r#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"c":"中文","d":18446744073709551615}"#;
@@ -186,7 +179,7 @@ mod tests {
             (r#"{"items":[{"id":1},{"id":2,"id":3}]}"#, "items[1].id"),
         ] {
             assert_eq!(
-                field_of(value(body.as_bytes()).unwrap_err()),
+                value(body.as_bytes()).unwrap_err().into_field(),
                 field,
                 "{body}"
             );
@@ -220,13 +213,13 @@ mod tests {
             (r#"{"status":"a","colour":1}"#, "colour"),
         ] {
             assert_eq!(
-                field_of(typed::<Body>(body.as_bytes()).unwrap_err()),
+                typed::<Body>(body.as_bytes()).unwrap_err().into_field(),
                 field,
                 "{body}"
             );
         }
         assert_eq!(
-            field_of(typed_at::<Body>(b"{}", "spec").unwrap_err()),
+            typed_at::<Body>(b"{}", "spec").unwrap_err().into_field(),
             "spec.status"
         );
         // Not an object at all: the body is malformed for this route.

@@ -13,6 +13,7 @@
 use crate::AppState;
 use crate::content::{self, Content};
 use crate::error::ApiError;
+use crate::heartbeat::close;
 use crate::identity_token::{self, VerifiedIdentity};
 use crate::inbound::{self, Submission};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -194,13 +195,6 @@ fn is_too_big(e: axum::Error) -> bool {
     e.into_inner()
         .downcast_ref::<tungstenite::Error>()
         .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
-}
-
-fn close(code: u16, reason: &'static str) -> WsMessage {
-    WsMessage::Close(Some(axum::extract::ws::CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
 }
 
 /// The error frame for a frame over the limit, with its `id` when one can be read from it, so

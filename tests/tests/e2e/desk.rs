@@ -754,12 +754,7 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
             ),
         )
         .await;
-    assert_eq!(bad.status, 422, "{:?}", bad.body);
-    assert_eq!(
-        bad.body["field"], "spec.sla.targetPercent",
-        "{:?}",
-        bad.body
-    );
+    bad.assert_invalid("spec.sla.targetPercent");
     assert_eq!(
         m1_admin
             .call(reqwest::Method::DELETE, "/queues/m2-queue", None)
@@ -925,18 +920,12 @@ pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
     let r = one
         .reply(&conversation, ReplyContent::Text(over), None)
         .await;
-    assert_eq!(r.status, 422, "{:?}", r.body);
-    assert_eq!(r.body["field"], "text", "{:?}", r.body);
+    r.assert_invalid("text");
     // Control characters are refused in agents' text as in customers'.
     let r = one
         .reply(&conversation, ReplyContent::Text("a\u{0}b".into()), None)
         .await;
-    assert_eq!(
-        (r.status, r.body["field"].as_str()),
-        (422, Some("text")),
-        "{:?}",
-        r.body
-    );
+    r.assert_invalid("text");
     // A value of the wrong type names its field, not the value.
     let r = one
         .call(
@@ -945,16 +934,10 @@ pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
             Some(json!({"status": 0})),
         )
         .await;
-    assert_eq!(
-        (r.status, r.body["field"].as_str()),
-        (422, Some("status")),
-        "{:?}",
-        r.body
-    );
+    r.assert_invalid("status");
     // Only the session knows this one: the field comes back from it by name.
     let r = one.transfer_to_agent(&conversation, "lim-a", "").await;
-    assert_eq!(r.status, 422, "{:?}", r.body);
-    assert_eq!(r.body["field"], "to_agent_id", "{:?}", r.body);
+    r.assert_invalid("to_agent_id");
     let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
     let r = one
         .call(
@@ -963,6 +946,5 @@ pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
             Some(json!({"summary": "", "tags": tags})),
         )
         .await;
-    assert_eq!(r.status, 422, "{:?}", r.body);
-    assert_eq!(r.body["field"], "tags", "{:?}", r.body);
+    r.assert_invalid("tags");
 }

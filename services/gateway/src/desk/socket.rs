@@ -11,7 +11,8 @@ use super::auth::{self, Actor, Role};
 use super::{DeskErrors, QueryParams, TenantPath, json};
 use crate::AppState;
 use crate::error::ApiError;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use crate::heartbeat::close;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -235,12 +236,6 @@ async fn serve(
     if sink.send(WsMessage::Text(hello.into())).await.is_err() {
         return;
     }
-    let close = |code: u16, reason: &'static str| {
-        WsMessage::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }))
-    };
     let until_expiry = actor.expires_at.map(|exp| {
         Duration::from_secs(u64::try_from(exp - chrono::Utc::now().timestamp()).unwrap_or(0))
     });

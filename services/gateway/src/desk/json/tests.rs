@@ -4,13 +4,6 @@ fn actor() -> pb::Actor {
     pb::Actor::default()
 }
 
-fn field_of(e: ApiError) -> String {
-    match e {
-        ApiError::InvalidField { field, .. } => field,
-        other => panic!("not a field error: {other}"),
-    }
-}
-
 #[test]
 fn a_transfer_needs_exactly_one_target() {
     let t = |a: Option<&str>, q: Option<&str>| TransferBody {
@@ -21,11 +14,11 @@ fn a_transfer_needs_exactly_one_target() {
     let none = t(None, Some(""))
         .into_request(actor(), "c".into())
         .unwrap_err();
-    assert_eq!(field_of(none), "to_agent_id");
+    assert_eq!(none.into_field(), "to_agent_id");
     let both = t(Some("a-2"), Some("vip"))
         .into_request(actor(), "c".into())
         .unwrap_err();
-    assert_eq!(field_of(both), "to_queue");
+    assert_eq!(both.into_field(), "to_queue");
     let r = t(None, Some("vip"))
         .into_request(actor(), "c".into())
         .unwrap();
@@ -33,7 +26,7 @@ fn a_transfer_needs_exactly_one_target() {
     let bad = t(Some("A 2"), None)
         .into_request(actor(), "c".into())
         .unwrap_err();
-    assert_eq!(field_of(bad), "to_agent_id");
+    assert_eq!(bad.into_field(), "to_agent_id");
 }
 
 #[test]
@@ -42,7 +35,7 @@ fn statuses_are_the_four_known_ones() {
         assert!(check_status(s).is_ok());
     }
     for s in ["", "Online", "lunch"] {
-        assert_eq!(field_of(check_status(s).unwrap_err()), "status");
+        assert_eq!(check_status(s).unwrap_err().into_field(), "status");
     }
 }
 
@@ -50,7 +43,10 @@ fn statuses_are_the_four_known_ones() {
 fn replies_need_content_and_checked_cards() {
     let empty: ReplyBody = serde_json::from_str(r#"{"text":"  "}"#).unwrap();
     assert_eq!(
-        field_of(empty.into_request(actor(), "c".into()).unwrap_err()),
+        empty
+            .into_request(actor(), "c".into())
+            .unwrap_err()
+            .into_field(),
         "text"
     );
     let card: ReplyBody = serde_json::from_str(
@@ -65,7 +61,9 @@ fn replies_need_content_and_checked_cards() {
     assert_eq!(r.client_id, "r-1");
     let bad: ReplyBody = serde_json::from_str(r#"{"cards":[{"kind":"poster"}]}"#).unwrap();
     assert_eq!(
-        field_of(bad.into_request(actor(), "c".into()).unwrap_err()),
+        bad.into_request(actor(), "c".into())
+            .unwrap_err()
+            .into_field(),
         "cards[0].kind"
     );
     let bad_action: ReplyBody = serde_json::from_str(
@@ -73,7 +71,10 @@ fn replies_need_content_and_checked_cards() {
     )
     .unwrap();
     assert_eq!(
-        field_of(bad_action.into_request(actor(), "c".into()).unwrap_err()),
+        bad_action
+            .into_request(actor(), "c".into())
+            .unwrap_err()
+            .into_field(),
         "cards[0].buttons[0].action.action"
     );
     // The output shape is the one the channels already use for cards.
@@ -96,22 +97,33 @@ fn agent_bodies_are_checked_and_round_trip() {
     let body = |j: &str| serde_json::from_str::<AgentBody>(j).unwrap();
     let create = body(r#"{"login":"li","role":"agent","capacity":{"web":3}}"#);
     assert_eq!(
-        field_of(create.into_request("acme", "a-1", true).unwrap_err()),
+        create
+            .into_request("acme", "a-1", true)
+            .unwrap_err()
+            .into_field(),
         "password"
     );
     let short = body(r#"{"login":"li","role":"agent","password":"short"}"#);
     assert_eq!(
-        field_of(short.into_request("acme", "a-1", true).unwrap_err()),
+        short
+            .into_request("acme", "a-1", true)
+            .unwrap_err()
+            .into_field(),
         "password"
     );
     let role = body(r#"{"login":"li","role":"root","password":"long enough"}"#);
     assert_eq!(
-        field_of(role.into_request("acme", "a-1", true).unwrap_err()),
+        role.into_request("acme", "a-1", true)
+            .unwrap_err()
+            .into_field(),
         "role"
     );
     let other = body(r#"{"agent_id":"a-2","login":"li","role":"agent"}"#);
     assert_eq!(
-        field_of(other.into_request("acme", "a-1", false).unwrap_err()),
+        other
+            .into_request("acme", "a-1", false)
+            .unwrap_err()
+            .into_field(),
         "agent_id"
     );
     // A fetched agent (with its read-only fields) can be sent back as it is.
@@ -140,7 +152,9 @@ fn close_and_note_bodies_are_bounded() {
         client_id: None,
     };
     assert_eq!(
-        field_of(note.into_request(actor(), "c".into()).unwrap_err()),
+        note.into_request(actor(), "c".into())
+            .unwrap_err()
+            .into_field(),
         "text"
     );
     let tags = CloseBody {
@@ -148,7 +162,9 @@ fn close_and_note_bodies_are_bounded() {
         tags: Some(vec![String::new()]),
     };
     assert_eq!(
-        field_of(tags.into_request(actor(), "c".into()).unwrap_err()),
+        tags.into_request(actor(), "c".into())
+            .unwrap_err()
+            .into_field(),
         "tags[0]"
     );
 }

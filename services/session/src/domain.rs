@@ -6,7 +6,7 @@
 //! Each function takes the rows as they are *after* the change (and before, where the change
 //! is a move), so an event can only describe a change that happened.
 
-use crate::store::desk::WorkState;
+use crate::store::customers::MergeClosed;
 use chrono::{DateTime, Utc};
 use kefu_bus::Envelope;
 use kefu_proto::event_types as t;
@@ -176,40 +176,55 @@ pub fn closed(
     } else {
         "supervisor_closed"
     };
-    closing(Some(before), after, closed_by, reason, now)
+    closing(Some(before), &Closing::of(after), closed_by, reason, now)
 }
 
-/// `conversation.closed` with reason `merged` (and `queue.abandoned` when it was waiting):
-/// a customer merge closed the absorbed customer's conversation. `before` is its routing item,
-/// if it had one; `after` the closed item (or [`unrouted`] for a conversation only the bot
-/// served).
-pub fn closed_by_merge(
-    before: Option<&work_item::Model>,
-    after: &work_item::Model,
-    now: DateTime<Utc>,
-) -> Vec<Envelope> {
-    closing(before, after, "", "merged", now)
+/// `conversation.closed` with reason `merged` (and `queue.abandoned` when it was waiting): a
+/// customer merge closed the absorbed customer's conversation — with its routing item before
+/// and after, or only the conversation when the bot alone served it.
+pub fn closed_by_merge(closed: &MergeClosed, now: DateTime<Utc>) -> Vec<Envelope> {
+    match &closed.routing {
+        Some((before, after)) => closing(Some(before), &Closing::of(after), "", "merged", now),
+        None => {
+            let c = &closed.conversation;
+            let unrouted = Closing {
+                tenant: &c.tenant_id,
+                conversation: ConversationRef {
+                    conversation_id: c.id.to_string(),
+                    customer_id: c.customer_id.to_string(),
+                    merchant_id: c.merchant_id.clone(),
+                    ..ConversationRef::default()
+                },
+                summary: "",
+                tags: &[],
+            };
+            closing(None, &unrouted, "", "merged", now)
+        }
+    }
 }
 
-/// A conversation the bot alone served, as a routing item (what its events say about it).
-pub fn unrouted(c: &crate::store::entities::conversation::Model) -> work_item::Model {
-    work_item::Model {
-        conversation_id: c.id,
-        tenant_id: c.tenant_id.clone(),
-        customer_id: c.customer_id,
-        merchant_id: c.merchant_id.clone(),
-        state: WorkState::Closed,
-        page_type: c.page_type.clone(),
-        enqueued_at: c.opened_at,
-        queue_entered_at: c.opened_at,
-        closed_at: c.closed_at,
-        ..work_item::Model::default()
+/// What a `conversation.closed` says of the conversation.
+struct Closing<'a> {
+    tenant: &'a str,
+    conversation: ConversationRef,
+    summary: &'a str,
+    tags: &'a [String],
+}
+
+impl<'a> Closing<'a> {
+    fn of(after: &'a work_item::Model) -> Self {
+        Closing {
+            tenant: &after.tenant_id,
+            conversation: conversation_ref(after),
+            summary: &after.summary,
+            tags: &after.tags,
+        }
     }
 }
 
 fn closing(
     before: Option<&work_item::Model>,
-    after: &work_item::Model,
+    after: &Closing<'_>,
     closed_by: &str,
     reason: &str,
     now: DateTime<Utc>,
@@ -218,28 +233,28 @@ fn closing(
     let mut out = Vec::with_capacity(2);
     if let Some(before) = before.filter(|_| waiting) {
         out.push(envelope(
-            &after.tenant_id,
+            after.tenant,
             t::QUEUE_ABANDONED,
             QueueAbandoned {
-                conversation: Some(conversation_ref(after)),
+                conversation: Some(after.conversation.clone()),
                 waited_ms: ms_between(before.queue_entered_at, now),
                 at: Some(to_timestamp(now)),
             },
         ));
     }
     out.push(envelope(
-        &after.tenant_id,
+        after.tenant,
         t::CONVERSATION_CLOSED,
         ConversationClosed {
-            conversation_id: after.conversation_id.to_string(),
+            conversation_id: after.conversation.conversation_id.clone(),
             reason: reason.into(),
-            conversation: Some(conversation_ref(after)),
+            conversation: Some(after.conversation.clone()),
             agent_id: match before {
                 Some(b) if !waiting => b.agent_id.clone(),
                 _ => String::new(),
             },
             closed_by: closed_by.to_owned(),
-            summary: after.summary.clone(),
+            summary: after.summary.to_owned(),
             tags: after.tags.to_vec(),
             at: Some(to_timestamp(now)),
         },

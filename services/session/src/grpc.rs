@@ -378,16 +378,20 @@ impl Session for SessionGrpc {
             return Err(invalid("absorbed_id", "must differ from survivor_id"));
         }
         let tenant = req.tenant_id.clone();
-        let m = self
+        let (m, events) = self
             .state
             .db
             .transaction::<_, _, StoreError>(|txn| {
                 Box::pin(async move {
-                    customers::merge(txn, &tenant, survivor, absorbed, "manual").await
+                    let m = customers::merge(txn, &tenant, survivor, absorbed, "manual").await?;
+                    let events = crate::desk::events::merge_closures(&m.closed, chrono::Utc::now());
+                    kefu_worker::outbox::enqueue_many(txn, &events).await?;
+                    Ok((m.record, events))
                 })
             })
             .await
             .map_err(from_transaction)?;
+        self.state.outbox.dispatch(events);
         tracing::info!(survivor = %survivor, absorbed = %absorbed, "customers merged by API");
         Ok(Response::new(merge_of(&m)))
     }

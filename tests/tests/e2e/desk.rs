@@ -9,7 +9,7 @@ use kefu_tests::{WebhookReceiver, eventually};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-pub use crate::events::domain_events_once_per_change;
+pub use crate::events::{a_merge_publishes_each_closure_once, domain_events_once_per_change};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "desk-e2e-password";

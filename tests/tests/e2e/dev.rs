@@ -136,6 +136,7 @@ macro_rules! dev_desk_scenarios {
 dev_desk_scenarios!(
     handoff_to_the_skilled_agent_and_through_to_csat,
     domain_events_once_per_change,
+    a_merge_publishes_each_closure_once,
     desk_limits_agree_at_the_edge_and_behind_it,
     gold_on_checkout_is_served_first,
     merchant_queue_overflows_to_the_platform,

@@ -235,3 +235,58 @@ pub async fn domain_events_once_per_change(p: &Platform) {
         "{events:#?}"
     );
 }
+
+/// A customer merge closes the absorbed customer's open conversation on a channel the survivor
+/// is on too: `conversation.closed` (reason `merged`) once, with `queue.abandoned` once since it
+/// waited, and nothing closes the survivor's conversation.
+pub async fn a_merge_publishes_each_closure_once(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let (survivor, absorbed) = ("ev-merge-survivor", "ev-merge-absorbed");
+    d.say(p, survivor, "你好", json!({})).await;
+    let kept = eventually("the survivor's conversation", WAIT, || async {
+        d.hook.received().iter().find_map(|r| {
+            (r.body["external_user_id"] == survivor)
+                .then(|| r.body["conversation_id"].as_str().unwrap().to_owned())
+        })
+    })
+    .await;
+    d.say(p, absorbed, "转人工", json!({})).await;
+    let waiting = d.queued_for(absorbed).await;
+    let customer = |user: &'static str| {
+        let path = format!(
+            "/v1/admin/tenants/{}/customers?channel_id={}&external_user_id={user}",
+            d.tenant, d.channel
+        );
+        async move {
+            let r = p.gateway.get(&path).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            r.body["customer_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (survivor_id, absorbed_id) = (customer(survivor).await, customer(absorbed).await);
+    let merged = p
+        .gateway
+        .post(
+            &format!("/v1/admin/tenants/{}/customer-merges", d.tenant),
+            json!({"survivor_id": survivor_id, "absorbed_id": absorbed_id}),
+        )
+        .await;
+    assert_eq!(merged.status, 201, "{:?}", merged.body);
+    let events = eventually("the merge's closure", WAIT, || async {
+        let events = p.events.events(&d.tenant).await;
+        (!of(&events, "conversation.closed", &waiting).is_empty()).then_some(events)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = p.events.events(&d.tenant).await;
+    assert_eq!(
+        later.len(),
+        events.len(),
+        "events kept arriving: {later:#?}"
+    );
+    let closed = of(&events, "conversation.closed", &waiting);
+    assert_eq!(closed.len(), 1, "{events:#?}");
+    assert_eq!(closed[0]["reason"], "merged");
+    assert_eq!(of(&events, "queue.abandoned", &waiting).len(), 1);
+    assert!(of(&events, "conversation.closed", &kept).is_empty());
+}

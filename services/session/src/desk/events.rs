@@ -252,6 +252,22 @@ pub fn with_desk(item: &work_item::Model, mut domain: Vec<Envelope>) -> Vec<Enve
     domain
 }
 
+/// The events of the conversations a customer merge closed, with their desk projection.
+pub fn merge_closures(
+    closed: &[crate::store::customers::MergeClosed],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Envelope> {
+    let mut out = Vec::new();
+    for c in closed {
+        let domain = crate::domain::closed_by_merge(c, now);
+        match &c.routing {
+            Some((_, after)) => out.extend(with_desk(after, domain)),
+            None => out.extend(domain),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,7 @@ pub(super) async fn apply_tenant(
     rules: &TenantSettings,
     events: &mut Vec<Envelope>,
 ) -> Result<(), StoreError> {
-    let (keys, customers_of) = identify(txn, tenant, items, rules).await?;
+    let (keys, customers_of) = identify(txn, tenant, items, rules, events).await?;
     // A tap on a CSAT button rates the customer's last closed conversation (and is recorded
     // there); it opens no conversation of its own.
     let mut rest: Vec<&Work> = Vec::with_capacity(items.len());
@@ -92,6 +92,7 @@ async fn identify(
     tenant: &str,
     items: &[&Work],
     rules: &TenantSettings,
+    events: &mut Vec<Envelope>,
 ) -> Result<(Vec<batch::ChannelUser>, HashMap<batch::ChannelUser, Uuid>), StoreError> {
     let keys: Vec<batch::ChannelUser> = items
         .iter()
@@ -127,7 +128,9 @@ async fn identify(
             )
             .await?;
             for m in &merges {
-                tracing::info!(survivor = %m.survivor_id, absorbed = %m.absorbed_id, cause = %m.cause, "customers merged");
+                let r = &m.record;
+                tracing::info!(survivor = %r.survivor_id, absorbed = %r.absorbed_id, cause = %r.cause, "customers merged");
+                events.extend(crate::desk::events::merge_closures(&m.closed, Utc::now()));
             }
             customers_of.insert(key.clone(), now_id);
         }

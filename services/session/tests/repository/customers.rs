@@ -77,7 +77,7 @@ pub async fn a_shared_phone_merges_two_channel_customers_with_their_history(
         .unwrap();
     assert_eq!(now, web, "the phone's holder survives");
     assert_eq!(merges.len(), 1);
-    assert_eq!(merges[0].cause, "identity:phone");
+    assert_eq!(merges[0].record.cause, "identity:phone");
     // One customer, one history across both channels; the api user now resolves to it.
     let texts = history_texts(db, "t1", web).await;
     assert_eq!(texts, ["你好", "订单到哪了"]);
@@ -104,14 +104,14 @@ pub async fn unmerge_restores_both_and_is_not_redone_automatically(db: &Database
     let txn = db.begin().await.unwrap();
     let m = customers::merge(&txn, "t1", a, b, "manual").await.unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(customers::merge_counts(&m), (1, 1));
+    assert_eq!(customers::merge_counts(&m.record), (1, 1));
     assert_eq!(history_texts(db, "t1", a).await, ["first", "second"]);
     // Merging again is refused while merged.
     assert!(matches!(
         customers::merge(db, "t1", a, b, "manual").await,
         Err(StoreError::Conflict(_))
     ));
-    let undone = customers::unmerge(db, "t1", m.id).await.unwrap();
+    let undone = customers::unmerge(db, "t1", m.record.id).await.unwrap();
     assert!(undone.unmerged_at.is_some());
     assert_eq!(history_texts(db, "t1", a).await, ["first"]);
     assert_eq!(history_texts(db, "t1", b).await, ["second"]);
@@ -124,7 +124,7 @@ pub async fn unmerge_restores_both_and_is_not_redone_automatically(db: &Database
         b
     );
     assert!(matches!(
-        customers::unmerge(db, "t1", m.id).await,
+        customers::unmerge(db, "t1", m.record.id).await,
         Err(StoreError::Conflict(_))
     ));
     // Both claim one phone afterwards: a person separated them, so no automatic merge.
@@ -192,7 +192,7 @@ pub async fn merges_never_cross_tenants(db: &DatabaseConnection) {
     .await
     .unwrap();
     assert!(matches!(
-        customers::unmerge(db, "t2", m.id).await,
+        customers::unmerge(db, "t2", m.record.id).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -393,11 +393,10 @@ pub async fn bot_states_are_written_together_and_per_tenant(db: &DatabaseConnect
 }
 
 /// A merge that closes the absorbed customer's waiting conversation ends its routing too, and
-/// publishes the closure (and the abandoned wait) in the merge's transaction.
+/// reports the closure: its events are the closure and the abandoned wait (the caller writes
+/// them in the merge's transaction).
 pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &DatabaseConnection) {
     use kefu_session::store::desk;
-    use kefu_store::entities::outbox;
-    use kefu_store::sea_orm::EntityTrait;
     migrate_session(db).await;
     let (a, _) = speaks(db, "t1", "web", "visitor:1", "a").await;
     let (b, conv_b) = speaks(db, "t1", "web", "visitor:2", "b").await;
@@ -407,7 +406,7 @@ pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &Datab
         ..crate::desk::waiting("t1")
     };
     assert!(desk::enqueue(db, &item).await.unwrap());
-    customers::merge(db, "t1", a, b, "manual").await.unwrap();
+    let merged = customers::merge(db, "t1", a, b, "manual").await.unwrap();
     let closed = work_item::Entity::get(db, "t1", conv_b)
         .await
         .unwrap()
@@ -417,13 +416,14 @@ pub async fn a_merge_closes_the_routing_of_the_conversation_it_closes(db: &Datab
         desk::WorkState::Closed,
         "a closed conversation is not routed"
     );
-    let types: Vec<String> = outbox::Entity::find()
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.event_type)
-        .collect();
+    assert_eq!(merged.closed.len(), 1);
+    assert_eq!(
+        merged.closed[0].routing.as_ref().map(|(_, after)| after),
+        Some(&closed),
+        "the merge reports the item as it left it"
+    );
+    let events = kefu_session::desk::events::merge_closures(&merged.closed, chrono::Utc::now());
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     // The domain events, then their projection for the workbench (the queue's figures and
     // the board's lists).
     assert_eq!(

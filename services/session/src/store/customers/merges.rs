@@ -1,6 +1,7 @@
 //! Merging two customers into one (by a shared identity or by hand), and undoing it.
 
 use super::*;
+use crate::store::entities::work_item;
 use kefu_store::Scoped;
 
 pub(super) async fn was_unmerged<C: ConnectionTrait>(
@@ -46,51 +47,59 @@ pub(super) fn ids_from_json(s: &str) -> Vec<Uuid> {
 /// identities and conversations move, empty profile fields are filled from the absorbed one.
 /// Where both have an open conversation on the same channel, the absorbed one is closed first
 /// (a customer has one open conversation per channel).
-/// The absorbed customer's conversations a merge closed: their routing ends too (a waiting or
-/// served conversation must not be offered or answered once closed), and each closure is
-/// published (`conversation.closed`, reason `merged`) in the merge's transaction. The relay's
-/// sweep publishes these rows (the merge has no outbox handle to dispatch them at once).
-pub(super) async fn close_merged<C: ConnectionTrait>(
+/// A conversation of the absorbed customer that a merge closed: the closed row, and its routing
+/// item before and after the close (none when the bot alone served it). The caller publishes
+/// the closure (`crate::domain::closed_by_merge`) in the merge's transaction.
+#[derive(Clone, Debug)]
+pub struct MergeClosed {
+    pub conversation: conversation::Model,
+    pub routing: Option<(work_item::Model, work_item::Model)>,
+}
+
+/// A merge's record and the conversations it closed.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    pub record: customer_merge::Model,
+    pub closed: Vec<MergeClosed>,
+}
+
+/// Ends the routing of the absorbed customer's conversations a merge closed (a waiting or
+/// served conversation must not be offered or answered once closed).
+async fn close_merged<C: ConnectionTrait>(
     txn: &C,
     tenant_id: &str,
     conversations: &[conversation::Model],
     closed: &[Uuid],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<MergeClosed>, StoreError> {
     use crate::store::desk::{self, Change, WorkState};
     let items = desk::work_items(txn, tenant_id, closed).await?;
-    let mut events = Vec::new();
+    let mut out = Vec::new();
     for c in conversations.iter().filter(|c| closed.contains(&c.id)) {
-        match items.get(&c.id).filter(|w| w.state != WorkState::Closed) {
-            Some(w) => {
-                let change = Change {
-                    state: Some(WorkState::Closed),
-                    closed_at: Some(now),
-                    clear_offer: true,
-                    ..Change::default()
-                };
-                let open = [
-                    WorkState::Waiting,
-                    WorkState::LeftMessage,
-                    WorkState::Offered,
-                    WorkState::Active,
-                ];
-                if let Some(n) =
-                    desk::change(txn, tenant_id, c.id, w.version, &open, change).await?
-                {
-                    let closing = crate::domain::closed_by_merge(Some(w), &n, now);
-                    events.extend(crate::desk::events::with_desk(&n, closing));
-                }
-            }
-            None => events.extend(crate::domain::closed_by_merge(
-                None,
-                &crate::domain::unrouted(c),
-                now,
-            )),
+        let conversation = conversation::Model {
+            status: ConversationStatus::Closed,
+            closed_at: Some(now),
+            ..c.clone()
+        };
+        let mut routing = None;
+        if let Some(w) = items.get(&c.id).filter(|w| w.state != WorkState::Closed) {
+            let change = Change {
+                state: Some(WorkState::Closed),
+                closed_at: Some(now),
+                clear_offer: true,
+                ..Change::default()
+            };
+            let open = WorkState::NOT_CLOSED;
+            routing = desk::change(txn, tenant_id, c.id, w.version, open, change)
+                .await?
+                .map(|n| (w.clone(), n));
         }
+        out.push(MergeClosed {
+            conversation,
+            routing,
+        });
     }
-    kefu_worker::outbox::enqueue_many(txn, &events).await?;
-    Ok(())
+    Ok(out)
 }
 
 pub async fn merge<C: ConnectionTrait>(
@@ -99,7 +108,7 @@ pub async fn merge<C: ConnectionTrait>(
     survivor_id: Uuid,
     absorbed_id: Uuid,
     cause: &str,
-) -> Result<customer_merge::Model, StoreError> {
+) -> Result<Merged, StoreError> {
     if survivor_id == absorbed_id {
         return Err(StoreError::Invalid(
             "absorbed_id: must differ from survivor_id".into(),
@@ -141,6 +150,7 @@ pub async fn merge<C: ConnectionTrait>(
         .collect();
     let mut moved = Vec::new();
     let mut to_close = Vec::new();
+    let mut closed = Vec::new();
     for c in conversations
         .iter()
         .filter(|c| c.customer_id == absorbed_id)
@@ -161,7 +171,7 @@ pub async fn merge<C: ConnectionTrait>(
             .filter(conversation::Column::Id.is_in(to_close.iter().copied()))
             .exec(txn)
             .await?;
-        close_merged(txn, tenant_id, &conversations, &to_close, now).await?;
+        closed = close_merged(txn, tenant_id, &conversations, &to_close, now).await?;
     }
     move_rows(txn, tenant_id, &identity_ids, &moved, survivor_id).await?;
     // Empty profile fields of the survivor take the absorbed customer's values.
@@ -206,7 +216,7 @@ pub async fn merge<C: ConnectionTrait>(
     customer_merge::Entity::insert(sea_orm::IntoActiveModel::into_active_model(record.clone()))
         .exec_without_returning(txn)
         .await?;
-    Ok(record)
+    Ok(Merged { record, closed })
 }
 
 pub(super) async fn move_rows<C: ConnectionTrait>(

@@ -250,7 +250,7 @@ pub async fn link_identities<C: ConnectionTrait>(
     customer_id: Uuid,
     claimed: &[(String, String)],
     merge_kinds: &[String],
-) -> Result<(Uuid, Vec<customer_merge::Model>), StoreError> {
+) -> Result<(Uuid, Vec<Merged>), StoreError> {
     let mut current = customer_id;
     let mut merges = Vec::new();
     for (kind, value) in claimed {
@@ -292,7 +292,7 @@ pub async fn link_identities<C: ConnectionTrait>(
                     &format!("identity:{kind}"),
                 )
                 .await?;
-                current = m.survivor_id;
+                current = m.record.survivor_id;
                 merges.push(m);
             }
         }

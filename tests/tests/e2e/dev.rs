@@ -93,22 +93,24 @@ async fn dev_demo_channel_answers_and_survives_restart() {
     assert_eq!(again.body, first.body, "dedupe survives a restart");
 }
 
-macro_rules! dev_customer_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod customer {
+/// Each scenario of `crate::$module` as a test of its own, on a fresh `kefu dev`.
+macro_rules! dev_scenarios {
+    ($module:ident: $($name:ident),* $(,)?) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let data = tempfile::tempdir().unwrap();
                     let p = super::start(data.path()).await;
-                    crate::customer::$name(&p).await;
+                    crate::$module::$name(&p).await;
                 }
             )*
         }
     };
 }
 
-dev_customer_scenarios!(
+dev_scenarios!(
+    customer:
     faq_in_each_script,
     order_card_buttons,
     handoffs,
@@ -118,22 +120,8 @@ dev_customer_scenarios!(
     tenant_rules_from_config,
 );
 
-macro_rules! dev_desk_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod desk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let data = tempfile::tempdir().unwrap();
-                    let p = super::start(data.path()).await;
-                    crate::desk::$name(&p).await;
-                }
-            )*
-        }
-    };
-}
-
-dev_desk_scenarios!(
+dev_scenarios!(
+    desk:
     handoff_to_the_skilled_agent_and_through_to_csat,
     domain_events_once_per_change,
     a_merge_publishes_each_closure_once,

@@ -171,20 +171,22 @@ async fn distributed_messages_accepted_before_the_session_ever_ran_are_answered(
     iso.cleanup(&["gateway", "session"], QUEUES).await;
 }
 
-macro_rules! distributed_customer_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod customer {
+/// Each scenario of `crate::$module` as a test of its own, on a fresh distributed platform.
+macro_rules! distributed_scenarios {
+    ($module:ident: $($name:ident),* $(,)?) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::with_platform(|p, _| async move { crate::customer::$name(&p).await }).await;
+                    super::with_platform(|p, _| async move { crate::$module::$name(&p).await }).await;
                 }
             )*
         }
     };
 }
 
-distributed_customer_scenarios!(
+distributed_scenarios!(
+    customer:
     faq_in_each_script,
     order_card_buttons,
     handoffs,
@@ -194,20 +196,8 @@ distributed_customer_scenarios!(
     tenant_rules_from_config,
 );
 
-macro_rules! distributed_desk_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod desk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::with_platform(|p, _| async move { crate::desk::$name(&p).await }).await;
-                }
-            )*
-        }
-    };
-}
-
-distributed_desk_scenarios!(
+distributed_scenarios!(
+    desk:
     handoff_to_the_skilled_agent_and_through_to_csat,
     domain_events_once_per_change,
     a_merge_publishes_each_closure_once,

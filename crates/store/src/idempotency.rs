@@ -33,7 +33,7 @@ pub async fn seen<C: ConnectionTrait>(
     event_id: Uuid,
 ) -> Result<bool, sea_orm::DbErr> {
     Ok(
-        processed_event::Entity::find_by_id((consumer.to_owned(), event_id))
+        processed_event::Entity::find_by_id((event_id, consumer.to_owned()))
             .one(db)
             .await?
             .is_some(),

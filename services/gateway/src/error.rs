@@ -58,6 +58,25 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0} is not configured on this gateway")]
     NotConfigured(&'static str),
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+}
+
+/// The answer for a path no route serves: 404 in the error table's JSON.
+pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound {
+        what: "route",
+        id: uri.path().to_owned(),
+    }
+}
+
+/// The answer for a route asked with a method it does not serve: 405 in the error table's JSON
+/// (axum adds the `Allow` header naming the methods it does serve).
+pub async fn no_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }
 
 impl ApiError {
@@ -123,6 +142,7 @@ impl ApiError {
                 Some("external_message_id".into()),
             ),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),

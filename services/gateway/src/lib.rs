@@ -199,6 +199,8 @@ impl GatewayApp {
             )
             .merge(customers::routes())
             .merge(web::routes())
+            .fallback(error::no_route)
+            .method_not_allowed_fallback(error::no_method)
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
             // A server span on every route, named `"{method} {route}"` after the matched route
             // (never the raw path, so ids do not multiply span names), continuing the caller's

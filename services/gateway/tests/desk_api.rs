@@ -295,3 +295,40 @@ async fn desk_events_reach_the_sockets_in_their_audience() {
     stop.cancel();
     consumer.await.unwrap().unwrap();
 }
+
+/// A path no route serves and a route asked with the wrong method answer in the error table's
+/// JSON like every other error (405 with the `Allow` header naming what the route serves).
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    let r = app.router();
+    let (status, body) = call(&r, "GET", "/v1/no-such-route", None, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{body}"
+    );
+    let resp = r
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("DELETE")
+                .uri("/v1/tenants/acme/auth/login")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).expect("a JSON body");
+    assert_eq!(body["error"], "method_not_allowed", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("DELETE"),
+        "{body}"
+    );
+}

@@ -48,7 +48,9 @@ impl MigrationTrait for M0001Initial {
             &[unique_index(
                 "inbound_messages",
                 "ux_inbound_channel_external",
-                &["channel_id", "external_message_id"],
+                // The selective column first (see `processed_event`): a batch's dedupe lookup
+                // reads only its own ids, also before the table has statistics.
+                &["external_message_id", "channel_id"],
             )],
         )
         .await?;

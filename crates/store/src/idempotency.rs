@@ -83,6 +83,52 @@ pub async fn record_many<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Records as many of `event_ids` as are new for `consumer` and returns those: one
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING` in the caller's transaction, so the events to
+/// apply and their records are one statement. An event another transaction is recording at the
+/// same moment waits for it, and is not returned when that one commits.
+pub async fn claim_many<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, sea_orm::DbErr> {
+    let now = Utc::now();
+    let mut unique = std::collections::HashSet::new();
+    let rows: Vec<processed_event::ActiveModel> = event_ids
+        .iter()
+        .filter(|id| unique.insert(**id))
+        .map(|id| processed_event::ActiveModel {
+            consumer: Set(consumer.to_owned()),
+            event_id: Set(*id),
+            processed_at: Set(now),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::OnConflict;
+    // Built as a statement: sea-orm's own RETURNING path is off for SQLite in this build
+    // (`sqlite-use-returning-for-3_35`), and both backends run `RETURNING` as written.
+    let mut insert = processed_event::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                processed_event::Column::EventId,
+                processed_event::Column::Consumer,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .into_query();
+    insert.returning_col(processed_event::Column::EventId);
+    let statement = db.get_database_backend().build(&insert);
+    let mut claimed = std::collections::HashSet::new();
+    for row in db.query_all_raw(statement).await? {
+        claimed.insert(row.try_get::<Uuid>("", "event_id")?);
+    }
+    Ok(claimed)
+}
+
 /// How long processed-event records are kept: far longer than any redelivery or outbox
 /// retry can take, so a forgotten id can no longer come back.
 pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);

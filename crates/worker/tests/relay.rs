@@ -11,6 +11,7 @@ mod support;
 kefu_store::contract_suite! {
     outbox::idempotency_records_once_per_consumer,
     outbox::idempotency_record_rolls_back_with_transaction,
+    outbox::idempotency_claims_only_new_events,
     outbox::relay_publishes_everything_in_order,
     outbox::relay_ignores_rolled_back_events,
     outbox::relay_keeps_rows_when_bus_fails,

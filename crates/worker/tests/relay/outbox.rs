@@ -47,6 +47,40 @@ pub async fn idempotency_record_rolls_back_with_transaction(db: &DatabaseConnect
     assert!(idempotency::record(db, "delivery", event).await.unwrap());
 }
 
+/// A batch's claim returns exactly the events new to the consumer (each once, however often it
+/// appears), records them, and is undone with its transaction.
+pub async fn idempotency_claims_only_new_events(db: &DatabaseConnection) {
+    migrate_shared(db).await;
+    let (old, new, other) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    assert!(idempotency::record(db, "inbound", old).await.unwrap());
+    assert!(idempotency::record(db, "audit", new).await.unwrap());
+    let txn = db.begin().await.unwrap();
+    let claimed = idempotency::claim_many(&txn, "inbound", &[old, new, new, other])
+        .await
+        .unwrap();
+    assert_eq!(claimed, [new, other].into_iter().collect());
+    assert!(idempotency::seen(&txn, "inbound", new).await.unwrap());
+    txn.rollback().await.unwrap();
+    assert!(!idempotency::seen(db, "inbound", new).await.unwrap());
+    let again = idempotency::claim_many(db, "inbound", &[new])
+        .await
+        .unwrap();
+    assert_eq!(again, [new].into_iter().collect());
+    assert!(
+        idempotency::claim_many(db, "inbound", &[new, old])
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing new"
+    );
+    assert!(
+        idempotency::claim_many(db, "inbound", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Relays until the outbox is empty; returns how many events were published.
 async fn relay_all(outbox: &Outbox, bus: &dyn Bus) -> usize {
     let mut total = 0;

@@ -12,22 +12,16 @@ pub(super) async fn apply(
 ) -> Result<Vec<Envelope>, StoreError> {
     let txn = db.begin().await?;
     let ids: Vec<Uuid> = work.iter().map(|w| w.envelope.event_id).collect();
-    let done = idempotency::seen_many(&txn, CONSUMER, &ids).await?;
-    let mut fresh_ids = HashSet::new();
+    // The events not applied before, recorded as applied (all undone if the batch fails).
+    let mut fresh_ids = idempotency::claim_many(&txn, CONSUMER, &ids).await?;
     let fresh: Vec<&Work> = work
         .iter()
-        .filter(|w| !done.contains(&w.envelope.event_id) && fresh_ids.insert(w.envelope.event_id))
+        .filter(|w| fresh_ids.remove(&w.envelope.event_id))
         .collect();
     if fresh.is_empty() {
         txn.commit().await?;
         return Ok(Vec::new());
     }
-    idempotency::record_many(
-        &txn,
-        CONSUMER,
-        &fresh_ids.iter().copied().collect::<Vec<_>>(),
-    )
-    .await?;
     let mut by_tenant: BTreeMap<&str, Vec<&Work>> = BTreeMap::new();
     for w in fresh {
         by_tenant

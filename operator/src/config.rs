@@ -115,13 +115,8 @@ async fn apply<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Erro
     let generation = obj.meta().generation;
     let old = obj.current_status().cloned().unwrap_or_default();
 
-    let failure: Option<(&str, String, bool)> = if let Err(errors) = obj.check() {
-        let msg = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        Some(("InvalidSpec", msg, false))
+    let failure: Option<crate::tenant::Failure> = if let Err(errors) = obj.check() {
+        Some(crate::tenant::invalid_spec(&errors))
     } else {
         match find_tenant(obj, ctx).await? {
             None => Some((

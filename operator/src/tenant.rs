@@ -163,6 +163,16 @@ pub(crate) fn ready_condition(
     }
 }
 
+/// A spec that failed validation, with every error in one message.
+pub(crate) fn invalid_spec(errors: &[impl ToString]) -> Failure {
+    let msg = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    ("InvalidSpec", msg, false)
+}
+
 pub(crate) fn admin_failure(e: &AdminError) -> Failure {
     let reason = if e.is_transient() {
         "AdminUnavailable"
@@ -196,12 +206,7 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let mut conditions = Vec::new();
 
     let failure: Option<Failure> = if let Err(errors) = valid {
-        let msg = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        Some(("InvalidSpec", msg, false))
+        Some(invalid_spec(&errors))
     } else {
         let mut failure = None;
         if tenant.spec.isolation == Isolation::Shared

@@ -432,15 +432,7 @@ async fn a_channel_is_applied_with_its_secret_and_disabled_on_deletion() {
     let seen = server.await.unwrap();
     assert_eq!(ready(&seen[3])["status"], "True");
     let url = format!("{}/v1/admin/channels/acme-web", s.admin_url);
-    let view: Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth("t0ken")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = admin_view(&url).await;
     assert_eq!(
         (view["channel_type"].as_str(), view["enabled"].as_bool()),
         (Some("web"), Some(true))
@@ -464,16 +456,21 @@ async fn a_channel_is_applied_with_its_secret_and_disabled_on_deletion() {
         .await
         .unwrap();
     server.await.unwrap();
-    let view: Value = reqwest::Client::new()
-        .get(&url)
+    let view = admin_view(&url).await;
+    assert_eq!(view["enabled"], false);
+}
+
+/// What the admin API shows at `url`.
+async fn admin_view(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
         .bearer_auth("t0ken")
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    assert_eq!(view["enabled"], false);
+        .unwrap()
 }
 
 /// A changed spec (new generation): the autoscalers get the new bounds, the status the new

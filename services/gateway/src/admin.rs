@@ -140,6 +140,22 @@ pub fn bearer_matches(expected: &str, authorization: Option<&str>) -> bool {
     a == b
 }
 
+/// The session client for an admin handler, once the admin token checked out (the first
+/// extractor, so a request without the token learns nothing about its body or path).
+pub(crate) struct AdminSession(pub crate::Session);
+
+impl axum::extract::FromRequestParts<AppState> for AdminSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        authorize(state, &parts.headers)?;
+        Ok(AdminSession(state.session.clone()))
+    }
+}
+
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(http::header::AUTHORIZATION)

@@ -12,12 +12,12 @@
 //! - `GET|PUT /v1/admin/tenants/{t}/settings` — `{merge_identity_kinds, handoff_after_misses}`
 
 use crate::AppState;
-use crate::admin::{authorize, parse_json};
+use crate::admin::{AdminSession, parse_json};
 use crate::cards::history_message_json;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use kefu_proto::events::{CustomerProfile, HandoffRequested};
 use kefu_proto::session::{
@@ -116,12 +116,10 @@ struct FindQuery {
 }
 
 async fn find(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
     Query(q): Query<FindQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let channel_id = q
         .channel_id
         .filter(|c| !c.is_empty())
@@ -130,7 +128,6 @@ async fn find(
         .external_user_id
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::field("external_user_id", "is required"))?;
-    let mut session = state.session.clone();
     let c = session
         .find_customer(FindCustomerRequest {
             tenant_id: tenant_id.clone(),
@@ -153,14 +150,10 @@ async fn find(
 }
 
 async fn get_profile(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let p = state
-        .session
-        .clone()
+    let p = session
         .get_customer(GetCustomerRequest {
             tenant_id,
             customer_id: customer_id.clone(),
@@ -183,16 +176,12 @@ struct ProfilePatch {
 }
 
 async fn patch_profile(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
-    headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let patch: ProfilePatch = parse_json(&body)?;
-    let p = state
-        .session
-        .clone()
+    let p = session
         .update_customer(UpdateCustomerRequest {
             tenant_id,
             customer_id: customer_id.clone(),
@@ -215,15 +204,11 @@ struct Limit {
 }
 
 async fn history(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
     Query(q): Query<Limit>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let h = state
-        .session
-        .clone()
+    let h = session
         .customer_history(CustomerHistoryRequest {
             tenant_id,
             customer_id: customer_id.clone(),
@@ -246,16 +231,12 @@ struct MergeBody {
 }
 
 async fn merge(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
-    headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: MergeBody = parse_json(&body)?;
-    let m = state
-        .session
-        .clone()
+    let m = session
         .merge_customers(MergeCustomersRequest {
             tenant_id,
             survivor_id: b.survivor_id.clone(),
@@ -268,14 +249,10 @@ async fn merge(
 }
 
 async fn unmerge(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path((tenant_id, merge_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let m = state
-        .session
-        .clone()
+    let m = session
         .unmerge_customers(UnmergeCustomersRequest {
             tenant_id,
             merge_id: merge_id.clone(),
@@ -287,14 +264,10 @@ async fn unmerge(
 }
 
 async fn conversation(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path((tenant_id, conversation_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let c = state
-        .session
-        .clone()
+    let c = session
         .get_conversation(GetConversationRequest {
             tenant_id,
             conversation_id: conversation_id.clone(),
@@ -325,14 +298,10 @@ fn settings_json(s: &TenantSettings) -> Value {
 }
 
 async fn get_settings(
-    State(state): State<AppState>,
+    AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let s = state
-        .session
-        .clone()
+    let s = session
         .get_tenant_settings(GetTenantSettingsRequest {
             tenant_id: tenant_id.clone(),
         })
@@ -350,12 +319,11 @@ struct SettingsBody {
 }
 
 async fn put_settings(
+    AdminSession(mut session): AdminSession,
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,
-    headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let b: SettingsBody = parse_json(&body)?;
     if crate::store::get_tenant(&state.db, &tenant_id)
         .await?
@@ -366,9 +334,7 @@ async fn put_settings(
             id: tenant_id.chars().take(64).collect(),
         });
     }
-    let s = state
-        .session
-        .clone()
+    let s = session
         .put_tenant_settings(TenantSettings {
             tenant_id: tenant_id.clone(),
             merge_identity_kinds: b.merge_identity_kinds,

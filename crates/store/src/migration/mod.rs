@@ -121,3 +121,44 @@ pub async fn create_shared_tables(manager: &SchemaManager<'_>) -> Result<(), DbE
 
 /// The shared tables' names, for the tests that check which tables a service creates.
 pub const SHARED_TABLES: &[&str] = &["outbox", "processed_events"];
+
+/// A migration: the name databases record for it (never change a released one), optionally
+/// `in_transaction` (SQLite runs migrations outside one unless asked), and its `up` steps.
+/// Migrations only add; there is no `down`.
+///
+/// ```ignore
+/// kefu_store::migration! {
+///     /// Tenant configuration documents.
+///     M0002TenantConfigs = "gateway_0002_tenant_configs", |manager| {
+///         create_entity_table(manager, tenant_config::Entity).await
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! migration {
+    ($(#[$meta:meta])* $name:ident = $recorded:literal $(, $in_transaction:ident)?, |$manager:ident| $body:block) => {
+        $(#[$meta])*
+        struct $name;
+
+        impl $crate::sea_orm_migration::MigrationName for $name {
+            fn name(&self) -> &str {
+                $recorded
+            }
+        }
+
+        #[$crate::sea_orm_migration::async_trait::async_trait]
+        impl $crate::sea_orm_migration::MigrationTrait for $name {
+            $($crate::migration!(@$in_transaction);)?
+
+            async fn up(
+                &self,
+                $manager: &$crate::sea_orm_migration::SchemaManager,
+            ) -> Result<(), $crate::sea_orm_migration::DbErr> $body
+        }
+    };
+    (@in_transaction) => {
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    };
+}

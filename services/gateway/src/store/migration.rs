@@ -25,19 +25,10 @@ impl MigratorTrait for GatewayMigrator {
     }
 }
 
-struct M0001Initial;
-
-// The name databases already record: the derive named it after its file, which was
-// `gateway.rs` until the tables moved into the service. Never change a recorded name.
-impl MigrationName for M0001Initial {
-    fn name(&self) -> &str {
-        "gateway"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0001Initial {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    // The name databases already record: the derive named it after its file, which was
+    // `gateway.rs` until the tables moved into the service. Never change a recorded name.
+    M0001Initial = "gateway", |manager| {
         create_entity_table(manager, tenant::Entity).await?;
         create_entity_table(manager, channel::Entity).await?;
         create_entity_table(manager, inbound_message::Entity).await?;
@@ -58,19 +49,10 @@ impl MigrationTrait for M0001Initial {
     }
 }
 
-/// Tenant configuration documents (`kefu apply`, the operator).
-struct M0002TenantConfigs;
-
-// Named by hand: the derive names a migration after its file, which the first one already is.
-impl MigrationName for M0002TenantConfigs {
-    fn name(&self) -> &str {
-        "gateway_0002_tenant_configs"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0002TenantConfigs {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    /// Tenant configuration documents (`kefu apply`, the operator).
+    // Named by hand: the derive names a migration after its file, which the first one already is.
+    M0002TenantConfigs = "gateway_0002_tenant_configs", |manager| {
         create_entity_table(manager, tenant_config::Entity).await
     }
 }

@@ -40,19 +40,10 @@ impl MigratorTrait for SessionMigrator {
     }
 }
 
-struct M0001Initial;
-
-// The name databases already record: the derive named it after its file, which was
-// `session.rs` until the tables moved into the service. Never change a recorded name.
-impl MigrationName for M0001Initial {
-    fn name(&self) -> &str {
-        "session"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0001Initial {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    // The name databases already record: the derive named it after its file, which was
+    // `session.rs` until the tables moved into the service. Never change a recorded name.
+    M0001Initial = "session", |manager| {
         create_entity_table(manager, customer::Entity).await?;
         create_entity_table(manager, customer_identity::Entity).await?;
         create_entity_table(manager, conversation::Entity).await?;
@@ -92,20 +83,11 @@ impl MigrationTrait for M0001Initial {
     }
 }
 
-/// Profiles, merges, tenant rules, handoffs, cards. Tables made by M0001 from today's entities
-/// already have the new columns, so each column is added only where it is missing.
-struct M0002UnifiedCustomer;
-
-// Named by hand: the derived name is the module's, which M0001 already has.
-impl MigrationName for M0002UnifiedCustomer {
-    fn name(&self) -> &str {
-        "session_m0002_unified_customer"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0002UnifiedCustomer {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    /// Profiles, merges, tenant rules, handoffs, cards. Tables made by M0001 from today's entities
+    /// already have the new columns, so each column is added only where it is missing.
+    // Named by hand: the derived name is the module's, which M0001 already has.
+    M0002UnifiedCustomer = "session_m0002_unified_customer", |manager| {
         let nullable = |name: &str, kind: fn(&mut ColumnDef) -> &mut ColumnDef| {
             kind(&mut ColumnDef::new(Alias::new(name)))
                 .null()
@@ -134,19 +116,10 @@ impl MigrationTrait for M0002UnifiedCustomer {
     }
 }
 
-/// Routing and the agent desk: agents, work items, canned responses, routing documents and
-/// leases; internal notes on messages.
-struct M0003Routing;
-
-impl MigrationName for M0003Routing {
-    fn name(&self) -> &str {
-        "session_m0003_routing"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0003Routing {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    /// Routing and the agent desk: agents, work items, canned responses, routing documents and
+    /// leases; internal notes on messages.
+    M0003Routing = "session_m0003_routing", |manager| {
         add_missing_columns(
             manager,
             vec![
@@ -193,24 +166,11 @@ impl MigrationTrait for M0003Routing {
     }
 }
 
-/// Each message's sequence in its conversation (`message.created` carries it), counted on the
-/// conversation row. Existing messages are numbered in the order they were stored.
-struct M0004MessageSequence;
-
-impl MigrationName for M0004MessageSequence {
-    fn name(&self) -> &str {
-        "session_m0004_message_sequence"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0004MessageSequence {
-    /// All or nothing on SQLite too (whose migrations run outside a transaction by default).
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+kefu_store::migration! {
+    /// Each message's sequence in its conversation (`message.created` carries it), counted on the
+    /// conversation row. Existing messages are numbered in the order they were stored.
+    // All or nothing on SQLite too (whose migrations run outside a transaction by default).
+    M0004MessageSequence = "session_m0004_message_sequence", in_transaction, |manager| {
         let count = |name: &str| {
             ColumnDef::new(Alias::new(name))
                 .big_integer()

@@ -41,6 +41,10 @@ pub struct DeskConfig {
     pub max_connections: usize,
     /// Seconds between pings; a socket silent for three intervals is closed.
     pub ping_interval_s: u64,
+    /// Wrong passwords for one login within `login_lockout_s` before it is locked out.
+    pub login_max_failures: u32,
+    /// How long failures count, and so how long a lockout lasts at most.
+    pub login_lockout_s: u64,
 }
 
 impl Default for DeskConfig {
@@ -48,6 +52,8 @@ impl Default for DeskConfig {
         Self {
             max_connections: 5_000,
             ping_interval_s: 30,
+            login_max_failures: 5,
+            login_lockout_s: 900,
         }
     }
 }

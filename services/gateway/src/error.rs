@@ -60,6 +60,9 @@ pub enum ApiError {
     NotConfigured(&'static str),
     #[error("{method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// Too many wrong passwords for this login: refused for `retry_after_s` more seconds.
+    #[error("too many failed sign-ins for this login; retry in {retry_after_s} s")]
+    LoginLocked { retry_after_s: u64 },
 }
 
 /// The answer for a path no route serves: 404 in the error table's JSON.
@@ -142,6 +145,11 @@ impl ApiError {
                 Some("external_message_id".into()),
             ),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            LoginLocked { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                Some("login".into()),
+            ),
             MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", None),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
@@ -251,11 +259,19 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
+        let retry_after = match &self {
+            ApiError::LoginLocked { retry_after_s } => Some(retry_after_s.to_string()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: code,
             message,
             field,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(v) = retry_after.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }

@@ -101,6 +101,8 @@ pub struct AppState {
     pub desk: Desk,
     /// Open desk sockets (agents, supervisors) of this replica.
     pub desk_sockets: desk::socket::DeskSockets,
+    /// Sign-in failures per login (`desk::lockout`).
+    pub lockout: Arc<desk::lockout::Lockout>,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -154,7 +156,12 @@ impl GatewayApp {
             channel,
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        let lockout = Arc::new(desk::lockout::Lockout::new(
+            config.desk.login_max_failures,
+            Duration::from_secs(config.desk.login_lockout_s),
+        ));
         let state = AppState {
+            lockout,
             inbound: writer::InboundWriter::spawn(db.clone(), outbox.clone()),
             outbox,
             channels: channels::ChannelCache::new(db.clone()),

@@ -948,3 +948,55 @@ pub async fn desk_limits_agree_at_the_edge_and_behind_it(p: &Platform) {
         .await;
     r.assert_invalid("tags");
 }
+
+/// Five wrong passwords lock a login out: the sixth attempt is refused with 429 and
+/// `Retry-After`, even with the right password; an unknown login is treated alike (a lockout
+/// says nothing about whether a login exists), and other logins are unaffected.
+pub async fn repeated_wrong_passwords_lock_the_login_out(p: &Platform) {
+    let d = Desk::new(p, Rules::default()).await;
+    let staff = |id| Staff {
+        id,
+        role: "agent",
+        merchant: "",
+        skills: &["general"],
+        capacity: 1,
+    };
+    d.staff(&staff("lock-me"), false).await;
+    d.staff(&staff("lock-other"), false).await;
+    for login in ["lock-me", "nobody-here"] {
+        for i in 0..5 {
+            let r = DeskClient::login(&d.base, &d.tenant, login, "wrong-password-123")
+                .await
+                .err()
+                .expect("a wrong password is refused");
+            assert_eq!(
+                (r.status, r.body["field"].as_str()),
+                (401, Some("password")),
+                "{login} attempt {i}: {:?}",
+                r.body
+            );
+        }
+        let locked = DeskClient::login(&d.base, &d.tenant, login, PASSWORD)
+            .await
+            .err()
+            .expect("a locked login is refused, right password or not");
+        assert_eq!(
+            (locked.status, locked.body["error"].as_str()),
+            (429, Some("too_many_attempts")),
+            "{login}: {:?}",
+            locked.body
+        );
+        let retry: u64 = locked.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    }
+    assert!(
+        DeskClient::login(&d.base, &d.tenant, "lock-other", PASSWORD)
+            .await
+            .is_ok(),
+        "another login signs in"
+    );
+}

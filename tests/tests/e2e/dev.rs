@@ -131,4 +131,5 @@ dev_scenarios!(
     an_unaccepted_offer_is_reoffered,
     merchant_staff_see_only_their_merchant,
     another_tenants_ids_answer_404,
+    repeated_wrong_passwords_lock_the_login_out,
 );

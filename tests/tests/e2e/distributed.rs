@@ -207,6 +207,7 @@ distributed_scenarios!(
     an_unaccepted_offer_is_reoffered,
     merchant_staff_see_only_their_merchant,
     another_tenants_ids_answer_404,
+    repeated_wrong_passwords_lock_the_login_out,
 );
 
 /// A handoff is an event on the bus for the routing side, carrying the transcript, intents,

@@ -217,6 +217,8 @@ impl FromRequestParts<AppState> for Actor {
         (status = 200, description = "Signed in", body = LoginResponse),
         (status = 401, description = "Unknown login or wrong password", body = json::Error),
         (status = 422, description = "A field is missing or too long", body = json::Error),
+        (status = 429, description = "Too many wrong passwords for this login: locked out for \
+            the seconds in `Retry-After`", body = json::Error),
         (status = 503, description = "Agent sign-in is not configured", body = json::Error),
     ),
 )]
@@ -235,6 +237,13 @@ pub async fn login(
             "agent sign-in (agent_token_secret)",
         ));
     }
+    let now = std::time::Instant::now();
+    if let Some(left) = state.lockout.locked_for(&tenant_id, &b.login, now) {
+        return Err(ApiError::LoginLocked {
+            retry_after_s: left.as_secs().max(1),
+        });
+    }
+    let login = b.login.clone();
     let agent = state
         .desk
         .clone()
@@ -245,14 +254,18 @@ pub async fn login(
         })
         .await
         .map_err(|s| match s.code() {
-            // One answer for both, so logins cannot be probed.
-            tonic::Code::Unauthenticated | tonic::Code::NotFound => ApiError::Unauthenticated {
-                field: "password",
-                reason: "does not match the login (or the login is unknown)".into(),
-            },
+            // One answer for both, so logins cannot be probed; both count towards a lockout.
+            tonic::Code::Unauthenticated | tonic::Code::NotFound => {
+                state.lockout.failed(&tenant_id, &login, now);
+                ApiError::Unauthenticated {
+                    field: "password",
+                    reason: "does not match the login (or the login is unknown)".into(),
+                }
+            }
             _ => ApiError::from_session(s, "tenant", &tenant_id),
         })?
         .into_inner();
+    state.lockout.succeeded(&tenant_id, &login);
     if agent.tenant_id != tenant_id || Role::parse(&agent.role).is_none() {
         return Err(ApiError::Internal(format!(
             "session signed in agent {} of tenant {} with role {:?}",

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod auth;
 pub mod events;
 pub mod json;
+pub mod lockout;
 pub mod openapi;
 pub mod queues;
 pub mod socket;

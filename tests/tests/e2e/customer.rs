@@ -12,9 +12,9 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// 李雷 in `demo/orders.json`: three orders (paid, shipped, completed).
-const LILEI_PHONE: &str = "13800000001";
+pub(crate) const LILEI_PHONE: &str = "13800000001";
 /// 韩梅梅: one delivered jewellery order.
-const HANMEIMEI_PHONE: &str = "13800000002";
+pub(crate) const HANMEIMEI_PHONE: &str = "13800000002";
 
 async fn ask(ch: &TestChannel, p: &Platform, ext: &str, user: &str, body: Value) -> Value {
     let mut body = body;

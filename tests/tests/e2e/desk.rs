@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use crate::events::{a_merge_publishes_each_closure_once, domain_events_once_per_change};
 
 const WAIT: Duration = Duration::from_secs(20);
-const PASSWORD: &str = "desk-e2e-password";
+pub(crate) const PASSWORD: &str = "desk-e2e-password";
 
 /// A tenant of the scenario's own, with one API channel whose replies reach `hook`.
 pub struct Desk {

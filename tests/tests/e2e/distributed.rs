@@ -19,6 +19,11 @@ const QUEUES: &[&str] = &[
 ];
 
 async fn start(iso: &Isolation) -> Platform {
+    start_logging(iso, "info").await
+}
+
+/// The platform with the services logging at `log` (a `RUST_LOG` directive).
+async fn start_logging(iso: &Isolation, log: &str) -> Platform {
     iso.require_servers().await;
     let otlp = OtlpReceiver::start().await;
     let orders = OrderSystem::start().await;
@@ -27,7 +32,7 @@ async fn start(iso: &Isolation) -> Platform {
         ("KEFU_ORDERS__TOKEN", orders.token.clone()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.clone()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
-        ("RUST_LOG", "info".into()),
+        ("RUST_LOG", log.into()),
         ("KEFU_WEBHOOK__BACKOFF_INITIAL_MS", "200".into()),
     ];
     // Bound before the services start, so it sees everything they publish.
@@ -67,6 +72,67 @@ where
     let id = iso.id.clone();
     let platform = start(&iso).await;
     f(platform, iso).await;
+    Isolation { id }
+        .cleanup(&["gateway", "session"], QUEUES)
+        .await;
+}
+
+/// Every service logging at debug level through scenarios that handle secrets — channel
+/// secrets and identity tokens, visitor credentials, agent passwords and tokens, the admin
+/// token, customers' phone numbers — writes none of them to its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_logs_hold_no_secrets_at_debug_level() {
+    let iso = Isolation::new();
+    let id = iso.id.clone();
+    let p = start_logging(&iso, "debug").await;
+    crate::customer::one_customer_across_channels(&p).await;
+    crate::customer::web_chat_socket(&p).await;
+    crate::desk::handoff_to_the_skilled_agent_and_through_to_csat(&p).await;
+    crate::desk::repeated_wrong_passwords_lock_the_login_out(&p).await;
+    let fixed = [
+        ("the admin token", crate::platform::ADMIN_TOKEN.to_owned()),
+        (
+            "the agent token secret",
+            "e2e-agent-token-secret-0123456789abcdef".to_owned(),
+        ),
+        ("an agent's password", crate::desk::PASSWORD.to_owned()),
+        ("a wrong password", "wrong-password-123".to_owned()),
+        ("a phone number", crate::customer::LILEI_PHONE.to_owned()),
+        (
+            "a phone number",
+            crate::customer::HANMEIMEI_PHONE.to_owned(),
+        ),
+        // Issued tokens and signed credentials start with a base64 JSON header.
+        ("a token or credential", "eyJ".to_owned()),
+    ];
+    let mut debug_lines = 0;
+    for service in &p.services {
+        let log = service.log();
+        debug_lines += log.lines().filter(|l| l.contains("DEBUG")).count();
+        for (what, needle) in &fixed {
+            assert!(
+                !log.contains(needle.as_str()),
+                "{} logged {what}: {}",
+                service.name,
+                log.lines()
+                    .find(|l| l.contains(needle.as_str()))
+                    .unwrap_or_default()
+            );
+        }
+        // Channel secrets are `secret-<32 hex>` (and `web-`, `desk-` ones) in these tests.
+        for (at, _) in log.match_indices("secret-") {
+            let tail = &log[at + "secret-".len()..];
+            let hex = tail.chars().take_while(char::is_ascii_hexdigit).count();
+            assert!(
+                hex < 32,
+                "{} logged a channel secret: {}",
+                service.name,
+                &log[at..(at + 60).min(log.len())]
+            );
+        }
+    }
+    assert!(debug_lines > 100, "the services logged at debug level");
+    drop(p);
     Isolation { id }
         .cleanup(&["gateway", "session"], QUEUES)
         .await;

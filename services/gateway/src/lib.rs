@@ -46,7 +46,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use kefu_bus::Bus;
-use kefu_store::MigratorTrait;
 use kefu_store::sea_orm::DatabaseConnection;
 use kefu_worker::Outbox;
 use opentelemetry::metrics::{Counter, Histogram};
@@ -131,7 +130,7 @@ impl GatewayApp {
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
     ) -> Result<Self, kefu_store::StoreError> {
-        crate::store::migration::GatewayMigrator::up(&db, None)
+        kefu_store::migration::apply::<crate::store::migration::GatewayMigrator>(&db)
             .await
             .map_err(kefu_store::StoreError::Migration)?;
         let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));

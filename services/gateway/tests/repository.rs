@@ -15,6 +15,7 @@ mod tenant_config;
 kefu_store::contract_suite! {
     gateway::migrations_create_only_the_gateways_tables,
     gateway::gateway_migrations_are_idempotent,
+    gateway::replicas_migrating_at_once_all_succeed,
     gateway::tenant_upsert_creates_then_updates,
     gateway::channel_requires_secret_on_creation,
     gateway::channel_update_without_secret_keeps_it,

@@ -22,7 +22,6 @@ use kefu_worker::queues::spec as queue;
 
 use kefu_bus::Bus;
 use kefu_proto::bot::bot_client::BotClient;
-use kefu_store::MigratorTrait;
 use kefu_store::sea_orm::DatabaseConnection;
 use kefu_telemetry::grpc::TraceInterceptor;
 use kefu_worker::Outbox;
@@ -125,7 +124,7 @@ impl SessionApp {
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
     ) -> Result<Self, BuildError> {
-        crate::store::migration::SessionMigrator::up(&db, None)
+        kefu_store::migration::apply::<crate::store::migration::SessionMigrator>(&db)
             .await
             .map_err(kefu_store::StoreError::Migration)?;
         let endpoint = Endpoint::from_shared(config.bot_url.clone())

@@ -122,6 +122,24 @@ pub async fn create_shared_tables(manager: &SchemaManager<'_>) -> Result<(), DbE
 /// The shared tables' names, for the tests that check which tables a service creates.
 pub const SHARED_TABLES: &[&str] = &["outbox", "processed_events"];
 
+/// Applies `M`'s pending migrations in one transaction, so a failed step leaves nothing
+/// half-made and migrators starting together run one after the other: on PostgreSQL the
+/// transaction first takes an advisory lock on the schema (replicas would otherwise race on
+/// `CREATE TABLE IF NOT EXISTS`, which PostgreSQL can fail with a duplicate `pg_type` row, and
+/// on recording a migration); SQLite's one connection is held by the transaction.
+pub async fn apply<M: MigratorTrait>(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared(
+            "SELECT pg_advisory_xact_lock(hashtext('kefu.migrate.' || current_schema()))",
+        )
+        .await?;
+    }
+    M::up(&txn, None).await?;
+    txn.commit().await
+}
+
 /// A migration: the name databases record for it (never change a released one), optionally
 /// `in_transaction` (SQLite runs migrations outside one unless asked), and its `up` steps.
 /// Migrations only add; there is no `down`.

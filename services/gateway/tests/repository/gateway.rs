@@ -42,6 +42,24 @@ pub async fn gateway_migrations_are_idempotent(db: &DatabaseConnection) {
     assert!(gateway::get_tenant(db, "t1").await.unwrap().is_some());
 }
 
+/// Replicas that start at once migrate one after the other: all succeed, and each migration
+/// is recorded once.
+pub async fn replicas_migrating_at_once_all_succeed(db: &DatabaseConnection) {
+    let run = || kefu_store::migration::apply::<GatewayMigrator>(db);
+    let (a, b, c) = tokio::join!(run(), run(), run());
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    let applied = GatewayMigrator::get_applied_migrations(db).await.unwrap();
+    assert_eq!(applied.len(), GatewayMigrator::migrations().len());
+    assert!(
+        GatewayMigrator::get_pending_migrations(db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn tenant_upsert_creates_then_updates(db: &DatabaseConnection) {
     migrate_gateway(db).await;
     assert_eq!(gateway::get_tenant(db, "t1").await.unwrap(), None);

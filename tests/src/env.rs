@@ -59,6 +59,13 @@ impl Isolation {
     }
 
     /// Drops this test's schemas and broker topology.
+    /// Drops what a distributed platform made: the gateway's and session's schemas and every
+    /// queue of the system (`kefu_proto::queues::ALL`), with their dead-letter queues.
+    pub async fn cleanup_platform(&self) {
+        let queues: Vec<&str> = kefu_proto::queues::ALL.iter().map(|q| q.name).collect();
+        self.cleanup(&["gateway", "session"], &queues).await;
+    }
+
     pub async fn cleanup(&self, services: &[&str], queues: &[&str]) {
         if let Ok(db) = kefu_store::connect(&DbConfig::new(database_url(), None)).await {
             for s in services {

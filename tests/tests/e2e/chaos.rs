@@ -17,12 +17,6 @@ use std::time::{Duration, Instant};
 const TENANT: &str = "demo";
 const ADMIN: &str = "chaos-admin-token";
 const SECRET: &str = "chaos-channel-secret-0001";
-const QUEUES: &[&str] = &[
-    "session.inbound",
-    "gateway.outbound",
-    "session.config",
-    "gateway.desk",
-];
 const CUSTOMERS: usize = 16;
 const MESSAGES_EACH: usize = 25;
 const KILLS: usize = 3;
@@ -145,5 +139,5 @@ async fn killing_session_replicas_mid_stream_loses_and_repeats_nothing() {
     }
 
     drop((replicas, gateway, bot));
-    iso.cleanup(&["gateway", "session"], QUEUES).await;
+    iso.cleanup_platform().await;
 }

@@ -9,15 +9,6 @@ use kefu_tests::env::amqp_url;
 use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, eventually};
 use std::time::Duration;
 
-const QUEUES: &[&str] = &[
-    "session.inbound",
-    "gateway.outbound",
-    "session.config",
-    "gateway.desk",
-    "e2e.handoffs",
-    "e2e.domain",
-];
-
 async fn start(iso: &Isolation) -> Platform {
     start_logging(iso, "info").await
 }
@@ -72,9 +63,7 @@ where
     let id = iso.id.clone();
     let platform = start(&iso).await;
     f(platform, iso).await;
-    Isolation { id }
-        .cleanup(&["gateway", "session"], QUEUES)
-        .await;
+    Isolation { id }.cleanup_platform().await;
 }
 
 /// Every service logging at debug level through scenarios that handle secrets — channel
@@ -133,9 +122,7 @@ async fn distributed_logs_hold_no_secrets_at_debug_level() {
     }
     assert!(debug_lines > 100, "the services logged at debug level");
     drop(p);
-    Isolation { id }
-        .cleanup(&["gateway", "session"], QUEUES)
-        .await;
+    Isolation { id }.cleanup_platform().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,7 +221,7 @@ async fn distributed_messages_accepted_before_the_session_ever_ran_are_answered(
     .await;
     assert_eq!(reply.body["bot"]["faq_id"], "invoice.issue");
     drop((bot, gateway, session));
-    iso.cleanup(&["gateway", "session"], QUEUES).await;
+    iso.cleanup_platform().await;
 }
 
 /// Each scenario of `crate::$module` as a test of its own, on a fresh distributed platform.

@@ -18,12 +18,6 @@ use tonic::transport::Channel;
 const TENANT: &str = "scale";
 const ADMIN: &str = "scale-admin-token";
 const SECRET: &str = "scale-channel-secret-0001";
-const QUEUES: &[&str] = &[
-    "session.inbound",
-    "gateway.outbound",
-    "session.config",
-    "gateway.desk",
-];
 
 struct Cluster {
     gateway: GatewayClient,
@@ -245,9 +239,7 @@ async fn two_deciding_replicas_never_double_assign_or_overfill() {
         .filter(|s| s.log().contains("offered"))
         .count();
     eprintln!("replicas that made offers: {deciding} of 2");
-    Isolation { id: iso.id.clone() }
-        .cleanup(&["gateway", "session"], QUEUES)
-        .await;
+    Isolation { id: iso.id.clone() }.cleanup_platform().await;
 }
 
 /// With the lease on, one replica decides. Customers wait while no agent is online; the
@@ -316,7 +308,5 @@ async fn killing_the_deciding_replica_loses_no_waiting_conversation() {
     let held = snapshot(&mut desks, &agent_ids, 3).await;
     assert_eq!(held.values().map(Vec::len).sum::<usize>(), 12);
     let _ = db.close().await;
-    Isolation { id: iso.id.clone() }
-        .cleanup(&["gateway", "session"], QUEUES)
-        .await;
+    Isolation { id: iso.id.clone() }.cleanup_platform().await;
 }

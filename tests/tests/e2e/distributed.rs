@@ -9,6 +9,9 @@ use kefu_tests::env::amqp_url;
 use kefu_tests::{GatewayClient, Isolation, OtlpReceiver, eventually};
 use std::time::Duration;
 
+/// The queue the event tap reads the domain events from.
+const TAP_QUEUE: &str = "e2e.domain";
+
 async fn start(iso: &Isolation) -> Platform {
     start_logging(iso, "info").await
 }
@@ -32,7 +35,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             .await
             .expect("broker"),
     );
-    let events = kefu_tests::events::EventTap::bus(tap_bus, "e2e.domain").await;
+    let events = kefu_tests::events::EventTap::bus(tap_bus, TAP_QUEUE).await;
     let Distributed {
         bot,
         session,
@@ -63,7 +66,9 @@ where
     let id = iso.id.clone();
     let platform = start(&iso).await;
     f(platform, iso).await;
-    Isolation { id }.cleanup_platform().await;
+    let iso = Isolation { id };
+    iso.cleanup_platform().await;
+    iso.cleanup(&[], &[TAP_QUEUE]).await;
 }
 
 /// Every service logging at debug level through scenarios that handle secrets — channel
@@ -122,7 +127,9 @@ async fn distributed_logs_hold_no_secrets_at_debug_level() {
     }
     assert!(debug_lines > 100, "the services logged at debug level");
     drop(p);
-    Isolation { id }.cleanup_platform().await;
+    let iso = Isolation { id };
+    iso.cleanup_platform().await;
+    iso.cleanup(&[], &[TAP_QUEUE]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,28 +61,6 @@ pub async fn seen_many<C: ConnectionTrait>(
     Ok(found.into_iter().collect())
 }
 
-/// Records many event ids at once, for ids [`seen_many`] just reported as new in the same
-/// transaction. If another replica records one of them meanwhile, the insert fails on the
-/// primary key and the caller's transaction rolls back: nothing is applied twice.
-pub async fn record_many<C: ConnectionTrait>(
-    db: &C,
-    consumer: &str,
-    event_ids: &[Uuid],
-) -> Result<(), sea_orm::DbErr> {
-    if event_ids.is_empty() {
-        return Ok(());
-    }
-    let now = Utc::now();
-    processed_event::Entity::insert_many(event_ids.iter().map(|id| processed_event::ActiveModel {
-        consumer: Set(consumer.to_owned()),
-        event_id: Set(*id),
-        processed_at: Set(now),
-    }))
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
-}
-
 /// Records as many of `event_ids` as are new for `consumer` and returns those: one
 /// `INSERT … ON CONFLICT DO NOTHING RETURNING` in the caller's transaction, so the events to
 /// apply and their records are one statement. An event another transaction is recording at the

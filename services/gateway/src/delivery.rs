@@ -96,20 +96,11 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
         }
     }
     let delivered_ids: Vec<Uuid> = delivered.iter().map(|s| s.envelope.event_id).collect();
-    let recorded: Result<(), String> =
-        match idempotency::record_many(&state.db, CONSUMER, &delivered_ids).await {
-            Ok(()) => Ok(()),
-            // Another replica recorded one of them meanwhile: record one by one, skipping those.
-            Err(_) => {
-                let mut all = Ok(());
-                for id in &delivered_ids {
-                    if let Err(e) = idempotency::record(&state.db, CONSUMER, *id).await {
-                        all = Err(e.to_string());
-                    }
-                }
-                all
-            }
-        };
+    // One insert; an id another replica recorded meanwhile is skipped, not an error.
+    let recorded: Result<(), String> = idempotency::claim_many(&state.db, CONSUMER, &delivered_ids)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     for send in delivered {
         results.set(
             send.index,

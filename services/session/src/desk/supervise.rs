@@ -191,14 +191,8 @@ impl DeskGrpc {
             participants: Some(Strings(participants)),
             ..Change::default()
         };
-        let all = [
-            WorkState::Waiting,
-            WorkState::Offered,
-            WorkState::Active,
-            WorkState::LeftMessage,
-        ];
         let n = self
-            .change(&w, &all, change, |n| {
+            .change(&w, WorkState::NOT_CLOSED, change, |n| {
                 vec![events::work_event(
                     "conversation.updated",
                     n,

@@ -356,12 +356,7 @@ impl DeskGrpc {
     pub(super) async fn serve_close(&self, req: CloseRequest) -> Result<WorkConversation, Status> {
         let who = self.who(req.actor).await?;
         let w = self.work(&who, &req.conversation_id).await?;
-        let open = [
-            WorkState::Active,
-            WorkState::Offered,
-            WorkState::Waiting,
-            WorkState::LeftMessage,
-        ];
+        let open = WorkState::NOT_CLOSED;
         if !open.contains(&w.state) {
             return Err(Status::failed_precondition(
                 "conversation_id: already closed",
@@ -391,7 +386,7 @@ impl DeskGrpc {
             &who.tenant,
             w.conversation_id,
             w.version,
-            &open,
+            open,
             change,
         )
         .await

@@ -47,7 +47,8 @@ fmt:
 services:
 	bash scripts/ensure-services.sh
 
-## chart-lint: Helm's own linter on charts/kefu (installs helm-sdkpy into a venv on first use)
+## chart-lint: Helm's linter and renderer on charts/kefu, every manifest validated against the
+## Kubernetes 1.34 schemas and the CRDs (installs helm-python-sdk and kubernetes-validate on first use)
 chart-lint:
 	bash scripts/chart-lint.sh
 

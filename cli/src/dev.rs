@@ -1,6 +1,7 @@
 //! `kefu dev`: the embedded platform. The same service libraries as distributed mode, over
-//! SQLite files (one per service, in `--data-dir`) and the in-process bus, seeded with the demo
-//! tenant so a fresh checkout answers its first message with `make run` alone.
+//! SQLite files (one per service, in `--data-dir`) and the in-process bus (its messages kept in
+//! `bus.db` until settled, so a crash loses nothing), seeded with the demo tenant so a fresh
+//! checkout answers its first message with `make run` alone.
 
 use crate::inbox::Inbox;
 use anyhow::Context;
@@ -148,7 +149,12 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let readiness = Readiness::new();
     let workers_ready = readiness.component("gateway.consumers");
     let session_ready = readiness.component("session.consumers");
-    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(Topology::new("kefu")));
+    // The in-process bus keeps its messages in bus.db until they are settled, so a kill of
+    // this process loses no accepted event: the restart delivers them again.
+    let journal = kefu_worker::journal::SqliteJournal::open(sqlite(&args.data_dir, "bus").await?)
+        .await
+        .context("opening the bus journal")?;
+    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::durable(Topology::new("kefu"), journal).await?);
 
     let (http_listener, http_addr) = kefu_lifecycle::bind(&args.http)
         .await

@@ -37,6 +37,9 @@ pub enum BusError {
     /// A broker message could not be turned into an [`Envelope`](crate::Envelope).
     #[error("malformed message: {0}")]
     Decode(String),
+    /// The in-process bus's journal could not keep a message: it is NOT stored.
+    #[error("{0}")]
+    Journal(String),
     /// The operation did not complete in time.
     #[error("{operation} timed out after {after:?}")]
     Timeout {

@@ -1,11 +1,15 @@
 //! [`InProcessBus`]: the in-memory backend with RabbitMQ's observable semantics
-//! (topic routing, prefetch, redelivery counting, delivery limit, dead-lettering).
+//! (topic routing, prefetch, redelivery counting, delivery limit, dead-lettering), and, when
+//! opened on a [`Journal`], RabbitMQ's durability too: messages of durable queues survive a
+//! crash of the process ([`InProcessBus::durable`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
+use crate::journal::{Journal, JournalEntry, Settlement};
 use crate::subscription::{Acknowledger, DeliverySource};
 use crate::{Bus, BusError, Delivery, Envelope, QueueSpec, Subscription, Topology, topic_matches};
 
@@ -19,6 +23,9 @@ pub struct InProcessBus {
 struct Inner {
     topology: Topology,
     state: Mutex<State>,
+    /// Where messages are kept until settled (none: memory only).
+    journal: Option<Arc<dyn Journal>>,
+    next_id: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -26,6 +33,9 @@ struct State {
     closed: bool,
     next_subscription: u64,
     queues: HashMap<String, Queue>,
+    /// Journal entries of queues not declared since the bus opened; a queue takes its own when
+    /// it is declared.
+    pending: HashMap<String, Vec<JournalEntry>>,
 }
 
 #[derive(Debug)]
@@ -33,7 +43,7 @@ struct Queue {
     bindings: Vec<String>,
     delivery_limit: u32,
     ready: VecDeque<Stored>,
-    dead: VecDeque<Envelope>,
+    dead: VecDeque<Dead>,
     /// Unsettled deliveries per subscription id.
     in_flight: HashMap<u64, usize>,
     /// Woken on every publish, settlement and on close.
@@ -41,7 +51,15 @@ struct Queue {
 }
 
 #[derive(Debug)]
+struct Dead {
+    id: u64,
+    envelope: Envelope,
+}
+
+#[derive(Debug)]
 struct Stored {
+    /// The journal's id of this copy (0 without a journal).
+    id: u64,
     envelope: Envelope,
     /// Deliveries so far.
     deliveries: u32,
@@ -54,8 +72,33 @@ impl InProcessBus {
             inner: Arc::new(Inner {
                 topology,
                 state: Mutex::new(State::default()),
+                journal: None,
+                next_id: AtomicU64::new(1),
             }),
         }
+    }
+
+    /// A bus whose messages live in `journal` until settled: what a previous bus on the same
+    /// journal left unsettled (published and not acknowledged when its process died) is
+    /// delivered again, with its delivery count, once its queue is declared.
+    pub async fn durable(topology: Topology, journal: Arc<dyn Journal>) -> Result<Self, BusError> {
+        let entries = journal.load().await?;
+        let next_id = entries.iter().map(|e| e.id).max().unwrap_or(0) + 1;
+        let mut pending: HashMap<String, Vec<JournalEntry>> = HashMap::new();
+        for e in entries {
+            pending.entry(e.queue.clone()).or_default().push(e);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                topology,
+                state: Mutex::new(State {
+                    pending,
+                    ..State::default()
+                }),
+                journal: Some(journal),
+                next_id: AtomicU64::new(next_id),
+            }),
+        })
     }
 
     /// The topology this bus was created with.
@@ -85,14 +128,27 @@ impl Inner {
         if let Some(count) = queue.in_flight.get_mut(&subscription) {
             *count = count.saturating_sub(1);
         }
+        let id = stored.id;
         match outcome {
-            Outcome::Ack => {}
+            Outcome::Ack => self.record(Settlement::Removed { id }),
             Outcome::Requeue if stored.deliveries < queue.delivery_limit => {
                 queue.ready.push_front(stored);
             }
-            Outcome::Requeue | Outcome::DeadLetter => queue.dead.push_back(stored.envelope),
+            Outcome::Requeue | Outcome::DeadLetter => {
+                queue.dead.push_back(Dead {
+                    id,
+                    envelope: stored.envelope,
+                });
+                self.record(Settlement::Dead { id });
+            }
         }
         queue.notify.notify_waiters();
+    }
+
+    fn record(&self, settlement: Settlement) {
+        if let Some(journal) = &self.journal {
+            journal.settle(settlement);
+        }
     }
 }
 
@@ -103,25 +159,44 @@ impl Bus for InProcessBus {
     }
 
     async fn publish_batch(&self, envelopes: &[Envelope]) -> Result<(), BusError> {
+        let Some(journal) = &self.inner.journal else {
+            let mut state = self.inner.lock();
+            if state.closed {
+                return Err(BusError::Closed);
+            }
+            for (queue, envelope) in route(&state, envelopes) {
+                enqueue(&mut state, &queue, 0, envelope);
+            }
+            return Ok(());
+        };
+        // Routed under the lock, made durable without it, then queued: a crash before the
+        // journal holds them fails the publish (the producer keeps its outbox row).
+        let entries: Vec<JournalEntry> = {
+            let state = self.inner.lock();
+            if state.closed {
+                return Err(BusError::Closed);
+            }
+            route(&state, envelopes)
+                .into_iter()
+                .map(|(queue, envelope)| JournalEntry {
+                    id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+                    queue,
+                    envelope,
+                    deliveries: 0,
+                    dead: false,
+                })
+                .collect()
+        };
+        if entries.is_empty() {
+            return Ok(());
+        }
+        journal.append(entries.clone()).await?;
         let mut state = self.inner.lock();
         if state.closed {
             return Err(BusError::Closed);
         }
-        for envelope in envelopes {
-            let envelope = envelope.normalized();
-            for queue in state.queues.values_mut() {
-                let bound = queue
-                    .bindings
-                    .iter()
-                    .any(|pattern| topic_matches(pattern, &envelope.event_type));
-                if bound {
-                    queue.ready.push_back(Stored {
-                        envelope: envelope.clone(),
-                        deliveries: 0,
-                    });
-                    queue.notify.notify_waiters();
-                }
-            }
+        for e in entries {
+            enqueue(&mut state, &e.queue, e.id, e.envelope);
         }
         Ok(())
     }
@@ -131,7 +206,7 @@ impl Bus for InProcessBus {
         if state.closed {
             return Err(BusError::Closed);
         }
-        ensure_queue(&mut state.queues, spec);
+        ensure_queue(&mut state, spec);
         Ok(())
     }
 
@@ -142,7 +217,7 @@ impl Bus for InProcessBus {
         }
         state.next_subscription += 1;
         let id = state.next_subscription;
-        let queue = ensure_queue(&mut state.queues, &spec);
+        let queue = ensure_queue(&mut state, &spec);
         queue.in_flight.insert(id, 0);
         let source = Source {
             inner: Arc::clone(&self.inner),
@@ -166,7 +241,12 @@ impl Bus for InProcessBus {
             .get_mut(queue)
             .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
         let take = max.min(queue.dead.len());
-        Ok(queue.dead.drain(..take).collect())
+        let taken: Vec<Dead> = queue.dead.drain(..take).collect();
+        drop(state);
+        for d in &taken {
+            self.inner.record(Settlement::Removed { id: d.id });
+        }
+        Ok(taken.into_iter().map(|d| d.envelope).collect())
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
@@ -179,10 +259,15 @@ impl Bus for InProcessBus {
     }
 
     async fn close(&self) {
-        let mut state = self.inner.lock();
-        state.closed = true;
-        for queue in state.queues.values() {
-            queue.notify.notify_waiters();
+        {
+            let mut state = self.inner.lock();
+            state.closed = true;
+            for queue in state.queues.values() {
+                queue.notify.notify_waiters();
+            }
+        }
+        if let Some(journal) = &self.inner.journal {
+            journal.flush().await;
         }
     }
 }
@@ -215,11 +300,17 @@ impl Source {
         };
         *in_flight += 1;
         stored.deliveries += 1;
+        drop(state);
+        self.inner.record(Settlement::Delivered {
+            id: stored.id,
+            deliveries: stored.deliveries,
+        });
         let acker = InProcessAcker {
             inner: Arc::clone(&self.inner),
             queue: self.queue.clone(),
             subscription: self.id,
             stored: Stored {
+                id: stored.id,
                 envelope: stored.envelope.clone(),
                 deliveries: stored.deliveries,
             },
@@ -301,15 +392,63 @@ impl Acknowledger for InProcessAcker {
     }
 }
 
-/// The queue named by `spec`, created if missing, with `spec`'s bindings added.
-fn ensure_queue<'a>(queues: &'a mut HashMap<String, Queue>, spec: &QueueSpec) -> &'a mut Queue {
-    let queue = queues.entry(spec.name.clone()).or_insert_with(|| Queue {
-        bindings: Vec::new(),
-        delivery_limit: spec.effective_delivery_limit(),
-        ready: VecDeque::new(),
-        dead: VecDeque::new(),
-        in_flight: HashMap::new(),
-        notify: Arc::new(Notify::new()),
+/// The copies `envelopes` make: one per bound queue, in order.
+fn route(state: &State, envelopes: &[Envelope]) -> Vec<(String, Envelope)> {
+    let mut copies = Vec::new();
+    for envelope in envelopes {
+        let envelope = envelope.normalized();
+        for (name, queue) in &state.queues {
+            let bound = queue
+                .bindings
+                .iter()
+                .any(|pattern| topic_matches(pattern, &envelope.event_type));
+            if bound {
+                copies.push((name.clone(), envelope.clone()));
+            }
+        }
+    }
+    copies
+}
+
+fn enqueue(state: &mut State, queue: &str, id: u64, envelope: Envelope) {
+    if let Some(queue) = state.queues.get_mut(queue) {
+        queue.ready.push_back(Stored {
+            id,
+            envelope,
+            deliveries: 0,
+        });
+        queue.notify.notify_waiters();
+    }
+}
+
+/// The queue named by `spec`, created if missing (with what the journal kept for it), with
+/// `spec`'s bindings added.
+fn ensure_queue<'a>(state: &'a mut State, spec: &QueueSpec) -> &'a mut Queue {
+    let pending = &mut state.pending;
+    let queue = state.queues.entry(spec.name.clone()).or_insert_with(|| {
+        let mut queue = Queue {
+            bindings: Vec::new(),
+            delivery_limit: spec.effective_delivery_limit(),
+            ready: VecDeque::new(),
+            dead: VecDeque::new(),
+            in_flight: HashMap::new(),
+            notify: Arc::new(Notify::new()),
+        };
+        for e in pending.remove(&spec.name).unwrap_or_default() {
+            if e.dead {
+                queue.dead.push_back(Dead {
+                    id: e.id,
+                    envelope: e.envelope,
+                });
+            } else {
+                queue.ready.push_back(Stored {
+                    id: e.id,
+                    envelope: e.envelope,
+                    deliveries: e.deliveries,
+                });
+            }
+        }
+        queue
     });
     for binding in &spec.bindings {
         if !queue.bindings.contains(binding) {

@@ -12,7 +12,8 @@
 //! - [`consumer`]: [`run_consumer`], the standard consumer loop, and [`HandlerError`];
 //! - [`rabbit`]: [`RabbitBus`] — topic exchange, quorum queues with delivery
 //!   limit and dead-lettering, publisher confirms, reconnects;
-//! - [`inproc`]: [`InProcessBus`] — the same semantics in memory;
+//! - [`inproc`]: [`InProcessBus`] — the same semantics in memory, optionally kept in a
+//!   [`journal`] so that a crash of the process loses nothing;
 //! - [`contract`]: the behaviours both backends must show, one `async fn` each;
 //! - [`error`]: the [`BusError`] type.
 //!
@@ -28,6 +29,7 @@ pub mod contract;
 pub mod envelope;
 pub mod error;
 pub mod inproc;
+pub mod journal;
 pub mod rabbit;
 mod subscription;
 pub mod testing;
@@ -40,6 +42,7 @@ pub use consumer::{
 pub use envelope::{Envelope, TraceContext};
 pub use error::BusError;
 pub use inproc::InProcessBus;
+pub use journal::{Journal, JournalEntry, MemoryJournal, Settlement};
 pub use rabbit::RabbitBus;
 pub use subscription::{Delivery, Subscription};
 pub use topology::{QueueSpec, Topology, topic_matches};

@@ -32,6 +32,16 @@ async fn with_in_process(test: Contract) {
     bus.close().await;
 }
 
+/// The in-process bus kept in a journal (what `kefu dev` runs) must behave the same.
+async fn with_durable_in_process(test: Contract) {
+    let journal = std::sync::Arc::new(kefu_bus::MemoryJournal::default());
+    let bus = InProcessBus::durable(unique_topology(), journal)
+        .await
+        .expect("open");
+    test(&bus).await;
+    bus.close().await;
+}
+
 async fn with_rabbit(test: Contract) {
     let url = amqp_url();
     let topology = unique_topology();
@@ -56,6 +66,14 @@ macro_rules! contract_tests {
                 #[tokio::test]
                 async fn $name() {
                     super::with_in_process(|bus| Box::pin(kefu_bus::contract::$name(bus))).await;
+                }
+            )*
+        }
+        mod durable_in_process {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::with_durable_in_process(|bus| Box::pin(kefu_bus::contract::$name(bus))).await;
                 }
             )*
         }

@@ -5,11 +5,13 @@
 //! - [`service`]: the consumer loop ([`ServiceLoop`]): declare queues, subscribe, readiness,
 //!   the relay, the queue-depth gauge, idempotency-record pruning, batches until shutdown.
 //! - [`queues`]: the bus's view of the system's queues ([`kefu_proto::queues`]).
+//! - [`journal`]: the in-process bus's journal in SQLite (what `kefu dev` survives a crash with).
 //! - [`standalone`]: the distributed-mode process (listeners, PostgreSQL, RabbitMQ, readiness).
 //!
 //! `kefu-store` holds the tables these use and knows nothing of the bus; this crate joins the
 //! two. See `ARCHITECTURE.md` for how a new service uses it.
 
+pub mod journal;
 pub mod outbox;
 pub mod queues;
 pub mod service;

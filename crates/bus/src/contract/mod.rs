@@ -11,10 +11,12 @@
 //!   batches, queue depth, close;
 //! - `redelivery`: nack/drop redelivery counting, delivery limit, dead letters;
 //! - `consumer`: [`run_consumer`](crate::run_consumer) policies, prefetch and
-//!   graceful shutdown.
+//!   graceful shutdown;
+//! - [`journal`]: a durable in-process bus across a crash, for each journal implementation.
 
 mod consumer;
 mod delivery;
+pub mod journal;
 mod redelivery;
 
 use std::future::Future;

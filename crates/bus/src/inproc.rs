@@ -178,6 +178,15 @@ impl Bus for InProcessBus {
         Ok(queue.ready.len() as u64)
     }
 
+    async fn dead_letter_depth(&self, queue: &str) -> Result<u64, BusError> {
+        let state = self.inner.lock();
+        let queue = state
+            .queues
+            .get(queue)
+            .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
+        Ok(queue.dead.len() as u64)
+    }
+
     async fn close(&self) {
         let mut state = self.inner.lock();
         state.closed = true;

@@ -119,7 +119,11 @@ impl Bus for RabbitBus {
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
-        admin::queue_depth(&self.connector, queue).await
+        admin::queue_depth(&self.connector, queue, false).await
+    }
+
+    async fn dead_letter_depth(&self, queue: &str) -> Result<u64, BusError> {
+        admin::queue_depth(&self.connector, queue, true).await
     }
 
     async fn close(&self) {

@@ -2,7 +2,8 @@
 bindings, no helm binary), then schema validation of everything the chart renders.
 
 For two sets of values — the defaults, and every optional part switched on (all services, the
-PodDisruptionBudgets, the chart-created Secret, the PodMonitor, dashboards and PrometheusRule):
+PodDisruptionBudgets, the chart-created Secret, TLS to PostgreSQL and RabbitMQ, the PodMonitor,
+dashboards and PrometheusRule):
 1. `helm lint --strict` for Kubernetes 1.34 (the version the operator's k8s-openapi targets);
 2. render the templates (and the CRDs in crds/) as `helm template` does;
 3. validate every manifest: built-in kinds against the Kubernetes 1.34 JSON schemas shipped by
@@ -38,15 +39,20 @@ KUBE_VERSION = "1.34.0"
 RELEASE, NAMESPACE = "kefu", "kefu"
 
 
-def all_enabled(values):
-    """Every `enabled` and `create` switch on, recursively."""
+def switched_on(values):
+    """Every boolean switch on, recursively."""
     if isinstance(values, dict):
-        return {
-            k: True if k in ("enabled", "create") and v is False else all_enabled(v)
-            for k, v in values.items()
-        }
+        return {k: True if v is False else switched_on(v) for k, v in values.items()}
     if isinstance(values, list):
-        return [all_enabled(v) for v in values]
+        return [switched_on(v) for v in values]
+    return values
+
+
+def all_enabled(values):
+    """Every optional part on: the switches, and TLS with its Secret and the strictest mode."""
+    values = switched_on(values)
+    values["tls"]["secretName"] = "kefu-tls"
+    values["tls"]["database"]["mode"] = "verify-full"
     return values
 
 

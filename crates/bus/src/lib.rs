@@ -40,6 +40,6 @@ pub use consumer::{
 pub use envelope::{Envelope, TraceContext};
 pub use error::BusError;
 pub use inproc::InProcessBus;
-pub use rabbit::RabbitBus;
+pub use rabbit::{AmqpTls, RabbitBus};
 pub use subscription::{Delivery, Subscription};
 pub use topology::{QueueSpec, Topology, topic_matches};

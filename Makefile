@@ -5,7 +5,7 @@ CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 
 .PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate browser-test \
-	dockerfile-lint image
+	dockerfile-lint image chaos
 
 ## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
 run:
@@ -39,6 +39,12 @@ bench:
 	$(CARGO) run --release -p kefu-tests --bin kefu-ws-bench -- $(WS_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-routing --bin kefu-routing-bench -- $(ROUTING_BENCH_ARGS)
+
+## chaos: the full chaos run — 10,000 messages while replicas, the broker (a node of its own) and
+## PostgreSQL backends are killed; ends with `chaos_messages=… lost=… customer_duplicates=… kills=…`
+chaos:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p kefu-tests --bin kefu-chaos -- $(CHAOS_ARGS)
 
 fmt:
 	$(CARGO) fmt --all

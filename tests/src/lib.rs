@@ -3,6 +3,7 @@
 //! [`webhook`]), collect OpenTelemetry spans ([`otlp`]), and isolate each run on the shared
 //! PostgreSQL and RabbitMQ ([`env`]). [`desk`] is the agents' side: the desk API and socket.
 
+pub mod chaos;
 pub mod client;
 pub mod desk;
 pub mod distributed;

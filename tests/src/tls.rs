@@ -1,13 +1,13 @@
 //! Throwaway TLS servers for tests: a CA with server and client certificates (the `openssl`
-//! command, which Debian's ca-certificates depends on), a PostgreSQL instance (the installed
-//! PostgreSQL's `initdb`/`pg_ctl`) and a RabbitMQ node, each on its own ports and data directory
-//! in a temporary directory, stopped when dropped. The machine's shared PostgreSQL and RabbitMQ
-//! are never touched.
+//! command, which Debian's ca-certificates depends on) and a PostgreSQL instance (the installed
+//! PostgreSQL's `initdb`/`pg_ctl`) on its own port and data directory in a temporary directory,
+//! stopped when dropped; the RabbitMQ node with TLS is the chaos harness's
+//! ([`OwnBroker::start_tls`](crate::chaos::broker::OwnBroker::start_tls)). The machine's
+//! shared PostgreSQL and RabbitMQ are never touched.
 
-use std::net::TcpListener;
+use crate::chaos::broker::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Runs `program args…`, panicking with its output when it fails.
 fn run(program: &str, args: &[&str]) {
@@ -24,14 +24,6 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// A test CA, a server certificate for `localhost` and a client certificate whose common name
 /// is `postgres` (the user PostgreSQL's `cert` authentication maps it to). PEM files in `dir`.
 pub struct Certs {
@@ -42,24 +34,7 @@ impl Certs {
     pub fn generate(dir: &Path) -> Self {
         let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
         let days = "2";
-        run(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &p("ca.key"),
-                "-out",
-                &p("ca.pem"),
-                "-days",
-                days,
-                "-subj",
-                "/CN=Kefu test CA",
-            ],
-        );
+        self_signed_ca(dir, "ca", "/CN=Kefu test CA");
         // Extensions make version 3 certificates, the only version webpki accepts.
         std::fs::write(
             dir.join("server.ext"),
@@ -109,27 +84,35 @@ impl Certs {
 
     /// A second, unrelated CA (a certificate it did not sign must be refused).
     pub fn other_ca(dir: &Path) -> PathBuf {
-        let (key, pem) = (dir.join("other-ca.key"), dir.join("other-ca.pem"));
-        run(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &key.to_string_lossy(),
-                "-out",
-                &pem.to_string_lossy(),
-                "-days",
-                "2",
-                "-subj",
-                "/CN=Another CA",
-            ],
-        );
-        pem
+        self_signed_ca(dir, "other-ca", "/CN=Another CA")
     }
+}
+
+/// A CA certificate `{name}.pem` (key `{name}.key`) in `dir`; returns the certificate's path.
+fn self_signed_ca(dir: &Path, name: &str, subject: &str) -> PathBuf {
+    let (key, pem) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.pem")),
+    );
+    run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key.to_string_lossy(),
+            "-out",
+            &pem.to_string_lossy(),
+            "-days",
+            "2",
+            "-subj",
+            subject,
+        ],
+    );
+    pem
 }
 
 /// Whether this process runs as root (PostgreSQL refuses to; its tools then run as `postgres`).
@@ -283,90 +266,5 @@ impl Drop for TlsPostgres {
         } else {
             Command::new(&bin).args(args).output()
         };
-    }
-}
-
-/// A RabbitMQ node of its own (own node name, ports, data directory, Erlang cookie) listening
-/// only on TLS, verifying clients: a client certificate signed by the test CA is required.
-pub struct TlsRabbit {
-    pub port: u16,
-    pgid: u32,
-    _dir: tempfile::TempDir,
-}
-
-impl TlsRabbit {
-    pub fn start(certs: &Certs) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        let (port, dist) = (free_port(), free_port());
-        std::fs::write(
-            d.join("rabbitmq.conf"),
-            format!(
-                "listeners.tcp = none\nlisteners.ssl.default = {port}\n\
-                 ssl_options.cacertfile = {}\nssl_options.certfile = {}\nssl_options.keyfile = {}\n\
-                 ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n",
-                certs.path("ca.pem").display(),
-                certs.path("server.pem").display(),
-                certs.path("server.key").display(),
-            ),
-        )
-        .unwrap();
-        std::fs::write(d.join("enabled_plugins"), "[].\n").unwrap();
-        let server = [
-            "/usr/lib/rabbitmq/bin/rabbitmq-server",
-            "/usr/sbin/rabbitmq-server",
-        ]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("RabbitMQ is not installed (no rabbitmq-server)");
-        let log = std::fs::File::create(d.join("server.log")).unwrap();
-        let name = format!("kefu-tls-{}@localhost", uuid::Uuid::new_v4().simple());
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(server)
-                .current_dir(d)
-                .env("HOME", d)
-                .env("RABBITMQ_NODENAME", &name)
-                .env("RABBITMQ_DIST_PORT", dist.to_string())
-                .env("RABBITMQ_CONFIG_FILE", d.join("rabbitmq"))
-                .env("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins"))
-                .env("RABBITMQ_MNESIA_BASE", d.join("mnesia"))
-                .env("RABBITMQ_LOG_BASE", d.join("log"))
-                .env("RABBITMQ_PID_FILE", d.join("pid"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {server}: {e}"))
-        };
-        let node = Self {
-            port,
-            pgid: child.id(),
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(node._dir.path().join("server.log"));
-                panic!("the TLS RabbitMQ node did not listen within 90 s: {log:?}");
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        node
-    }
-
-    /// `amqps://guest:guest@localhost:{port}/%2f`.
-    pub fn url(&self) -> String {
-        format!("amqps://guest:guest@localhost:{}/%2f", self.port)
-    }
-}
-
-impl Drop for TlsRabbit {
-    fn drop(&mut self) {
-        // The whole process group: the start script and the Erlang VM it started.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.pgid)])
-            .output();
     }
 }

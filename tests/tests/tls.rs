@@ -7,7 +7,8 @@
 use kefu_bus::{AmqpTls, Bus, QueueSpec, RabbitBus, Topology};
 use kefu_store::sea_orm::ConnectionTrait;
 use kefu_store::{DbConfig, PgTls};
-use kefu_tests::tls::{Certs, TlsPostgres, TlsRabbit};
+use kefu_tests::chaos::broker::OwnBroker;
+use kefu_tests::tls::{Certs, TlsPostgres};
 use std::path::PathBuf;
 
 fn db(url: String, tls: PgTls) -> DbConfig {
@@ -47,82 +48,95 @@ async fn postgres_over_tls_verifies_the_server_and_presents_the_client_certifica
     let other_ca = Certs::other_ca(dir.path());
     let pg = TlsPostgres::start(&certs);
     let ca = Some(certs.path("ca.pem"));
-
-    // verify-full against the test CA and the certificate's host name: TLS in use.
-    let ok = db(
-        pg.url("localhost", "postgres"),
-        verify("verify-full", ca.clone()),
-    );
-    assert_eq!(ssl_in_use(&ok).await, Ok(true));
-    // The server takes TLS only: without it, refused.
-    let plain = db(pg.url("localhost", "postgres"), verify("disable", None));
-    assert!(
-        ssl_in_use(&plain).await.is_err(),
-        "a plain connection was let in"
-    );
-    // A CA that did not sign the server's certificate, or none (the built-in roots): refused.
-    for root in [Some(other_ca), None] {
-        let cfg = db(
-            pg.url("localhost", "postgres"),
-            verify("verify-full", root.clone()),
-        );
-        let err = ssl_in_use(&cfg)
-            .await
-            .expect_err("an unverified server was trusted");
-        assert!(
-            err.contains("127.0.0.1") || err.contains("localhost"),
-            "{err}"
-        );
-    }
-    // The certificate names localhost, not 127.0.0.1: verify-full refuses, verify-ca (chain
-    // only) accepts.
-    let by_ip = db(
-        pg.url("127.0.0.1", "postgres"),
-        verify("verify-full", ca.clone()),
-    );
-    assert!(
-        ssl_in_use(&by_ip).await.is_err(),
-        "a host name mismatch was accepted"
-    );
-    let chain_only = db(
-        pg.url("127.0.0.1", "postgres"),
-        verify("verify-ca", ca.clone()),
-    );
-    assert_eq!(ssl_in_use(&chain_only).await, Ok(true));
-    // The database with certificate authentication: in with the client certificate only.
-    let with_cert = PgTls {
+    let with_client_cert = PgTls {
         client_cert: Some(certs.path("client.pem")),
         client_key: Some(certs.path("client.key")),
         ..verify("verify-full", ca.clone())
     };
-    assert_eq!(
-        ssl_in_use(&db(pg.url("localhost", "certdb"), with_cert)).await,
-        Ok(true)
-    );
-    let without = db(
-        pg.url("localhost", "certdb"),
-        verify("verify-full", ca.clone()),
-    );
-    assert!(
-        ssl_in_use(&without).await.is_err(),
-        "certificate authentication passed without a client certificate"
-    );
-    // Mistakes in the settings are named before anything connects.
-    let typo = db(
-        pg.url("localhost", "postgres"),
-        verify("verify_full", ca.clone()),
-    );
-    let err = ssl_in_use(&typo).await.unwrap_err();
-    assert!(err.contains("database_tls.mode"), "{err}");
-    let missing = db(
-        pg.url("localhost", "postgres"),
-        verify("verify-full", Some("/nonexistent/ca.pem".into())),
-    );
-    let err = ssl_in_use(&missing).await.unwrap_err();
-    assert!(
-        err.contains("database_tls.root_cert: cannot read /nonexistent/ca.pem"),
-        "{err}"
-    );
+    // (what, host, database, settings, Ok(TLS in use) or Err(part of the error)). The server
+    // takes TLS only; its certificate names localhost (not 127.0.0.1); `certdb` authenticates by
+    // client certificate.
+    let refused = Err("");
+    let cases = [
+        (
+            "verify-full with the test CA",
+            "localhost",
+            "postgres",
+            verify("verify-full", ca.clone()),
+            Ok(true),
+        ),
+        (
+            "no TLS",
+            "localhost",
+            "postgres",
+            verify("disable", None),
+            refused,
+        ),
+        (
+            "another CA",
+            "localhost",
+            "postgres",
+            verify("verify-full", Some(other_ca)),
+            refused,
+        ),
+        (
+            "the built-in roots only",
+            "localhost",
+            "postgres",
+            verify("verify-full", None),
+            refused,
+        ),
+        (
+            "the wrong host name",
+            "127.0.0.1",
+            "postgres",
+            verify("verify-full", ca.clone()),
+            refused,
+        ),
+        (
+            "verify-ca ignores the name",
+            "127.0.0.1",
+            "postgres",
+            verify("verify-ca", ca.clone()),
+            Ok(true),
+        ),
+        (
+            "a client certificate",
+            "localhost",
+            "certdb",
+            with_client_cert,
+            Ok(true),
+        ),
+        (
+            "no client certificate",
+            "localhost",
+            "certdb",
+            verify("verify-full", ca.clone()),
+            refused,
+        ),
+        (
+            "a misspelt mode",
+            "localhost",
+            "postgres",
+            verify("verify_full", ca.clone()),
+            Err("database_tls.mode"),
+        ),
+        (
+            "a missing CA file",
+            "localhost",
+            "postgres",
+            verify("verify-full", Some("/nonexistent/ca.pem".into())),
+            Err("database_tls.root_cert: cannot read /nonexistent/ca.pem"),
+        ),
+    ];
+    for (what, host, database, tls, expected) in cases {
+        let got = ssl_in_use(&db(pg.url(host, database), tls)).await;
+        match (&got, expected) {
+            (Ok(ssl), Ok(want)) => assert_eq!(*ssl, want, "{what}"),
+            (Err(error), Err(part)) => assert!(error.contains(part), "{what}: {error}"),
+            _ => panic!("{what}: expected {expected:?}, got {got:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +144,13 @@ async fn rabbitmq_over_tls_verifies_the_broker_and_presents_the_client_certifica
     let dir = tempfile::tempdir().unwrap();
     let certs = Certs::generate(dir.path());
     let other_ca = Certs::other_ca(dir.path());
-    let broker = TlsRabbit::start(&certs);
+    let broker = OwnBroker::start_tls(
+        &format!("tls-{}", uuid::Uuid::new_v4().simple()),
+        &certs.path("ca.pem"),
+        &certs.path("server.pem"),
+        &certs.path("server.key"),
+    )
+    .await;
     let tls = AmqpTls {
         ca_cert: Some(certs.path("ca.pem")),
         client_cert: Some(certs.path("client.pem")),
@@ -145,7 +165,7 @@ async fn rabbitmq_over_tls_verifies_the_broker_and_presents_the_client_certifica
     let bus = {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            match RabbitBus::connect_tls(&broker.url(), topology.clone(), &tls).await {
+            match RabbitBus::connect_tls(&broker.amqps_url(), topology.clone(), &tls).await {
                 Ok(bus) => break bus,
                 Err(_) if std::time::Instant::now() < deadline => {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -182,13 +202,13 @@ async fn rabbitmq_over_tls_verifies_the_broker_and_presents_the_client_certifica
         ("no client certificate", no_client),
     ] {
         assert!(
-            RabbitBus::connect_tls(&broker.url(), topology.clone(), &bad)
+            RabbitBus::connect_tls(&broker.amqps_url(), topology.clone(), &bad)
                 .await
                 .is_err(),
             "connected with {what}"
         );
     }
-    let plain = broker.url().replacen("amqps://", "amqp://", 1);
+    let plain = broker.amqps_url().replacen("amqps://", "amqp://", 1);
     let err = RabbitBus::connect_tls(&plain, topology.clone(), &tls)
         .await
         .err()
@@ -210,7 +230,7 @@ async fn rabbitmq_over_tls_verifies_the_broker_and_presents_the_client_certifica
             ("KEFU_DATABASE_TLS__ROOT_CERT", path("ca.pem")),
             ("KEFU_DATABASE_TLS__CLIENT_CERT", path("client.pem")),
             ("KEFU_DATABASE_TLS__CLIENT_KEY", path("client.key")),
-            ("AMQP_URL", broker.url()),
+            ("AMQP_URL", broker.amqps_url()),
             ("KEFU_AMQP_TLS__CA_CERT", path("ca.pem")),
             ("KEFU_AMQP_TLS__CLIENT_CERT", path("client.pem")),
             ("KEFU_AMQP_TLS__CLIENT_KEY", path("client.key")),

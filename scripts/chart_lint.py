@@ -12,7 +12,10 @@ dashboards and PrometheusRule):
    Operator) against the CRDs vendored in scripts/crd-schemas/, with unknown fields refused
    unless the schema preserves them; metadata against ObjectMeta. A kind without a schema is
    an error.
-Plus: the demo tenant documents validate against Kefu's CRDs; every dashboard is JSON with
+Plus: what the operator applies for a dedicated tenant (Deployments, Services, Secret, KEDA
+ScaledObjects and TriggerAuthentication, the HPAs it falls back to; the snapshot
+operator/tests/desired-objects.json, which an operator test keeps equal to the code) validates
+the same way; the demo tenant documents validate against Kefu's CRDs; every dashboard is JSON with
 unique panel ids; the commands the chart runs are binaries the Dockerfile installs; and the
 validator proves it can fail (a manifest broken on purpose must be refused).
 Exits non-zero on any error."""
@@ -202,6 +205,13 @@ def check_demo(crds):
     return ok
 
 
+def check_operator_objects(crds):
+    docs = [("operator/tests/desired-objects.json", d)
+            for d in json.loads((ROOT / "operator" / "tests" / "desired-objects.json").read_text())]
+    ok = check_rendered(docs, crds, "operator's objects")
+    return ok and check_image(docs)
+
+
 def check_dashboards():
     ok = True
     for path in sorted((CHART / "dashboards").glob("*.json")):
@@ -282,6 +292,7 @@ def main():
         ok &= check_rendered(docs, crds, label)
         ok &= check_image(docs)
         everything = docs
+    ok &= check_operator_objects(crds)
     ok &= check_demo(crds)
     ok &= check_dashboards()
     ok &= check_can_fail(everything, crds)

@@ -2,7 +2,8 @@
 bindings, no helm binary), then schema validation of everything the chart renders.
 
 For two sets of values — the defaults, and every optional part switched on (all services, the
-PodDisruptionBudgets, the chart-created Secret, the PodMonitor, dashboards and PrometheusRule):
+PodDisruptionBudgets, the chart-created Secret, TLS to PostgreSQL and RabbitMQ, the PodMonitor,
+dashboards and PrometheusRule):
 1. `helm lint --strict` for Kubernetes 1.34 (the version the operator's k8s-openapi targets);
 2. render the templates (and the CRDs in crds/) as `helm template` does;
 3. validate every manifest: built-in kinds against the Kubernetes 1.34 JSON schemas shipped by
@@ -11,7 +12,10 @@ PodDisruptionBudgets, the chart-created Secret, the PodMonitor, dashboards and P
    Operator) against the CRDs vendored in scripts/crd-schemas/, with unknown fields refused
    unless the schema preserves them; metadata against ObjectMeta. A kind without a schema is
    an error.
-Plus: the demo tenant documents validate against Kefu's CRDs; every dashboard is JSON with
+Plus: what the operator applies for a dedicated tenant (Deployments, Services, Secret, KEDA
+ScaledObjects and TriggerAuthentication, the HPAs it falls back to; the snapshot
+operator/tests/desired-objects.json, which an operator test keeps equal to the code) validates
+the same way; the demo tenant documents validate against Kefu's CRDs; every dashboard is JSON with
 unique panel ids; the commands the chart runs are binaries the Dockerfile installs; and the
 validator proves it can fail (a manifest broken on purpose must be refused).
 Exits non-zero on any error."""
@@ -38,15 +42,20 @@ KUBE_VERSION = "1.34.0"
 RELEASE, NAMESPACE = "kefu", "kefu"
 
 
-def all_enabled(values):
-    """Every `enabled` and `create` switch on, recursively."""
+def switched_on(values):
+    """Every boolean switch on, recursively."""
     if isinstance(values, dict):
-        return {
-            k: True if k in ("enabled", "create") and v is False else all_enabled(v)
-            for k, v in values.items()
-        }
+        return {k: True if v is False else switched_on(v) for k, v in values.items()}
     if isinstance(values, list):
-        return [all_enabled(v) for v in values]
+        return [switched_on(v) for v in values]
+    return values
+
+
+def all_enabled(values):
+    """Every optional part on: the switches, and TLS with its Secret and the strictest mode."""
+    values = switched_on(values)
+    values["tls"]["secretName"] = "kefu-tls"
+    values["tls"]["database"]["mode"] = "verify-full"
     return values
 
 
@@ -196,6 +205,13 @@ def check_demo(crds):
     return ok
 
 
+def check_operator_objects(crds):
+    docs = [("operator/tests/desired-objects.json", d)
+            for d in json.loads((ROOT / "operator" / "tests" / "desired-objects.json").read_text())]
+    ok = check_rendered(docs, crds, "operator's objects")
+    return ok and check_image(docs)
+
+
 def check_dashboards():
     ok = True
     for path in sorted((CHART / "dashboards").glob("*.json")):
@@ -276,6 +292,7 @@ def main():
         ok &= check_rendered(docs, crds, label)
         ok &= check_image(docs)
         everything = docs
+    ok &= check_operator_objects(crds)
     ok &= check_demo(crds)
     ok &= check_dashboards()
     ok &= check_can_fail(everything, crds)

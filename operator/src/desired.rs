@@ -367,6 +367,42 @@ mod tests {
     use crate::testing::{dedicated_tenant, settings};
 
     #[test]
+    fn every_object_matches_the_snapshot_make_chart_lint_validates() {
+        // Everything the operator applies for a dedicated tenant, with KEDA and without, in
+        // operator/tests/desired-objects.json, which scripts/chart_lint.py validates against the
+        // Kubernetes 1.34 and KEDA schemas. KEFU_UPDATE_SNAPSHOTS=1 rewrites it.
+        let (t, s) = (dedicated_tenant(), settings());
+        fn json(v: &impl serde::Serialize) -> Value {
+            serde_json::to_value(v).expect("serializes")
+        }
+        let mut objects = vec![json(&secret(&t, &s)), json(&trigger_authentication(&t))];
+        for c in COMPONENTS {
+            objects.push(json(&deployment(&t, c, &s)));
+            objects.push(json(&service(&t, c)));
+            if let Some(so) = scaled_object(&t, c, 3) {
+                objects.push(json(&so));
+            }
+            if let Some(hpa) = hpa(&t, c, 3) {
+                objects.push(json(&hpa));
+            }
+        }
+        let text = serde_json::to_string_pretty(&objects).unwrap() + "\n";
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/desired-objects.json");
+        if std::env::var_os("KEFU_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            snapshot == text,
+            "{} differs from what the operator applies: run KEFU_UPDATE_SNAPSHOTS=1 cargo test -p \
+             kefu-operator every_object_matches, then make chart-lint",
+            path.display()
+        );
+    }
+
+    #[test]
     fn deployments_are_hardened_probed_and_owned() {
         let t = dedicated_tenant();
         for c in COMPONENTS {

@@ -11,6 +11,7 @@ pub mod env;
 pub mod events;
 pub mod otlp;
 pub mod process;
+pub mod tls;
 pub mod webchat;
 pub mod webhook;
 

@@ -31,6 +31,9 @@ pub trait Bus: Send + Sync + 'static {
     /// Number of messages waiting (ready, not in flight) in a queue.
     async fn queue_depth(&self, queue: &str) -> Result<u64, BusError>;
 
+    /// Number of messages in a queue's dead-letter queue (what an operator must look at).
+    async fn dead_letter_depth(&self, queue: &str) -> Result<u64, BusError>;
+
     /// Stops subscriptions (their `next()` returns `None`) and closes connections.
     async fn close(&self);
 }

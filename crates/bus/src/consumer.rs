@@ -16,11 +16,35 @@ use crate::{Delivery, Envelope, Subscription};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram};
 
-/// Per-consumer instruments: outcomes and handling time, labelled by queue.
+/// Buckets of `kefu_bus_consume_lag_ms`: milliseconds when all is well, up to an hour when a
+/// consumer is down or far behind.
+const LAG_BOUNDARIES_MS: [f64; 16] = [
+    1.0,
+    5.0,
+    10.0,
+    25.0,
+    50.0,
+    100.0,
+    250.0,
+    500.0,
+    1_000.0,
+    2_500.0,
+    5_000.0,
+    10_000.0,
+    30_000.0,
+    60_000.0,
+    300_000.0,
+    3_600_000.0,
+];
+
+/// Per-consumer instruments: outcomes, handling time and lag, labelled by queue.
 #[derive(Clone)]
 struct Metrics {
     outcomes: Counter<u64>,
     handle_ms: Histogram<f64>,
+    /// How old an event is when its consumer starts on it (from `occurred_at`): the consumer
+    /// lag, in time, that the queue depth shows in messages.
+    lag_ms: Histogram<f64>,
     queue: KeyValue,
 }
 
@@ -36,8 +60,22 @@ impl Metrics {
                 .f64_histogram("kefu_bus_handle_ms")
                 .with_description("Time a consumer's handler took for one message")
                 .build(),
+            lag_ms: meter
+                .f64_histogram("kefu_bus_consume_lag_ms")
+                .with_description("Age of an event when its consumer starts handling it")
+                .with_boundaries(LAG_BOUNDARIES_MS.to_vec())
+                .build(),
             queue: KeyValue::new("queue", queue.to_owned()),
         }
+    }
+
+    fn lag(&self, envelope: &Envelope) {
+        let age = chrono::Utc::now() - envelope.occurred_at;
+        let ms = age
+            .num_microseconds()
+            .map_or(f64::MAX, |us| us as f64 / 1000.0);
+        self.lag_ms
+            .record(ms.max(0.0), std::slice::from_ref(&self.queue));
     }
 
     fn outcome(&self, outcome: &'static str) {
@@ -256,6 +294,9 @@ where
     H: Fn(Vec<BatchItem>) -> Fut,
     Fut: Future<Output = Vec<Result<(), HandlerError>>>,
 {
+    for delivery in &batch {
+        ctx.metrics.lag(&delivery.envelope);
+    }
     let spans: Vec<tracing::Span> = batch.iter().map(|d| process_span(d, ctx)).collect();
     let items = batch
         .iter()

@@ -116,6 +116,16 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// `what` of a declared queue (its ready or dead messages).
+    fn count(&self, queue: &str, what: impl FnOnce(&Queue) -> usize) -> Result<u64, BusError> {
+        let state = self.lock();
+        let queue = state
+            .queues
+            .get(queue)
+            .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
+        Ok(what(queue) as u64)
+    }
+
     /// Settles one delivery of `queue` made to `subscription`.
     fn settle(&self, queue: &str, subscription: u64, stored: Stored, outcome: Outcome) {
         let mut state = self.lock();
@@ -250,12 +260,11 @@ impl Bus for InProcessBus {
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
-        let state = self.inner.lock();
-        let queue = state
-            .queues
-            .get(queue)
-            .ok_or_else(|| BusError::UnknownQueue(queue.to_owned()))?;
-        Ok(queue.ready.len() as u64)
+        self.inner.count(queue, |q| q.ready.len())
+    }
+
+    async fn dead_letter_depth(&self, queue: &str) -> Result<u64, BusError> {
+        self.inner.count(queue, |q| q.dead.len())
     }
 
     async fn close(&self) {

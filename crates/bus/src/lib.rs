@@ -43,6 +43,6 @@ pub use envelope::{Envelope, TraceContext};
 pub use error::BusError;
 pub use inproc::InProcessBus;
 pub use journal::{Journal, JournalEntry, MemoryJournal, Settlement};
-pub use rabbit::RabbitBus;
+pub use rabbit::{AmqpTls, RabbitBus};
 pub use subscription::{Delivery, Subscription};
 pub use topology::{QueueSpec, Topology, topic_matches};

@@ -48,11 +48,24 @@ impl Readiness {
 }
 
 impl ReadyHandle {
-    /// Reports this component as ready (or not).
+    /// Reports this component as ready (or not). `kefu_ready` shows the state and
+    /// `kefu_readiness_changes` counts the changes (readiness flapping alerts on it).
     pub fn set_ready(&self, ready: bool) {
         let previous = lock(&self.inner).insert(self.name.to_string(), ready);
+        let component = opentelemetry::KeyValue::new("component", self.name.to_string());
+        let metrics = metrics();
+        metrics
+            .ready
+            .record(u64::from(ready), std::slice::from_ref(&component));
         if previous != Some(ready) {
             tracing::info!(component = %self.name, ready, "readiness changed");
+            metrics.changes.add(
+                1,
+                &[
+                    component,
+                    opentelemetry::KeyValue::new("ready", ready.to_string()),
+                ],
+            );
         }
     }
 
@@ -60,6 +73,28 @@ impl ReadyHandle {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+struct Metrics {
+    ready: opentelemetry::metrics::Gauge<u64>,
+    changes: opentelemetry::metrics::Counter<u64>,
+}
+
+fn metrics() -> &'static Metrics {
+    static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let meter = kefu_telemetry::metrics::meter();
+        Metrics {
+            ready: meter
+                .u64_gauge("kefu_ready")
+                .with_description("Whether a component of the process is ready (1) or not (0)")
+                .build(),
+            changes: meter
+                .u64_counter("kefu_readiness_changes")
+                .with_description("Readiness changes of a component, by the state it changed to")
+                .build(),
+        }
+    })
 }
 
 /// The map stays consistent even if a holder panicked, so poisoning is ignored.
@@ -95,6 +130,31 @@ mod tests {
         bus.set_ready(false);
         assert!(!readiness.is_ready());
         assert_eq!(bus.name(), "bus");
+    }
+
+    #[test]
+    fn changes_are_counted_for_the_flapping_alert() {
+        let readiness = Readiness::new();
+        let handle = readiness.component("flapping_test_bus");
+        for ready in [true, true, false, true, false] {
+            handle.set_ready(ready);
+        }
+        let text = kefu_telemetry::metrics::render();
+        // The sample of `metric` with all of `labels`, whatever their order.
+        let value = |metric: &str, labels: &[&str]| {
+            text.lines()
+                .find(|l| {
+                    l.starts_with(&format!("{metric}{{")) && labels.iter().all(|x| l.contains(x))
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .unwrap_or_else(|| panic!("no {metric} with {labels:?} in\n{text}"))
+                .to_owned()
+        };
+        let changes = "kefu_readiness_changes_total";
+        let component = "component=\"flapping_test_bus\"";
+        assert_eq!(value(changes, &[component, "ready=\"true\""]), "2");
+        assert_eq!(value(changes, &[component, "ready=\"false\""]), "2");
+        assert_eq!(value("kefu_ready", &[component]), "0");
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! pool of writers only turns that into `database is locked` errors.
 
 use crate::StoreError;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -15,6 +18,8 @@ pub struct DbConfig {
     /// PostgreSQL schema for this service's tables; ignored on SQLite.
     pub schema: Option<String>,
     pub max_connections: u32,
+    /// TLS to PostgreSQL; ignored on SQLite.
+    pub tls: PgTls,
 }
 
 impl DbConfig {
@@ -23,7 +28,76 @@ impl DbConfig {
             url: url.into(),
             schema: schema.map(str::to_owned),
             max_connections: 16,
+            tls: PgTls::default(),
         }
+    }
+}
+
+/// TLS to PostgreSQL, per service as `KEFU_DATABASE_TLS__MODE`, `…__ROOT_CERT`,
+/// `…__CLIENT_CERT`, `…__CLIENT_KEY` (docs/operations.md). Each setting, when given, overrides
+/// the URL's `sslmode`, `sslrootcert`, `sslcert` and `sslkey`. rustls with ring does the TLS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PgTls {
+    /// `disable`, `allow`, `prefer` (the URL's default), `require`, `verify-ca` or
+    /// `verify-full`.
+    pub mode: Option<String>,
+    /// PEM file of the CA certificate(s) the server's certificate is verified against.
+    pub root_cert: Option<PathBuf>,
+    /// PEM files of a client certificate and its key, for `hostssl … cert` authentication.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+impl PgTls {
+    /// Checks the settings now (mode spelled right, files readable, certificate and key
+    /// together), so a mistake fails at start naming the setting.
+    pub fn check(&self) -> Result<Option<PgSslMode>, StoreError> {
+        let mode = match &self.mode {
+            Some(mode) => Some(PgSslMode::from_str(mode).map_err(|_| {
+                StoreError::Config(format!(
+                    "database_tls.mode {mode:?}: one of disable, allow, prefer, require, \
+                     verify-ca, verify-full"
+                ))
+            })?),
+            None => None,
+        };
+        for (field, path) in [
+            ("root_cert", &self.root_cert),
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+        ] {
+            if let Some(path) = path
+                && let Err(e) = std::fs::File::open(path)
+            {
+                return Err(StoreError::Config(format!(
+                    "database_tls.{field}: cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Err(StoreError::Config(
+                "database_tls.client_cert and database_tls.client_key go together".into(),
+            ));
+        }
+        Ok(mode)
+    }
+
+    fn apply(&self, mode: Option<PgSslMode>, mut opts: PgConnectOptions) -> PgConnectOptions {
+        if let Some(mode) = mode {
+            opts = opts.ssl_mode(mode);
+        }
+        if let Some(path) = &self.root_cert {
+            opts = opts.ssl_root_cert(path);
+        }
+        if let Some(path) = &self.client_cert {
+            opts = opts.ssl_client_cert(path);
+        }
+        if let Some(path) = &self.client_key {
+            opts = opts.ssl_client_key(path);
+        }
+        opts
     }
 }
 
@@ -55,6 +129,11 @@ pub async fn connect(cfg: &DbConfig) -> Result<DatabaseConnection, StoreError> {
         opts.max_connections(1).min_connections(1);
     } else {
         opts.max_connections(cfg.max_connections.max(1));
+        let mode = cfg.tls.check()?;
+        if cfg.tls != PgTls::default() {
+            let tls = cfg.tls.clone();
+            opts.map_sqlx_postgres_opts(move |o| tls.apply(mode, o));
+        }
         if let Some(schema) = &cfg.schema {
             if !valid_schema_name(schema) {
                 return Err(StoreError::Config(format!(

@@ -26,7 +26,7 @@ pub mod scope;
 pub mod testing;
 pub mod values;
 
-pub use db::{DbConfig, connect};
+pub use db::{DbConfig, PgTls, connect};
 pub use error::StoreError;
 pub use scope::Scoped;
 pub use sea_orm;

@@ -1,6 +1,10 @@
 //! Process-wide metrics: an OpenTelemetry `MeterProvider` whose reader is the
 //! `opentelemetry-prometheus` exporter, registered into one Prometheus [`Registry`].
 //!
+//! Every series carries the resource's `service.name` as the label `service_name`
+//! (`kefu-gateway`, `kefu-session`, …), so dashboards and alerts select and group by service
+//! whatever the scrape configuration adds, and a new service shows up without editing them.
+//!
 //! The provider is installed by [`init`](crate::init) (with the service's resource). If
 //! [`meter`] is used before `init` — e.g. in tests or tools — a provider with the default
 //! resource is installed on first use instead, so recorded values are never lost.
@@ -70,8 +74,11 @@ fn ensure_provider() {
 }
 
 fn build_provider(resource: Resource) -> Result<SdkMeterProvider, TelemetryError> {
+    let service_label =
+        std::collections::HashSet::from([opentelemetry::Key::from_static_str("service.name")]);
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry().clone())
+        .with_resource_selector(service_label)
         .build()
         .map_err(|e| TelemetryError::Metrics(e.to_string()))?;
     Ok(SdkMeterProvider::builder()
@@ -92,8 +99,15 @@ mod tests {
             .build();
         counter.add(3, &[opentelemetry::KeyValue::new("kind", "demo")]);
         let text = render();
+        // The service label: without `init`, the SDK's default `unknown_service:<executable>`.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("kefu_unit_test_events_total{"))
+            .unwrap_or_else(|| panic!("unexpected exposition:\n{text}"));
         assert!(
-            text.contains("kefu_unit_test_events_total{kind=\"demo\",otel_scope_name=\"kefu\"} 3"),
+            line.starts_with(
+                "kefu_unit_test_events_total{kind=\"demo\",otel_scope_name=\"kefu\",service_name=\"unknown_service"
+            ) && line.ends_with("\"} 3"),
             "unexpected exposition:\n{text}"
         );
         assert!(text.contains("# TYPE kefu_unit_test_events_total counter"));

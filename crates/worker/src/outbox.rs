@@ -105,7 +105,7 @@ impl Outbox {
     pub fn new(db: DatabaseConnection) -> Self {
         let published = kefu_telemetry::metrics::meter()
             .u64_counter("kefu_outbox_published")
-            .with_description("Events published from the outbox")
+            .with_description("Events published from the outbox, by event_type")
             .build();
         let (fast_tx, fast_rx) = mpsc::unbounded_channel();
         Self {
@@ -186,7 +186,7 @@ impl Outbox {
             .max()
             .unwrap_or(0);
         tracing::trace!(count = envelopes.len(), lag_ms, "outbox relayed");
-        self.published.add(envelopes.len() as u64, &[]);
+        self.count_published(&envelopes);
         Ok(envelopes.len())
     }
 
@@ -200,8 +200,29 @@ impl Outbox {
     ) -> Result<(), RelayError> {
         publish(bus, batch).await?;
         let _ = deleter.send(batch.iter().map(|e| e.event_id).collect());
-        self.published.add(batch.len() as u64, &[]);
+        self.count_published(batch);
         Ok(())
+    }
+
+    /// `kefu_outbox_published` by `event_type`: the dashboards' domain figures (conversations
+    /// opened, handed off, …) without a counter per event.
+    fn count_published(&self, envelopes: &[Envelope]) {
+        let mut counts: Vec<(&str, u64)> = Vec::new();
+        for e in envelopes {
+            match counts.iter_mut().find(|(t, _)| *t == e.event_type) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&e.event_type, 1)),
+            }
+        }
+        for (event_type, n) in counts {
+            self.published.add(
+                n,
+                &[opentelemetry::KeyValue::new(
+                    "event_type",
+                    event_type.to_owned(),
+                )],
+            );
+        }
     }
 
     /// Deletes published rows in batches until the relay closes its end.

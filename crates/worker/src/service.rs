@@ -125,20 +125,29 @@ async fn prune_processed(db: DatabaseConnection, shutdown: CancellationToken) {
     }
 }
 
-/// How often a consumer samples its queue's depth for `kefu_bus_queue_depth`.
+/// How often a consumer samples its queue's depth for `kefu_bus_queue_depth` (and its
+/// dead-letter queue's for `kefu_bus_dead_letters`).
 pub const DEPTH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Publishes the queue's depth (messages waiting) as a gauge until `shutdown`: what autoscaling
-/// and operators watch.
+/// Publishes the queue's depth (messages waiting) and its dead-letter queue's as gauges until
+/// `shutdown`: what autoscaling and operators watch (docs/operations.md, the chart's alerts).
 async fn report_queue_depth(bus: Arc<dyn Bus>, queue: String, shutdown: CancellationToken) {
-    let gauge = kefu_telemetry::metrics::meter()
+    let meter = kefu_telemetry::metrics::meter();
+    let gauge = meter
         .u64_gauge("kefu_bus_queue_depth")
         .with_description("Messages waiting in a consumer's queue")
+        .build();
+    let dead = meter
+        .u64_gauge("kefu_bus_dead_letters")
+        .with_description("Messages in a consumer's dead-letter queue")
         .build();
     let label = [opentelemetry::KeyValue::new("queue", queue.clone())];
     loop {
         if let Ok(depth) = bus.queue_depth(&queue).await {
             gauge.record(depth, &label);
+        }
+        if let Ok(depth) = bus.dead_letter_depth(&queue).await {
+            dead.record(depth, &label);
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

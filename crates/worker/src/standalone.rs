@@ -3,10 +3,11 @@
 //! service's own schema) and RabbitMQ with readiness for each, serve, run the workers, and stop
 //! the listeners when the workers end.
 
+pub use kefu_bus::AmqpTls;
 use kefu_bus::{Bus, BusError, RabbitBus, Topology};
 use kefu_lifecycle::{Readiness, ReadyHandle, Servers};
-pub use kefu_store::DbConfig;
 use kefu_store::sea_orm::DatabaseConnection;
+pub use kefu_store::{DbConfig, PgTls};
 use std::future::Future;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -21,11 +22,13 @@ pub struct ProcessConfig {
     pub db: DbConfig,
     /// RabbitMQ: URL and the prefix of exchanges and queues.
     pub bus: (String, String),
+    /// TLS to RabbitMQ (`amqps://` URLs): CA and client certificate.
+    pub bus_tls: AmqpTls,
 }
 
 /// `impl $config { pub fn process(&self) -> ProcessConfig }` for a service configuration with
 /// the usual fields (`http_addr`, `grpc_addr`, `database_url`, `database_schema`,
-/// `database_max_connections`, `amqp_url`, `bus_prefix`).
+/// `database_max_connections`, `database_tls`, `amqp_url`, `amqp_tls`, `bus_prefix`).
 #[macro_export]
 macro_rules! process_config {
     ($config:ty, $service:literal) => {
@@ -36,12 +39,14 @@ macro_rules! process_config {
                     listen: (self.http_addr.clone(), self.grpc_addr.clone()),
                     db: $crate::standalone::DbConfig {
                         max_connections: self.database_max_connections,
+                        tls: self.database_tls.clone(),
                         ..$crate::standalone::DbConfig::new(
                             &self.database_url,
                             Some(&self.database_schema),
                         )
                     },
                     bus: (self.amqp_url.clone(), self.bus_prefix.clone()),
+                    bus_tls: self.amqp_tls.clone(),
                 }
             }
         }
@@ -68,8 +73,9 @@ impl Process {
         let db = kefu_store::connect(&config.db).await?;
         db_ready.set_ready(true);
         let (amqp_url, prefix) = &config.bus;
-        let bus: Arc<dyn Bus> =
-            Arc::new(RabbitBus::connect(amqp_url, Topology::new(prefix)).await?);
+        let bus: Arc<dyn Bus> = Arc::new(
+            RabbitBus::connect_tls(amqp_url, Topology::new(prefix), &config.bus_tls).await?,
+        );
         bus_ready.set_ready(true);
         Ok(Self {
             db,

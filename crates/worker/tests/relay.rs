@@ -19,4 +19,5 @@ kefu_store::contract_suite! {
     outbox::dispatch_publishes_at_once_and_deletes,
     outbox::sweep_publishes_rows_a_crash_left_behind,
     outbox::processed_records_are_pruned_after_retention,
+    outbox::published_events_are_counted_by_type,
 }

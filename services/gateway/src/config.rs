@@ -14,7 +14,13 @@ pub struct GatewayConfig {
     pub database_schema: String,
     /// Connections in the PostgreSQL pool (SQLite always uses one).
     pub database_max_connections: u32,
+    /// TLS to PostgreSQL (`KEFU_DATABASE_TLS__MODE`, `…__ROOT_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub database_tls: kefu_store::PgTls,
     pub amqp_url: String,
+    /// TLS to RabbitMQ for `amqps://` URLs (`KEFU_AMQP_TLS__CA_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub amqp_tls: kefu_bus::AmqpTls,
     /// Prefix of every exchange and queue name on the broker.
     pub bus_prefix: String,
     /// Largest accepted request body.
@@ -101,7 +107,9 @@ impl Default for GatewayConfig {
             database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
             database_schema: "gateway".into(),
             database_max_connections: 8,
+            database_tls: kefu_store::PgTls::default(),
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            amqp_tls: kefu_bus::AmqpTls::default(),
             bus_prefix: "kefu".into(),
             max_body_bytes: 64 * 1024,
             admin_token: Secret::default(),

@@ -13,7 +13,13 @@ pub struct SessionConfig {
     pub database_schema: String,
     /// Connections in the PostgreSQL pool (SQLite always uses one).
     pub database_max_connections: u32,
+    /// TLS to PostgreSQL (`KEFU_DATABASE_TLS__MODE`, `…__ROOT_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub database_tls: kefu_store::PgTls,
     pub amqp_url: String,
+    /// TLS to RabbitMQ for `amqps://` URLs (`KEFU_AMQP_TLS__CA_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub amqp_tls: kefu_bus::AmqpTls,
     pub bus_prefix: String,
     /// The bot service's gRPC endpoint, e.g. http://127.0.0.1:50053.
     pub bot_url: String,
@@ -38,7 +44,9 @@ impl Default for SessionConfig {
             database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
             database_schema: "session".into(),
             database_max_connections: 8,
+            database_tls: kefu_store::PgTls::default(),
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            amqp_tls: kefu_bus::AmqpTls::default(),
             bus_prefix: "kefu".into(),
             bot_url: "http://127.0.0.1:50053".into(),
             bot_timeout_ms: 2_000,

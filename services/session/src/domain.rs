@@ -24,7 +24,7 @@ fn envelope(tenant: &str, event_type: &str, payload: impl prost::Message) -> Env
     Envelope::new(tenant, event_type, payload.encode_to_vec())
 }
 
-fn ms_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+pub(crate) fn ms_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_milliseconds().max(0)
 }
 

@@ -11,6 +11,7 @@ pub mod desk;
 pub mod domain;
 pub mod grpc;
 pub mod inbound;
+mod metrics;
 mod run;
 pub mod store;
 pub mod tenant_rules;

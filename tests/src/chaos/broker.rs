@@ -31,9 +31,34 @@ pub fn free_port() -> u16 {
 impl OwnBroker {
     /// Starts a fresh node and waits until it accepts AMQP connections.
     pub async fn start(id: &str) -> OwnBroker {
+        Self::start_with(id, |port| {
+            format!("loopback_users = none\nlisteners.tcp.local = 127.0.0.1:{port}\n")
+        })
+        .await
+    }
+
+    /// A fresh node listening only on TLS (`amqps_url`) with the server certificate `cert`
+    /// and `key`, requiring a client certificate signed by `ca`.
+    pub async fn start_tls(id: &str, ca: &Path, cert: &Path, key: &Path) -> OwnBroker {
+        Self::start_with(id, |port| {
+            format!(
+                "listeners.tcp = none\nlisteners.ssl.default = {port}\n\
+                 ssl_options.cacertfile = {}\nssl_options.certfile = {}\n\
+                 ssl_options.keyfile = {}\nssl_options.verify = verify_peer\n\
+                 ssl_options.fail_if_no_peer_cert = true\n",
+                ca.display(),
+                cert.display(),
+                key.display(),
+            )
+        })
+        .await
+    }
+
+    /// A fresh node whose `rabbitmq.conf` is `config(port)`.
+    async fn start_with(id: &str, config: impl FnOnce(u16) -> String) -> OwnBroker {
         assert!(
             Path::new(SERVER).exists(),
-            "the chaos harness starts a RabbitMQ node of its own and needs the RabbitMQ server \
+            "this test starts a RabbitMQ node of its own and needs the RabbitMQ server \
              installed ({SERVER} is missing): install Debian's rabbitmq-server package"
         );
         let dir = tempfile::Builder::new()
@@ -44,11 +69,7 @@ impl OwnBroker {
         let dist_port = free_port();
         std::fs::write(dir.path().join("enabled_plugins"), "[].\n").expect("plugins file");
         std::fs::write(dir.path().join("env.conf"), "").expect("env file");
-        std::fs::write(
-            dir.path().join("rabbitmq.conf"),
-            format!("loopback_users = none\nlisteners.tcp.local = 127.0.0.1:{port}\n"),
-        )
-        .expect("config file");
+        std::fs::write(dir.path().join("rabbitmq.conf"), config(port)).expect("config file");
         let mut broker = OwnBroker {
             dir,
             node: format!("kefu-chaos-{id}@localhost"),
@@ -62,6 +83,12 @@ impl OwnBroker {
 
     pub fn amqp_url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// The URL of a node started with [`start_tls`](Self::start_tls) (the host its
+    /// certificate names).
+    pub fn amqps_url(&self) -> String {
+        format!("amqps://guest:guest@localhost:{}/%2f", self.port)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -91,7 +118,7 @@ impl OwnBroker {
             // Its own process group, so a kill takes the script and the Erlang VM together.
             .process_group(0)
             .kill_on_drop(true);
-        self.child = Some(cmd.spawn().expect("starting the chaos RabbitMQ node"));
+        self.child = Some(cmd.spawn().expect("starting a RabbitMQ node of our own"));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
@@ -102,7 +129,7 @@ impl OwnBroker {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the chaos RabbitMQ node did not listen within 90 s; its output:\n{}",
+                "the RabbitMQ node of our own did not listen within 90 s; its output:\n{}",
                 std::fs::read_to_string(self.path("stdout.log")).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -193,6 +193,11 @@ dev_scenarios!(
 );
 
 dev_scenarios!(
+    monitoring:
+    dashboards_and_alerts_use_exported_metrics,
+);
+
+dev_scenarios!(
     desk:
     handoff_to_the_skilled_agent_and_through_to_csat,
     domain_events_once_per_change,

@@ -257,6 +257,11 @@ distributed_scenarios!(
 );
 
 distributed_scenarios!(
+    monitoring:
+    dashboards_and_alerts_use_exported_metrics,
+);
+
+distributed_scenarios!(
     desk:
     handoff_to_the_skilled_agent_and_through_to_csat,
     domain_events_once_per_change,

@@ -8,6 +8,7 @@ mod desk;
 mod dev;
 mod distributed;
 mod events;
+mod monitoring;
 mod platform;
 mod scale_out;
 mod scenario;

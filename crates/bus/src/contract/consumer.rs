@@ -34,8 +34,13 @@ pub async fn permanent_error_dead_letters_at_once(bus: &dyn Bus) {
     }));
     let sent = envelope("bad.payload", "garbage");
     publish(bus, &sent).await;
+    eventually("the dead-letter queue holds it", || async {
+        bus.dead_letter_depth("permanent").await.ok() == Some(1)
+    })
+    .await;
     let dead = collect_dead_letters(bus, "permanent", 1).await;
     assert_eq!(dead, vec![sent]);
+    assert_eq!(bus.dead_letter_depth("permanent").await.unwrap(), 0);
     assert_eq!(
         attempts.load(Ordering::SeqCst),
         1,

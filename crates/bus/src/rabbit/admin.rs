@@ -76,18 +76,25 @@ pub(crate) async fn take_dead_letters(
     Ok(taken)
 }
 
-pub(crate) async fn queue_depth(connector: &Connector, queue: &str) -> Result<u64, BusError> {
+/// Messages ready in `queue` (its dead-letter queue's with `dead`), by a passive declare.
+pub(crate) async fn queue_depth(
+    connector: &Connector,
+    queue: &str,
+    dead: bool,
+) -> Result<u64, BusError> {
+    let topology = connector.topology();
+    let name = if dead {
+        topology.dead_letter_queue(queue)
+    } else {
+        topology.queue(queue)
+    };
     let channel = channel(connector).await?;
     let options = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
     };
     let declared = channel
-        .queue_declare(
-            connector.topology().queue(queue).into(),
-            options,
-            FieldTable::default(),
-        )
+        .queue_declare(name.into(), options, FieldTable::default())
         .await
         .map_err(queue_error(queue, "queue.declare"))?;
     done(channel).await;

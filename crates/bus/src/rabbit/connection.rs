@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lapin::options::ConfirmSelectOptions;
-use lapin::{Channel, Connection, ConnectionProperties};
+use lapin::tcp::OwnedTLSConfig;
+use lapin::{Channel, Connection, ConnectionProperties, DefaultConnectionBuilder};
+
+use super::tls::AmqpTls;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +45,8 @@ impl Live {
 /// Owner of the connection; cheap to share behind an `Arc`.
 pub(crate) struct Connector {
     url: String,
+    /// Empty for `amqp://`; for `amqps://`, the CA and client certificate (if any).
+    tls: OwnedTLSConfig,
     connection_name: String,
     topology: Topology,
     live: Mutex<Option<Live>>,
@@ -55,8 +60,10 @@ impl Connector {
         url: &str,
         connection_name: String,
         topology: Topology,
+        tls: &AmqpTls,
     ) -> Result<Self, BusError> {
         let connector = Self {
+            tls: tls.load(url)?,
             url: url.to_owned(),
             connection_name,
             topology,
@@ -165,7 +172,12 @@ impl Connector {
         };
         let properties = ConnectionProperties::default()
             .with_connection_name(self.connection_name.clone().into());
-        let connection = Connection::connect(&self.url, properties)
+        let connection = DefaultConnectionBuilder::new()
+            .map_err(fail)?
+            .with_uri_str(self.url.clone())
+            .with_properties(properties)
+            .with_tls_config(self.tls.clone())
+            .connect()
             .await
             .map_err(fail)?;
         let publisher = connection.create_channel().await.map_err(fail)?;

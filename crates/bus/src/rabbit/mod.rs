@@ -14,6 +14,9 @@ mod connection;
 mod declare;
 mod publish;
 mod subscriber;
+mod tls;
+
+pub use tls::AmqpTls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +48,21 @@ impl RabbitBus {
         Self::connect_named(amqp_url, topology, name).await
     }
 
+    /// Like [`connect`](Self::connect) over TLS with `tls`'s CA and client certificate
+    /// (`amqps://` URLs; an empty `tls` is plain [`connect`](Self::connect)).
+    pub async fn connect_tls(
+        amqp_url: &str,
+        topology: Topology,
+        tls: &AmqpTls,
+    ) -> Result<Self, BusError> {
+        let name = format!(
+            "kefu-bus/{}/{}",
+            topology.prefix,
+            uuid::Uuid::new_v4().simple()
+        );
+        Self::open(amqp_url, topology, name, tls).await
+    }
+
     /// Like [`connect`](Self::connect) with an explicit connection name
     /// (visible in the management UI and `rabbitmqctl list_connections`).
     pub async fn connect_named(
@@ -52,8 +70,23 @@ impl RabbitBus {
         topology: Topology,
         connection_name: impl Into<String>,
     ) -> Result<Self, BusError> {
-        let connection_name = connection_name.into();
-        let connector = Connector::connect(amqp_url, connection_name.clone(), topology).await?;
+        Self::open(
+            amqp_url,
+            topology,
+            connection_name.into(),
+            &AmqpTls::default(),
+        )
+        .await
+    }
+
+    async fn open(
+        amqp_url: &str,
+        topology: Topology,
+        connection_name: String,
+        tls: &AmqpTls,
+    ) -> Result<Self, BusError> {
+        let connector =
+            Connector::connect(amqp_url, connection_name.clone(), topology, tls).await?;
         Ok(Self {
             connector: Arc::new(connector),
             connection_name,
@@ -119,7 +152,11 @@ impl Bus for RabbitBus {
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
-        admin::queue_depth(&self.connector, queue).await
+        admin::queue_depth(&self.connector, queue, false).await
+    }
+
+    async fn dead_letter_depth(&self, queue: &str) -> Result<u64, BusError> {
+        admin::queue_depth(&self.connector, queue, true).await
     }
 
     async fn close(&self) {

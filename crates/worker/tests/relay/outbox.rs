@@ -330,3 +330,40 @@ pub async fn processed_records_are_pruned_after_retention(db: &DatabaseConnectio
     assert!(idempotency::seen(db, "delivery", recent).await.unwrap());
     assert!(!idempotency::record(db, "delivery", recent).await.unwrap());
 }
+
+/// `kefu_outbox_published` counts each event type apart (the dashboards' conversations opened,
+/// handed off, …).
+pub async fn published_events_are_counted_by_type(db: &DatabaseConnection) {
+    migrate_shared(db).await;
+    let bus = InProcessBus::new(Topology::new("t"));
+    let mut sub = bus.subscribe(all_queue()).await.unwrap();
+    let outbox = Outbox::new(db.clone());
+    // Metrics are per process and the suite's tests run concurrently: types of this run only.
+    let run = Uuid::now_v7().simple().to_string();
+    let (opened, handed_off) = (format!("opened.{run}"), format!("handed_off.{run}"));
+    let txn = db.begin().await.unwrap();
+    for (n, event_type) in [&opened, &handed_off, &opened, &opened, &handed_off]
+        .into_iter()
+        .enumerate()
+    {
+        let mut env = envelope("t1", n);
+        env.event_type = event_type.clone();
+        outbox::enqueue(&txn, &env).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    assert_eq!(relay_all(&outbox, &bus).await, 5);
+    for _ in 0..5 {
+        receive(&mut sub).await;
+    }
+    let text = kefu_telemetry::metrics::render();
+    let count = |event_type: &str| {
+        let prefix = format!("kefu_outbox_published_total{{event_type=\"{event_type}\",");
+        text.lines()
+            .find(|l| l.starts_with(&prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_owned()
+    };
+    assert_eq!(count(&opened), "3");
+    assert_eq!(count(&handed_off), "2");
+}

@@ -74,5 +74,9 @@ impl Bus for FailingBus {
         Err(down())
     }
 
+    async fn dead_letter_depth(&self, _: &str) -> Result<u64, BusError> {
+        Err(down())
+    }
+
     async fn close(&self) {}
 }

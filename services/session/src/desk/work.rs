@@ -165,6 +165,7 @@ impl DeskGrpc {
                 |n| events::with_desk(n, vec![domain::assigned(n, now)]),
             )
             .await?;
+        crate::metrics::routing_wait(domain::ms_between(n.enqueued_at, now));
         tracing::info!(conversation = %n.conversation_id, %agent, "accepted");
         self.view(n).await
     }

@@ -129,6 +129,7 @@ fn synthesise(base: &[Faq], n: usize, rng: &mut Rng) -> Vec<Faq> {
                 },
                 similar,
                 answer: b.answer.clone(),
+                answers: b.answers.clone(),
                 action: b.action.clone(),
                 scope,
             }

@@ -14,8 +14,8 @@ fn faq(id: &str, scope: &str, question: &str) -> Faq {
         question: question.into(),
         similar: Vec::new(),
         answer: format!("answer of {id}"),
-        action: None,
         scope: scope.into(),
+        ..Faq::default()
     }
 }
 

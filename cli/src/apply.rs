@@ -280,7 +280,8 @@ mod tests {
                 "Channel/demo-web",
                 "Queue/platform",
                 "Queue/jinyuan",
-                "RoutingPolicy/default"
+                "RoutingPolicy/default",
+                "QaPolicy/default"
             ]
         );
         let channel = kefu_gateway::store::get_channel(&db, "demo-api")
@@ -291,6 +292,11 @@ mod tests {
         let client = kefu_crd::admin::AdminClient::new(server_url.clone(), "t0ken");
         let tenant = client.get_config("demo", "tenant", "demo").await.unwrap();
         assert_eq!(tenant.spec["peakEvents"][0]["name"], "double-11");
+        let qa = client
+            .get_config("demo", "qapolicy", "default")
+            .await
+            .unwrap();
+        assert_eq!(qa.spec["rules"][0]["id"], "forbidden-words");
         let queue = client.get_config("demo", "queue", "jinyuan").await.unwrap();
         assert_eq!(
             (queue.version, queue.spec["overflow"]["queue"].as_str()),

@@ -8,6 +8,7 @@ mod bot_ask;
 mod dev;
 mod events;
 mod inbox;
+mod qa;
 mod shop;
 
 use clap::{Parser, Subcommand};
@@ -30,9 +31,11 @@ enum Command {
     Session,
     /// Run the bot service, or `kefu bot ask` to try a knowledge base on JSON lines.
     Bot(BotArgs),
-    /// Check Tenant/Channel/Queue/RoutingPolicy YAML; every error is printed with its field path.
+    /// QA: `kefu qa check --policy FILE` inspects transcripts (JSON lines on stdin).
+    Qa(qa::QaArgs),
+    /// Check Tenant/Channel/Queue/RoutingPolicy/QaPolicy YAML; every error is printed with its field path.
     Validate(apply::ValidateArgs),
-    /// Apply Tenant/Channel/Queue/RoutingPolicy YAML to a running gateway (`kefu dev`).
+    /// Apply Tenant/Channel/Queue/RoutingPolicy/QaPolicy YAML to a running gateway (`kefu dev`).
     Apply(apply::ApplyArgs),
 }
 
@@ -63,6 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::Bot(BotArgs {
             command: Some(BotCommand::Ask(args)),
         }) => bot_ask::main(args),
+        Command::Qa(args) => qa::main(args),
         Command::Validate(args) => apply::validate(args),
         Command::Apply(args) => apply::apply(args),
     };

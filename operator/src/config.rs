@@ -1,4 +1,4 @@
-//! Reconciling Channels, Queues and RoutingPolicies: validate, find the Tenant they name (a
+//! Reconciling Channels, Queues, RoutingPolicies and QaPolicies: validate, find the Tenant they name (a
 //! missing one is reported on `spec.tenant`), resolve a Channel's Secret, and push the resource
 //! through the admin API of the platform (shared tenant) or the tenant's own gateway
 //! (dedicated). The finalizer withdraws it: a Queue's or policy's document is deleted, a
@@ -10,7 +10,8 @@ use crate::tenant::{RETRY, admin_for_tenant};
 use k8s_openapi::api::core::v1::Secret;
 use kefu_crd::admin::kind;
 use kefu_crd::{
-    Channel, CommonStatus, FieldError, KefuResource, Queue, RoutingPolicy, Tenant, Validate,
+    Channel, CommonStatus, FieldError, KefuResource, QaPolicy, Queue, RoutingPolicy, Tenant,
+    Validate,
 };
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -62,6 +63,7 @@ macro_rules! config_resource {
 config_resource!(Channel, "Channel", Channel);
 config_resource!(Queue, "Queue", Queue);
 config_resource!(RoutingPolicy, "RoutingPolicy", RoutingPolicy);
+config_resource!(QaPolicy, "QaPolicy", QaPolicy);
 
 pub async fn reconcile<K: ConfigResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = std::time::Instant::now();
@@ -182,6 +184,11 @@ async fn cleanup<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Er
         KefuResource::RoutingPolicy(_) => {
             admin
                 .delete_config(obj.tenant(), kind::ROUTING_POLICY, &name)
+                .await
+        }
+        KefuResource::QaPolicy(_) => {
+            admin
+                .delete_config(obj.tenant(), kind::QA_POLICY, &name)
                 .await
         }
         KefuResource::Tenant(_) => Ok(()),

@@ -8,7 +8,7 @@ use crate::tenant;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use kefu_crd::{Channel, Queue, RoutingPolicy, Tenant};
+use kefu_crd::{Channel, QaPolicy, Queue, RoutingPolicy, Tenant};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -116,6 +116,7 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<(
         drive::<Channel>(client.clone(), ns.clone(), ctx.clone(), lost.clone()),
         drive::<Queue>(client.clone(), ns.clone(), ctx.clone(), lost.clone()),
         drive::<RoutingPolicy>(client.clone(), ns.clone(), ctx.clone(), lost.clone()),
+        drive::<QaPolicy>(client.clone(), ns.clone(), ctx.clone(), lost.clone()),
     );
     let leadership_lost = lost.is_cancelled() && !shutdown.is_cancelled();
     shutdown.cancel();

@@ -245,6 +245,10 @@ impl AdminClient {
                 self.put_config(&p.spec.tenant, kind::ROUTING_POLICY, name, &p.spec)
                     .await
             }
+            KefuResource::QaPolicy(p) => {
+                self.put_config(&p.spec.tenant, kind::QA_POLICY, name, &p.spec)
+                    .await
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ pub fn render() -> Vec<(String, String)> {
         crate::Channel::crd(),
         crate::Queue::crd(),
         crate::RoutingPolicy::crd(),
+        crate::QaPolicy::crd(),
     ];
     crds.into_iter()
         .map(|crd| {

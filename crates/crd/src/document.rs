@@ -5,13 +5,13 @@
 //! not just what it is.
 
 use crate::validate::{FieldError, Validate};
-use crate::{Channel, Queue, RoutingPolicy, Tenant};
+use crate::{Channel, QaPolicy, Queue, RoutingPolicy, Tenant};
 use kube::Resource as _;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 pub const API_VERSION: &str = "kefu.dev/v1alpha1";
-pub const KINDS: &[&str] = &["Tenant", "Channel", "Queue", "RoutingPolicy"];
+pub const KINDS: &[&str] = &["Tenant", "Channel", "Queue", "RoutingPolicy", "QaPolicy"];
 
 /// The config kinds stored as documents, as they appear in the admin API's URLs and in
 /// `tenant.config_changed`.
@@ -19,7 +19,10 @@ pub mod kind {
     pub const TENANT: &str = "tenant";
     pub const QUEUE: &str = "queue";
     pub const ROUTING_POLICY: &str = "routingpolicy";
-    pub const ALL: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY];
+    pub const QA_POLICY: &str = "qapolicy";
+    pub const ALL: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY, QA_POLICY];
+    /// The documents routing reads (the session's copy).
+    pub const ROUTING: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY];
 }
 
 /// One resource of any of the four kinds.
@@ -29,6 +32,7 @@ pub enum KefuResource {
     Channel(Channel),
     Queue(Queue),
     RoutingPolicy(RoutingPolicy),
+    QaPolicy(QaPolicy),
 }
 
 impl KefuResource {
@@ -38,6 +42,7 @@ impl KefuResource {
             Self::Channel(_) => "Channel",
             Self::Queue(_) => "Queue",
             Self::RoutingPolicy(_) => "RoutingPolicy",
+            Self::QaPolicy(_) => "QaPolicy",
         }
     }
 
@@ -48,6 +53,7 @@ impl KefuResource {
             Self::Tenant(r) => (kind::TENANT, serde_json::to_value(&r.spec)),
             Self::Queue(r) => (kind::QUEUE, serde_json::to_value(&r.spec)),
             Self::RoutingPolicy(r) => (kind::ROUTING_POLICY, serde_json::to_value(&r.spec)),
+            Self::QaPolicy(r) => (kind::QA_POLICY, serde_json::to_value(&r.spec)),
             Self::Channel(_) => return None,
         };
         // The specs are plain data: serialising them cannot fail.
@@ -60,6 +66,7 @@ impl KefuResource {
             Self::Channel(r) => r.meta(),
             Self::Queue(r) => r.meta(),
             Self::RoutingPolicy(r) => r.meta(),
+            Self::QaPolicy(r) => r.meta(),
         };
         meta.name.as_deref().unwrap_or("")
     }
@@ -71,6 +78,7 @@ impl KefuResource {
             Self::Channel(r) => &r.spec.tenant,
             Self::Queue(r) => &r.spec.tenant,
             Self::RoutingPolicy(r) => &r.spec.tenant,
+            Self::QaPolicy(r) => &r.spec.tenant,
         }
     }
 
@@ -88,6 +96,7 @@ impl KefuResource {
             Self::Channel(r) => r.spec.validate(),
             Self::Queue(r) => r.spec.validate(),
             Self::RoutingPolicy(r) => r.spec.validate(),
+            Self::QaPolicy(r) => r.spec.validate(),
         };
         errors.extend(spec.err().unwrap_or_default());
         if errors.is_empty() {
@@ -248,6 +257,7 @@ fn parse_one(document: usize, value: serde_json::Value) -> Result<KefuResource, 
         "Channel" => KefuResource::Channel(typed(document, &label, value)?),
         "Queue" => KefuResource::Queue(typed(document, &label, value)?),
         "RoutingPolicy" => KefuResource::RoutingPolicy(typed(document, &label, value)?),
+        "QaPolicy" => KefuResource::QaPolicy(typed(document, &label, value)?),
         other => {
             return Err(doc_error(
                 document,
@@ -280,6 +290,7 @@ pub fn check_references(resources: &[KefuResource], positions: &[usize]) -> Vec<
         .map(|r| (r.tenant(), r.name()))
         .collect();
     let mut seen = HashSet::new();
+    let mut qa_policies = HashSet::new();
     for (r, &document) in resources.iter().zip(positions) {
         let label = Some(format!("{}/{}", r.kind(), r.name()));
         if !seen.insert((r.kind(), r.name())) {
@@ -288,6 +299,17 @@ pub fn check_references(resources: &[KefuResource], positions: &[usize]) -> Vec<
                 label.clone(),
                 "metadata.name",
                 format!("a {} named {:?} appears twice", r.kind(), r.name()),
+            ));
+        }
+        if matches!(r, KefuResource::QaPolicy(_)) && !qa_policies.insert(r.tenant()) {
+            errors.push(doc_error(
+                document,
+                label.clone(),
+                "spec.tenant",
+                format!(
+                    "tenant {:?} already has a QaPolicy in this file (one per tenant)",
+                    r.tenant()
+                ),
             ));
         }
         if matches!(r, KefuResource::Tenant(_)) || tenants.is_empty() {

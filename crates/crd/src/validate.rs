@@ -4,6 +4,7 @@
 
 use crate::channel::ChannelSpec;
 use crate::common::is_id;
+use crate::qa::QaPolicySpec;
 use crate::queue::QueueSpec;
 use crate::routing::RoutingPolicySpec;
 use crate::tenant::{PeakEvent, TenantSpec};
@@ -280,6 +281,15 @@ impl Validate for RoutingPolicySpec {
         if self.skill_relaxation_seconds > 86_400 {
             e.push("spec.skillRelaxationSeconds", "must be 0-86400");
         }
+        finish(e)
+    }
+}
+
+impl Validate for QaPolicySpec {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.id("spec.tenant", &self.tenant);
+        e.0.extend(self.check_policy("spec."));
         finish(e)
     }
 }

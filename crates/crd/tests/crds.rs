@@ -33,7 +33,7 @@ fn crds_up_to_date() {
 #[test]
 fn crds_have_status_short_names_printer_columns_and_cel_rules() {
     let all: Vec<(String, String)> = kefu_crd::crdgen::render();
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 5);
     for (file, yaml) in &all {
         assert!(yaml.contains("group: kefu.dev"), "{file}");
         assert!(yaml.contains("name: v1alpha1"), "{file}");

@@ -44,7 +44,8 @@ fn demo_tenant_file_is_valid() {
             "Channel",
             "Queue",
             "Queue",
-            "RoutingPolicy"
+            "RoutingPolicy",
+            "QaPolicy"
         ]
     );
     let KefuResource::Tenant(t) = &resources[0] else {
@@ -127,4 +128,71 @@ fn wrong_api_version_kind_and_syntax_are_named() {
     )
     .unwrap_err();
     assert_eq!(paths(&e), ["spec.sla"], "a missing field is named");
+}
+
+/// The demo tenant's QaPolicy carries exactly the rules of `demo/qa-policy.yaml` (the file
+/// `kefu qa check` reads), so the two cannot drift apart.
+#[test]
+fn the_demo_qa_policy_matches_the_policy_file() {
+    let resources = document::parse(&read("../../demo/demo-tenant.yaml")).unwrap();
+    let policy = resources
+        .iter()
+        .find_map(|r| match r {
+            KefuResource::QaPolicy(p) => Some(p),
+            _ => None,
+        })
+        .expect("a QaPolicy in demo-tenant.yaml");
+    let file = kefu_crd::qa::parse_policy(&read("../../demo/qa-policy.yaml")).unwrap();
+    assert_eq!(policy.spec.rules, file.rules);
+    assert_eq!(policy.spec.tenant, "demo");
+    assert_eq!(policy.spec.review.reviewers, ["zhao"]);
+}
+
+#[test]
+fn qa_policy_problems_are_named_by_field() {
+    let doc = |spec: &str| {
+        format!(
+            "apiVersion: kefu.dev/v1alpha1\nkind: QaPolicy\nmetadata: {{name: qa}}\nspec:\n  tenant: shop\n{spec}"
+        )
+    };
+    let e = document::parse(&doc(
+        "  rules:\n    - {id: x, kind: shouting, severity: minor}\n",
+    ))
+    .unwrap_err();
+    assert_eq!(paths(&e), ["spec.rules[0].kind"]);
+    assert!(
+        e[0].error.message.contains("forbidden_phrase"),
+        "lists the kinds: {}",
+        e[0]
+    );
+    let e = document::parse(&doc(concat!(
+        "  rules:\n",
+        "    - {id: a, kind: forbidden_phrase, severity: critical}\n",
+        "    - {id: b, kind: regex, severity: major, pattern: '[a-'}\n",
+        "    - {id: c, kind: first_response_time, severity: minor, max_seconds: 30, threshold: 0.5}\n",
+        "    - {id: a, kind: agent_tone, severity: critical, threshold: 2}\n",
+    )))
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "spec.rules[0].phrases",
+            "spec.rules[1].pattern",
+            "spec.rules[2].threshold",
+            "spec.rules[3].id",
+            "spec.rules[3].threshold",
+        ]
+    );
+    let e = document::parse(&doc(
+        "  rules:\n    - {id: a, kind: agent_tone, severity: fatal}\n",
+    ))
+    .unwrap_err();
+    assert_eq!(paths(&e), ["spec.rules[0].severity"]);
+    let e = document::parse(&doc("  rules: []\n  review: {sample_percent: 120}\n")).unwrap_err();
+    assert_eq!(paths(&e), ["spec.rules", "spec.review.sample_percent"]);
+    let e = document::parse(&doc(
+        "  rules:\n    - {id: a, kind: agent_tone, severity: major, category: vibes}\n",
+    ))
+    .unwrap_err();
+    assert_eq!(paths(&e), ["spec.rules[0].category"]);
 }

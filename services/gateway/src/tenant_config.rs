@@ -1,7 +1,7 @@
 //! Tenant configuration documents over REST: `PUT|GET|DELETE
 //! /v1/admin/tenants/{tenant}/config/{kind}/{name}` and `GET /v1/admin/tenants/{tenant}/config`
-//! (bearer admin token). The body is the `spec` of a kefu-crd resource — `tenant`, `queue` or
-//! `routingpolicy` — checked with the same types and validation as the operator and
+//! (bearer admin token). The body is the `spec` of a kefu-crd resource — `tenant`, `queue`,
+//! `routingpolicy` or `qapolicy` — checked with the same types and validation as the operator and
 //! `kefu validate`, stored, and announced as `tenant.config_changed` through the outbox so
 //! services reload it without a restart.
 
@@ -73,6 +73,11 @@ pub fn validate_spec(
         }
         kefu_crd::document::kind::ROUTING_POLICY => {
             let spec: kefu_crd::RoutingPolicySpec = typed(body)?;
+            let t = spec.tenant.clone();
+            (serde_json::to_value(spec), t)
+        }
+        kefu_crd::document::kind::QA_POLICY => {
+            let spec: kefu_crd::QaPolicySpec = typed(body)?;
             let t = spec.tenant.clone();
             (serde_json::to_value(spec), t)
         }

@@ -33,7 +33,7 @@ pub async fn handle(state: SessionState, envelope: Envelope) -> Result<(), Handl
     })?;
     let tenant = envelope.tenant_id.as_str();
     // Routing reads Tenant (tiers, merchants' overflow), Queue and RoutingPolicy documents.
-    if kefu_crd::document::kind::ALL.contains(&event.kind.as_str()) {
+    if kefu_crd::document::kind::ROUTING.contains(&event.kind.as_str()) {
         let spec = (!event.deleted).then_some(event.spec_json.as_str());
         let stored = crate::store::desk::put_routing_config(
             &state.db,

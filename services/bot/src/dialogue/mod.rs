@@ -95,31 +95,6 @@ pub struct Reply {
     pub suggestion_ids: Vec<String>,
 }
 
-/// The bot's own texts in the customer's script or language.
-impl Language {
-    pub(crate) fn t(
-        self,
-        hans: &'static str,
-        hant: &'static str,
-        en: &'static str,
-    ) -> &'static str {
-        match self {
-            Language::ZhHans => hans,
-            Language::ZhHant => hant,
-            Language::En => en,
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "zh-Hans" => Some(Language::ZhHans),
-            "zh-Hant" => Some(Language::ZhHant),
-            "en" => Some(Language::En),
-            _ => None,
-        }
-    }
-}
-
 fn keys_of(customer: Option<&CustomerProfile>) -> CustomerKeys {
     CustomerKeys::from_identities(
         customer

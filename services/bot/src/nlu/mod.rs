@@ -17,7 +17,8 @@ pub mod lexicon;
 pub mod reply;
 pub mod segment;
 pub mod signals;
-pub mod text;
+/// Normalisation, shared with QA in `kefu-text`.
+pub use kefu_text as text;
 
 use crate::kb::Faq;
 pub use answer::{Answer, reason};

@@ -1,12 +1,13 @@
-//! Text before matching: full-width → half-width, case folding, Traditional → Simplified with
-//! OpenCC's dictionaries (phrases first, then characters), and the customer's script or language
-//! so that answers go back in it.
+//! Customer and agent text before anything compares it, shared by the bot (FAQ matching) and
+//! QA (inspection rules and classifiers): full-width → half-width, case folding, Traditional →
+//! Simplified with OpenCC's dictionaries (phrases first, then characters), and the writer's
+//! script or language (so that answers go back in it).
 
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
 use std::sync::LazyLock;
 
-/// The customer's script or language, as reported in an [`super::Answer`].
+/// The writer's script or language (the bot reports it in its answers).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Language {
     /// Simplified Chinese (also the answer for mixed or unknown text).
@@ -24,6 +25,25 @@ impl Language {
             Language::ZhHans => "zh-Hans",
             Language::ZhHant => "zh-Hant",
             Language::En => "en",
+        }
+    }
+
+    /// The language of a code as [`Self::as_str`] writes it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "zh-Hans" => Some(Language::ZhHans),
+            "zh-Hant" => Some(Language::ZhHant),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+
+    /// The one of three texts written for this language.
+    pub fn t(self, hans: &'static str, hant: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Language::ZhHans => hans,
+            Language::ZhHant => hant,
+            Language::En => en,
         }
     }
 }

@@ -380,6 +380,8 @@ async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::
         secret: Some(DEMO_SECRET.into()),
         webhook_url: format!("http://{http_addr}/dev/inbox/{DEMO_CHANNEL}"),
         enabled: true,
+        settings: Default::default(),
+        credentials: Default::default(),
     };
     kefu_gateway::admin::upsert_channel(&gateway.state, &spec)
         .await
@@ -391,6 +393,8 @@ async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::
         secret: Some(DEMO_WEB_SECRET.into()),
         webhook_url: String::new(),
         enabled: true,
+        settings: Default::default(),
+        credentials: Default::default(),
     };
     kefu_gateway::admin::upsert_channel(&gateway.state, &web)
         .await

@@ -7,8 +7,8 @@
 //! that record can still repeat a POST; receivers dedupe on `X-Kefu-Delivery-Id`.
 
 use crate::AppState;
+use crate::channels::{self, Outcome};
 use crate::store::{self as repo, DeliveryStatus, RetryDelivery};
-use crate::webhook::{self, Outcome};
 use chrono::Utc;
 use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
 use kefu_proto::events::MessageToSend;
@@ -80,7 +80,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
     let outcomes = futures::future::join_all(
         sends
             .iter()
-            .map(|s| deliver(&state, &s.channel, &s.message).instrument(s.span.clone())),
+            .map(|s| deliver(&state, &s.channel, &s.message, 1).instrument(s.span.clone())),
     )
     .await;
     let mut delivered = Vec::new();
@@ -114,29 +114,20 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
     results.finish()
 }
 
-/// Sends one message to its channel: the customer's open chat sockets for a web channel (a
-/// customer who is not connected sees it in their history on reconnect), the webhook otherwise.
+/// Sends one message through its channel's adapter.
 async fn deliver(
     state: &AppState,
     channel: &crate::store::entities::channel::Model,
     message: &MessageToSend,
+    attempt: u32,
 ) -> Outcome {
-    if channel.channel_type == "web" {
-        let frame: std::sync::Arc<str> = crate::webchat::message_frame(message).into();
-        let sockets = state
-            .sockets
-            .push(&channel.id, &message.external_user_id, frame);
-        tracing::debug!(sockets, "pushed to web chat");
-        return Outcome::Delivered;
+    match channels::adapter(&channel.channel_type) {
+        Some(adapter) => adapter.send(state, channel, message, attempt).await,
+        None => Outcome::Reject(format!(
+            "no adapter for channel type {:?}",
+            channel.channel_type
+        )),
     }
-    webhook::send(
-        &state.http,
-        &channel.webhook_url,
-        &channel.secret,
-        message,
-        1,
-    )
-    .await
 }
 
 /// Decodes the message and finds its channel, which must belong to the event's tenant.
@@ -188,7 +179,7 @@ async fn record_failure(
         Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error, false),
         Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error, true),
     };
-    let delay = webhook::backoff(
+    let delay = channels::backoff(
         1,
         Duration::from_millis(cfg.backoff_initial_ms),
         Duration::from_millis(cfg.backoff_max_ms),
@@ -332,21 +323,14 @@ async fn retry_attempt(
             return;
         }
     };
-    let outcome = webhook::send(
-        &state.http,
-        &channel.webhook_url,
-        &channel.secret,
-        &msg,
-        attempt,
-    )
-    .await;
+    let outcome = deliver(state, &channel, &msg, attempt).await;
     let (status, next, error, label) = match outcome {
         Outcome::Delivered => {
             observe_latency(state, &msg);
             (DeliveryStatus::Delivered, Utc::now(), None, "delivered")
         }
         Outcome::Retry(e) if attempt < cfg.max_attempts => {
-            let delay = webhook::backoff(
+            let delay = channels::backoff(
                 attempt,
                 Duration::from_millis(cfg.backoff_initial_ms),
                 Duration::from_millis(cfg.backoff_max_ms),

@@ -2,7 +2,8 @@
 //! processed events.
 use crate::store::entities::{channel, delivery, inbound_message, tenant, tenant_config};
 use kefu_store::migration::{
-    create_entity_table, create_indexes, create_shared_tables, unique_index,
+    add_missing_columns, create_entity_table, create_indexes, create_shared_tables, text_column,
+    unique_index,
 };
 use sea_orm_migration::prelude::*;
 
@@ -21,7 +22,11 @@ pub struct GatewayMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for GatewayMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial), Box::new(M0002TenantConfigs)]
+        vec![
+            Box::new(M0001Initial),
+            Box::new(M0002TenantConfigs),
+            Box::new(M0003ChannelSettings),
+        ]
     }
 }
 
@@ -54,5 +59,19 @@ kefu_store::migration! {
     // Named by hand: the derive names a migration after its file, which the first one already is.
     M0002TenantConfigs = "gateway_0002_tenant_configs", |manager| {
         create_entity_table(manager, tenant_config::Entity).await
+    }
+}
+
+kefu_store::migration! {
+    /// Channels of every type: their settings and further secrets.
+    M0003ChannelSettings = "gateway_0003_channel_settings", |manager| {
+        add_missing_columns(
+            manager,
+            vec![
+                ("channels", text_column("settings", "{}")),
+                ("channels", text_column("credentials", "{}")),
+            ],
+        )
+        .await
     }
 }

@@ -53,9 +53,14 @@ def wechat_encrypt_text(c):
 
 
 def wechat_decrypt(c):
-    """Kefu's passive reply (an encrypted XML envelope) checked and decrypted."""
+    """Kefu's passive reply (an encrypted XML envelope): its MsgSignature checked over its
+    TimeStamp, Nonce and Encrypt, then decrypted and its AppID checked."""
+    import xmltodict
+
+    env = xmltodict.parse(c["xml"])["xml"]
     crypto = WeChatCrypto(c["token"], c["aes_key"], c["app_id"])
-    return {"xml": crypto.decrypt_message(c["xml"], c["msg_signature"], c["timestamp"], c["nonce"])}
+    xml = crypto.decrypt_message(c["xml"], env["MsgSignature"], env["TimeStamp"], env["Nonce"])
+    return {"xml": xml, "fields": xmltodict.parse(xml)["xml"]}
 
 
 def wecom_encrypt(c):

@@ -242,6 +242,10 @@ pub struct WechatSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub quota: Option<u32>,
+    /// The passive reply to a new follower (accounts only; encrypted in safe mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 600))]
+    pub welcome: Option<String>,
     /// A template message for replies outside the window (accounts only); without one such a
     /// reply is reported to the agent as undeliverable.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -360,6 +360,12 @@ pub fn channel_settings(
         range(&mut e, format!("{p}.windowHours"), w.window_hours, 1, 48);
         range(&mut e, format!("{p}.quota"), w.quota, 1, 100);
         url(&mut e, format!("{p}.apiBase"), &w.api_base);
+        if let Some(welcome) = &w.welcome {
+            if t == Miniprogram {
+                e.push(format!("{p}.welcome"), "mini-programs have no follow event");
+            }
+            e.text(format!("{p}.welcome"), welcome, 600);
+        }
         if let Some(tpl) = &w.template {
             if t == Miniprogram {
                 e.push(

@@ -176,9 +176,18 @@ async fn record_failure(
     let cfg = &state.config.webhook;
     let (label, error, dead) = match outcome {
         Outcome::Delivered => return Ok(()),
-        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error, false),
-        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error, true),
+        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error.clone(), false),
+        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error.clone(), true),
+        Outcome::Undeliverable { reason, detail } => {
+            ("undeliverable", format!("{reason}: {detail}"), true)
+        }
     };
+    let undeliverable = undeliverable_event(state, &env.tenant_id, msg, outcome).await;
+    if let Some(event) = &undeliverable {
+        kefu_worker::outbox::enqueue(&txn, event)
+            .await
+            .map_err(transient)?;
+    }
     let delay = channels::backoff(
         1,
         Duration::from_millis(cfg.backoff_initial_ms),
@@ -197,19 +206,54 @@ async fn record_failure(
         repo::record_dead_delivery(&txn, &retry)
             .await
             .map_err(transient)?;
-        tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
+        tracing::error!(message_id = %msg.message_id, %error, "the channel refused the message; delivery is dead");
     } else {
         repo::schedule_delivery_retry(&txn, &retry)
             .await
             .map_err(transient)?;
-        tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
+        tracing::warn!(message_id = %msg.message_id, %error, "delivery failed; will retry");
     }
     txn.commit().await.map_err(transient)?;
+    state.outbox.dispatch(undeliverable);
     state
         .metrics
         .deliveries
         .add(1, &[KeyValue::new("outcome", label)]);
     Ok(())
+}
+
+/// `message.undeliverable` for a message the channel's rules kept from the customer.
+async fn undeliverable_event(
+    state: &AppState,
+    tenant: &str,
+    msg: &MessageToSend,
+    outcome: &Outcome,
+) -> Option<Envelope> {
+    let Outcome::Undeliverable { reason, detail } = outcome else {
+        return None;
+    };
+    let channel_type = match state.channels.get(&msg.channel_id).await {
+        Ok(Some(c)) => c.channel_type.clone(),
+        _ => String::new(),
+    };
+    tracing::warn!(message_id = %msg.message_id, reason, "the channel's rules keep the message from the customer");
+    let event = kefu_proto::events::MessageUndeliverable {
+        message_id: msg.message_id.clone(),
+        conversation_id: msg.conversation_id.clone(),
+        channel_id: msg.channel_id.clone(),
+        channel_type,
+        external_user_id: msg.external_user_id.clone(),
+        reason: (*reason).to_owned(),
+        detail: detail.clone(),
+        sender_kind: msg.sender_kind.clone(),
+        text: msg.text.clone(),
+        at: Some(kefu_proto::time::to_timestamp(Utc::now())),
+    };
+    Some(Envelope::new(
+        tenant.to_owned(),
+        kefu_proto::event_types::MESSAGE_UNDELIVERABLE,
+        event.encode_to_vec(),
+    ))
 }
 
 fn observe_latency(state: &AppState, msg: &MessageToSend) {
@@ -324,6 +368,7 @@ async fn retry_attempt(
         }
     };
     let outcome = deliver(state, &channel, &msg, attempt).await;
+    let undeliverable = undeliverable_event(state, &row.tenant_id, &msg, &outcome).await;
     let (status, next, error, label) = match outcome {
         Outcome::Delivered => {
             observe_latency(state, &msg);
@@ -346,8 +391,27 @@ async fn retry_attempt(
             tracing::error!(message_id = %row.id, attempts = attempt, error = %e, "delivery is dead");
             (DeliveryStatus::Dead, Utc::now(), Some(e), "dead")
         }
+        Outcome::Undeliverable { reason, detail } => (
+            DeliveryStatus::Dead,
+            Utc::now(),
+            Some(format!("{reason}: {detail}")),
+            "undeliverable",
+        ),
     };
-    match repo::update_delivery(&state.db, row, status, next, error).await {
+    let stored = async {
+        let txn = state.db.begin().await?;
+        let updated = repo::update_delivery(&txn, row, status, next, error).await?;
+        if updated && let Some(event) = &undeliverable {
+            kefu_worker::outbox::enqueue(&txn, event).await?;
+        }
+        txn.commit().await?;
+        Ok::<bool, kefu_store::StoreError>(updated)
+    }
+    .await;
+    if matches!(stored, Ok(true)) {
+        state.outbox.dispatch(undeliverable);
+    }
+    match stored {
         Ok(true) => {}
         Ok(false) => tracing::warn!("delivery lease expired before its outcome was stored"),
         Err(e) => tracing::warn!(error = %e, "recording a delivery attempt failed"),

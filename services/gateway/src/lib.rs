@@ -101,6 +101,8 @@ pub struct AppState {
     pub desk_sockets: desk::socket::DeskSockets,
     /// Sign-in failures per login (`desk::lockout`).
     pub lockout: Arc<desk::lockout::Lockout>,
+    /// Providers' access tokens, shared with the other replicas through the database.
+    pub tokens: channels::token::Tokens,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -172,6 +174,7 @@ impl GatewayApp {
             bus: bus.clone(),
             desk,
             desk_sockets: desk::socket::DeskSockets::default(),
+            tokens: channels::token::Tokens::default(),
         };
         Ok(Self { state, bus })
     }
@@ -186,6 +189,10 @@ impl GatewayApp {
                 get(channels::receive).post(channels::receive),
             )
             .route("/v1/channels/{channel_id}/ws", get(channels::web::connect))
+            .route(
+                "/v1/channels/{channel_id}/media/{media_id}",
+                get(channels::media::serve),
+            )
             .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
             .route(
                 "/v1/admin/channels/{channel_id}",

@@ -12,7 +12,12 @@
 
 pub mod api;
 pub mod cache;
+pub mod media;
+pub mod render;
+pub mod token;
 pub mod web;
+pub mod wechat;
+pub mod window;
 
 pub use cache::ChannelCache;
 
@@ -53,6 +58,19 @@ pub trait Adapter: Send + Sync {
     /// ([`crate::inbound::submit`]), and answers as the provider expects.
     async fn receive(&self, state: &AppState, channel: &channel::Model, req: Inbound) -> Answer;
 
+    /// A customer's media the provider holds (see [`media`]), fetched for an agent.
+    async fn media(
+        &self,
+        _state: &AppState,
+        _channel: &channel::Model,
+        media_id: &str,
+    ) -> Result<Response, ApiError> {
+        Err(ApiError::NotFound {
+            what: "media",
+            id: media_id.chars().take(64).collect(),
+        })
+    }
+
     /// Sends one outgoing message (`attempt` counts from 1); the delivery worker records the
     /// outcome and retries.
     async fn send(
@@ -68,6 +86,8 @@ pub trait Adapter: Send + Sync {
 pub static ADAPTERS: &[&dyn Adapter] = &[
     &api::Api("api"),
     &web::Web,
+    &wechat::Wechat { mini: false },
+    &wechat::Wechat { mini: true },
     &api::Api("weibo"),
     &api::Api("marketplace"),
 ];
@@ -197,6 +217,14 @@ pub enum Outcome {
     Retry(String),
     /// The receiver refused it for good (other 4xx) or the URL is unusable.
     Reject(String),
+    /// The provider's rules do not let it through: the customer's window has closed or its
+    /// quota is spent (`reason`: `window_closed`, `quota_exhausted`), or the channel cannot
+    /// carry replies (`not_supported`). Not retried; reported to the agent
+    /// (`message.undeliverable`).
+    Undeliverable {
+        reason: &'static str,
+        detail: String,
+    },
 }
 
 pub fn client(timeout: Duration) -> reqwest::Client {

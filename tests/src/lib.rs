@@ -6,6 +6,7 @@
 //! sends them; [`peer`] is the provider's side done by independent implementations (wechatpy,
 //! twilio).
 
+pub mod chaos;
 pub mod client;
 pub mod desk;
 pub mod distributed;

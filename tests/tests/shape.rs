@@ -88,7 +88,8 @@ fn recorded_migration_names_never_change() {
             "gateway",
             "gateway_0002_tenant_configs",
             "gateway_0003_channel_settings",
-            "gateway_0004_channel_state"
+            "gateway_0004_channel_state",
+            "gateway_0005_channel_cursors"
         ]
     );
     assert_eq!(

@@ -586,3 +586,245 @@ pub async fn wechat_mini_program(p: &Platform) {
         ["怎么开发票"]
     );
 }
+
+/// The stand-in's WeChat Customer Service: messages waiting to be pulled (`kf/sync_msg` reads
+/// them from a cursor that is their count), sends recorded.
+#[derive(Clone, Default)]
+struct KfQueue(Arc<std::sync::Mutex<Vec<Value>>>);
+
+impl KfQueue {
+    fn add(&self, msgid: &str, user: &str, open_kfid: &str, text: &str) {
+        self.0.lock().unwrap().push(json!({
+            "msgid": msgid, "open_kfid": open_kfid, "external_userid": user,
+            "send_time": chrono::Utc::now().timestamp(), "origin": 3,
+            "msgtype": "text", "text": {"content": text}
+        }));
+    }
+}
+
+/// WeChat Customer Service through WeCom: the encrypted URL check; a callback makes Kefu pull
+/// with `kf/sync_msg` from its stored cursor and the bot answers with `kf/send_msg`; a repeated
+/// callback pulls nothing new and nothing is answered twice; bad callbacks are refused; and the
+/// customer, known by the same UnionID on an Official Account, is one customer with one history.
+pub async fn wechat_customer_service(p: &Platform) {
+    let api = ProviderStandIn::start().await;
+    let queue = KfQueue::default();
+    api.answer(
+        "/cgi-bin/gettoken",
+        200,
+        json!({"errcode": 0, "access_token": "kf-token", "expires_in": 7200}),
+    );
+    let q = queue.clone();
+    api.answer_with("/cgi-bin/kf/sync_msg", move |r| {
+        assert_eq!(r.query["access_token"], "kf-token");
+        let body = r.json();
+        let all = q.0.lock().unwrap().clone();
+        let from: usize = body["cursor"].as_str().unwrap_or("0").parse().unwrap();
+        (
+            200,
+            json!({"errcode": 0, "errmsg": "ok", "next_cursor": all.len().to_string(),
+            "has_more": 0, "msg_list": all[from..]}),
+        )
+    });
+    api.answer(
+        "/cgi-bin/kf/send_msg",
+        200,
+        json!({"errcode": 0, "errmsg": "ok", "msgid": "x"}),
+    );
+    api.answer_with("/cgi-bin/kf/customer/batchget", |r| {
+        let user = r.json()["external_userid_list"][0].as_str().unwrap_or_default().to_owned();
+        (200, json!({"errcode": 0, "customer_list": [{"external_userid": user, "nickname": "李", "unionid": format!("union-{user}")}]}))
+    });
+    let (token, aes_key, corp_id, kf_id) = (
+        format!("kftoken{}", nonce()),
+        aes_key(),
+        "ww0123456789abcdef",
+        "wkE2Eaccount",
+    );
+    let t = p.gateway.upsert_tenant(TENANT, "E2E 商城").await;
+    assert_eq!(t.status, 200, "{:?}", t.body);
+    let c = p
+        .gateway
+        .put(
+            "/v1/admin/channels/kf-1",
+            json!({"tenant_id": TENANT, "channel_type": "wecom", "secret": token,
+                "settings": {"wecom": {"corpId": corp_id, "openKfId": kf_id, "apiBase": api.url}},
+                "credentials": {"app_secret": "kf-secret-0123456789", "aes_key": aes_key}}),
+        )
+        .await;
+    assert_eq!(c.status, 200, "{:?}", c.body);
+    let peer = Peer::start().await;
+    let url = |query: &[(&str, &str)]| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        format!("{}/v1/channels/kf-1/messages?{q}", p.gateway.base)
+    };
+
+    // The URL check: the encrypted echostr, decrypted.
+    let (ts, n) = (now(), nonce());
+    let echo = peer
+        .call(
+            json!({"command": "wechat_encrypt_text", "token": token, "aes_key": aes_key,
+            "app_id": corp_id, "text": "echo-42", "nonce": n, "timestamp": ts}),
+        )
+        .await;
+    let check = url(&[
+        ("msg_signature", echo["msg_signature"].as_str().unwrap()),
+        ("timestamp", &ts),
+        ("nonce", &n),
+        ("echostr", echo["encrypt"].as_str().unwrap()),
+    ]);
+    let r = Reply::from_response(p.gateway.http.get(check).send().await.unwrap()).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, Some("echo-42")),
+        "{:?}",
+        r.body
+    );
+
+    let callback = |open_kfid: &'static str| {
+        let (peer, token, aes_key) = (&peer, token.clone(), aes_key.clone());
+        async move {
+            let (ts, n) = (now(), nonce());
+            let xml = format!(
+                "<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[ENC{n}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>"
+            );
+            let e = peer
+                .call(
+                    json!({"command": "wecom_encrypt", "token": token, "aes_key": aes_key,
+                    "corp_id": corp_id, "xml": xml, "nonce": n, "timestamp": ts}),
+                )
+                .await;
+            let resp = p
+                .gateway
+                .http
+                .post(url(&[
+                    ("msg_signature", e["msg_signature"].as_str().unwrap()),
+                    ("timestamp", &ts),
+                    ("nonce", &n),
+                ]))
+                .body(e["xml"].as_str().unwrap().to_owned())
+                .send()
+                .await
+                .unwrap();
+            Reply::from_response(resp).await
+        }
+    };
+    let sent = || api.requests("/cgi-bin/kf/send_msg");
+    let user = format!("wm{}", nonce());
+    queue.add("kfm-1", &user, kf_id, "我的快递到哪了");
+    let r = callback(kf_id).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, Some("success")),
+        "{:?}",
+        r.body
+    );
+    let first = eventually("the kf/send_msg answer", WAIT, || async {
+        sent().first().map(Recorded::json)
+    })
+    .await;
+    assert_eq!(first["touser"], user.as_str());
+    assert_eq!(first["open_kfid"], kf_id);
+    assert_eq!(first["msgid"].as_str().unwrap().len(), 32);
+    assert!(
+        first["text"]["content"].as_str().unwrap().contains("物流"),
+        "{first}"
+    );
+    // WeCom calls again (or a retry): nothing new is pulled, nothing answered twice.
+    let r = callback(kf_id).await;
+    assert_eq!(r.status, 200);
+    queue.add("kfm-2", &user, kf_id, "怎么开发票");
+    let r = callback(kf_id).await;
+    assert_eq!(r.status, 200);
+    eventually("the second answer", WAIT, || async {
+        (sent().len() >= 2).then_some(())
+    })
+    .await;
+    let pulls = api.requests("/cgi-bin/kf/sync_msg");
+    assert_eq!(
+        pulls[0].json().get("cursor"),
+        None,
+        "the first pull starts at the beginning"
+    );
+    assert_eq!(
+        pulls.last().unwrap().json()["cursor"],
+        "1",
+        "then from the stored cursor"
+    );
+    assert_eq!(pulls.last().unwrap().json()["open_kfid"], kf_id);
+    // A callback for another account of the corp pulls nothing; bad ones are refused.
+    let before = api.requests("/cgi-bin/kf/sync_msg").len();
+    let r = callback("wkOther").await;
+    assert_eq!((r.status, r.body.as_str()), (200, Some("success")));
+    assert_eq!(api.requests("/cgi-bin/kf/sync_msg").len(), before);
+    let (ts, n) = (now(), nonce());
+    let r = Reply::from_response(
+        p.gateway
+            .http
+            .post(url(&[
+                ("msg_signature", "00"),
+                ("timestamp", &ts),
+                ("nonce", &n),
+            ]))
+            .body("<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    let resigned = kefu_channels_signature(&[&token, &ts, &n, "AAAA"]);
+    let r = Reply::from_response(
+        p.gateway
+            .http
+            .post(url(&[
+                ("msg_signature", &resigned),
+                ("timestamp", &ts),
+                ("nonce", &n),
+            ]))
+            .body("<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sent().len(), 2, "each message answered once");
+
+    // The same person writes to an Official Account bound to the same open platform: WeChat
+    // gives the same UnionID, and they are one customer with one history.
+    let wx = Wechat::start(p, "kf-oa", "wechat", json!({})).await;
+    let u = user.clone();
+    wx.api.answer_with("/cgi-bin/user/info", move |r| {
+        let openid = r.query.get("openid").cloned().unwrap_or_default();
+        (
+            200,
+            json!({"subscribe": 1, "openid": openid, "unionid": format!("union-{u}")}),
+        )
+    });
+    let openid = format!("o{}", nonce());
+    let r = wx
+        .push(p, &text_xml(&openid, "30001", "退款多久到账"))
+        .await;
+    assert_eq!(r.status, 200);
+    wx.replies(1).await;
+    let on_kf = lookup(p, "kf-1", &user).await;
+    let on_oa = lookup(p, &wx.id, &openid).await;
+    assert_eq!(
+        on_kf["customer_id"], on_oa["customer_id"],
+        "one customer: {on_kf} {on_oa}"
+    );
+    assert_eq!(
+        texts(p, on_kf["customer_id"].as_str().unwrap()).await,
+        ["我的快递到哪了", "怎么开发票", "退款多久到账"]
+    );
+}

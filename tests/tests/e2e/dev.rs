@@ -114,6 +114,7 @@ dev_scenarios!(
     wechat_official_account,
     wechat_window_and_quota,
     wechat_mini_program,
+    wechat_customer_service,
 );
 
 dev_scenarios!(

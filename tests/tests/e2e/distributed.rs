@@ -250,6 +250,7 @@ distributed_scenarios!(
     wechat_official_account,
     wechat_window_and_quota,
     wechat_mini_program,
+    wechat_customer_service,
 );
 
 distributed_scenarios!(

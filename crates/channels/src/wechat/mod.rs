@@ -4,5 +4,6 @@
 //! message bodies.
 
 pub mod crypto;
+pub mod kf;
 pub mod push;
 pub mod reply;

@@ -12,11 +12,13 @@
 
 pub mod api;
 pub mod cache;
+pub mod cursor;
 pub mod media;
 pub mod render;
 pub mod token;
 pub mod web;
 pub mod wechat;
+pub mod wecom;
 pub mod window;
 
 pub use cache::ChannelCache;
@@ -88,6 +90,7 @@ pub static ADAPTERS: &[&dyn Adapter] = &[
     &web::Web,
     &wechat::Wechat { mini: false },
     &wechat::Wechat { mini: true },
+    &wecom::Wecom,
     &api::Api("weibo"),
     &api::Api("marketplace"),
 ];

@@ -1,7 +1,8 @@
 //! The gateway's tables: tenants, channels, inbound messages (dedupe), deliveries, outbox,
 //! processed events.
 use crate::store::entities::{
-    channel, channel_contact, channel_token, delivery, inbound_message, tenant, tenant_config,
+    channel, channel_contact, channel_cursor, channel_token, delivery, inbound_message, tenant,
+    tenant_config,
 };
 use kefu_store::migration::{
     add_missing_columns, create_entity_table, create_indexes, create_shared_tables, text_column,
@@ -13,6 +14,7 @@ use sea_orm_migration::prelude::*;
 /// creates exactly these (a contract test checks), and no other service creates any of them.
 pub const TABLES: &[&str] = &[
     "channel_contacts",
+    "channel_cursors",
     "channel_tokens",
     "channels",
     "deliveries",
@@ -31,6 +33,7 @@ impl MigratorTrait for GatewayMigrator {
             Box::new(M0002TenantConfigs),
             Box::new(M0003ChannelSettings),
             Box::new(M0004ChannelState),
+            Box::new(M0005ChannelCursors),
         ]
     }
 }
@@ -86,5 +89,12 @@ kefu_store::migration! {
     M0004ChannelState = "gateway_0004_channel_state", |manager| {
         create_entity_table(manager, channel_token::Entity).await?;
         create_entity_table(manager, channel_contact::Entity).await
+    }
+}
+
+kefu_store::migration! {
+    /// Cursors of the channels Kefu pulls messages from (WeChat Customer Service).
+    M0005ChannelCursors = "gateway_0005_channel_cursors", |manager| {
+        create_entity_table(manager, channel_cursor::Entity).await
     }
 }

@@ -136,11 +136,11 @@ where
         // Busy, or a rate limit.
         -1 | 45009 | 45011 => Outcome::Retry(msg),
         // Out of the customer-service window / over its quota (WeChat's own count).
-        45015 | 95001 => Outcome::Undeliverable {
+        45015 => Outcome::Undeliverable {
             reason: "window_closed",
             detail: msg,
         },
-        45047 => Outcome::Undeliverable {
+        45047 | 95001 => Outcome::Undeliverable {
             reason: "quota_exhausted",
             detail: msg,
         },
@@ -196,17 +196,27 @@ pub async fn media(
     s: &WechatSettings,
     media_id: &str,
 ) -> Result<(String, bytes::Bytes), crate::error::ApiError> {
-    use crate::error::ApiError;
     let token = token(state, channel, s)
         .await
-        .map_err(|_| ApiError::Unavailable("WeChat's media API"))?;
+        .map_err(|_| crate::error::ApiError::Unavailable("WeChat's media API"))?;
+    fetch_media(state, base(s), &token, media_id).await
+}
+
+/// `{base}/cgi-bin/media/get` with `token` (the same call on WeChat and WeCom).
+pub async fn fetch_media(
+    state: &AppState,
+    base: &str,
+    token: &str,
+    media_id: &str,
+) -> Result<(String, bytes::Bytes), crate::error::ApiError> {
+    use crate::error::ApiError;
     let resp = state
         .http
-        .get(format!("{}/cgi-bin/media/get", base(s)))
-        .query(&[("access_token", token.as_str()), ("media_id", media_id)])
+        .get(format!("{base}/cgi-bin/media/get"))
+        .query(&[("access_token", token), ("media_id", media_id)])
         .send()
         .await
-        .map_err(|_| ApiError::Unavailable("WeChat's media API"))?;
+        .map_err(|_| ApiError::Unavailable("the provider's media API"))?;
     let kind = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -222,8 +232,8 @@ pub async fn media(
     let bytes = resp
         .bytes()
         .await
-        .map_err(|_| ApiError::Unavailable("WeChat's media API"))?;
-    // WeChat answers errors (an expired media id, …) as JSON.
+        .map_err(|_| ApiError::Unavailable("the provider's media API"))?;
+    // Errors (an expired media id, …) come as JSON.
     if kind.starts_with("application/json") || kind.starts_with("text/plain") {
         return Err(ApiError::NotFound {
             what: "media",

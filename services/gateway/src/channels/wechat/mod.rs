@@ -15,6 +15,8 @@
 
 mod api;
 
+pub(crate) use api::{fetch_media, outcome};
+
 use super::{Answer, Inbound, Outcome, window};
 use crate::AppState;
 use crate::content::Content;
@@ -62,7 +64,7 @@ fn bad(what: &str) -> ApiError {
     ApiError::ProviderSignature(what.to_owned())
 }
 
-fn malformed(e: ParseError) -> ApiError {
+pub(crate) fn malformed(e: ParseError) -> ApiError {
     match e {
         ParseError::Field { field, reason } => ApiError::field(&field, reason),
         ParseError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
@@ -304,6 +306,21 @@ impl Wechat {
             }
         }
     }
+}
+
+/// An EncodingAESKey, when given, is one.
+pub(crate) fn check_aes_key(
+    credentials: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    if let Some(key) = credentials.get(credential::AES_KEY) {
+        Cipher::new(key).map_err(|e| {
+            ApiError::field(
+                &format!("credentials.{}", credential::AES_KEY),
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// A passive reply: the XML itself, or in the encrypted envelope when the push came encrypted.

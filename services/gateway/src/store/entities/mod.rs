@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod channel_contact;
+pub mod channel_cursor;
 pub mod channel_token;
 pub mod delivery;
 pub mod inbound_message;
@@ -13,8 +14,9 @@ pub use kefu_store::entities::{outbox, processed_event};
 
 kefu_store::tenant_scoped!(
     channel,
-    channel_token,
     channel_contact,
+    channel_cursor,
+    channel_token,
     delivery,
     inbound_message,
     tenant_config

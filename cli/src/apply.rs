@@ -151,14 +151,16 @@ pub async fn apply_files(args: &ApplyArgs) -> anyhow::Result<Vec<String>> {
             .unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).join("secrets"));
         for resource in &resources {
             let label = format!("{}/{}", resource.kind(), resource.name());
-            let secret = match resource {
-                KefuResource::Channel(c) => {
-                    resolve_secret(&c.spec.credentials.secret_ref, &secrets_dir)?
+            let mut secrets = kefu_crd::admin::ChannelSecrets::new();
+            if let KefuResource::Channel(c) = resource {
+                for (name, _, r) in c.spec.credentials.refs() {
+                    if let Some(value) = resolve_secret(r, &secrets_dir)? {
+                        secrets.insert(name, value);
+                    }
                 }
-                _ => None,
-            };
+            }
             client
-                .apply(resource, secret.as_deref())
+                .apply(resource, &secrets)
                 .await
                 .with_context(|| format!("{}: applying {label}", file.display()))?;
             applied.push(label);

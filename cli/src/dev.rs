@@ -386,6 +386,8 @@ async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::
         secret: Some(DEMO_SECRET.into()),
         webhook_url: format!("http://{http_addr}/dev/inbox/{DEMO_CHANNEL}"),
         enabled: true,
+        settings: Default::default(),
+        credentials: Default::default(),
     };
     kefu_gateway::admin::upsert_channel(&gateway.state, &spec)
         .await
@@ -397,6 +399,8 @@ async fn seed(gateway: &GatewayApp, http_addr: std::net::SocketAddr) -> anyhow::
         secret: Some(DEMO_WEB_SECRET.into()),
         webhook_url: String::new(),
         enabled: true,
+        settings: Default::default(),
+        credentials: Default::default(),
     };
     kefu_gateway::admin::upsert_channel(&gateway.state, &web)
         .await

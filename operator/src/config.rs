@@ -87,29 +87,42 @@ async fn find_tenant<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Option
     Ok(tenants.get_opt(obj.tenant()).await?)
 }
 
-/// The value of a Channel's `credentials.secretRef`, or why there is none.
-async fn channel_secret(channel: &Channel, ctx: &Context) -> Result<Result<String, String>, Error> {
-    let r = &channel.spec.credentials.secret_ref;
+/// The values of a Channel's credential references (by their admin-API names), or why one
+/// cannot be had.
+async fn channel_secrets(
+    channel: &Channel,
+    ctx: &Context,
+) -> Result<Result<kefu_crd::admin::ChannelSecrets, String>, Error> {
     let secrets: Api<Secret> =
         Api::namespaced(ctx.client.clone(), &channel.namespace().unwrap_or_default());
-    let Some(secret) = secrets.get_opt(&r.name).await? else {
-        return Ok(Err(format!(
-            "spec.credentials.secretRef: Secret {:?} not found",
-            r.name
-        )));
-    };
-    let value = secret.data.as_ref().and_then(|d| d.get(&r.key));
-    Ok(match value.map(|v| String::from_utf8(v.0.clone())) {
-        Some(Ok(s)) => Ok(s),
-        Some(Err(_)) => Err(format!(
-            "spec.credentials.secretRef: key {:?} is not UTF-8",
-            r.key
-        )),
-        None => Err(format!(
-            "spec.credentials.secretRef: Secret {:?} has no key {:?}",
-            r.name, r.key
-        )),
-    })
+    let mut values = kefu_crd::admin::ChannelSecrets::new();
+    for (name, field, r) in channel.spec.credentials.refs() {
+        let Some(secret) = secrets.get_opt(&r.name).await? else {
+            return Ok(Err(format!(
+                "spec.credentials.{field}: Secret {:?} not found",
+                r.name
+            )));
+        };
+        let value = secret.data.as_ref().and_then(|d| d.get(&r.key));
+        match value.map(|v| String::from_utf8(v.0.clone())) {
+            Some(Ok(s)) => {
+                values.insert(name, s);
+            }
+            Some(Err(_)) => {
+                return Ok(Err(format!(
+                    "spec.credentials.{field}: key {:?} is not UTF-8",
+                    r.key
+                )));
+            }
+            None => {
+                return Ok(Err(format!(
+                    "spec.credentials.{field}: Secret {:?} has no key {:?}",
+                    r.name, r.key
+                )));
+            }
+        }
+    }
+    Ok(Ok(values))
 }
 
 async fn apply<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Error> {
@@ -132,16 +145,15 @@ async fn apply<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Erro
             )),
             Some(tenant) => {
                 let resource = obj.resource();
-                let secret = match &resource {
-                    KefuResource::Channel(c) => Some(channel_secret(c, ctx).await?),
-                    _ => None,
+                let secrets = match &resource {
+                    KefuResource::Channel(c) => channel_secrets(c, ctx).await?,
+                    _ => Ok(Default::default()),
                 };
-                match secret {
-                    Some(Err(msg)) => Some(("SecretNotFound", msg, true)),
-                    secret => {
-                        let secret = secret.and_then(Result::ok);
+                match secrets {
+                    Err(msg) => Some(("SecretNotFound", msg, true)),
+                    Ok(secrets) => {
                         match admin_for_tenant(&tenant, ctx)
-                            .apply(&resource, secret.as_deref())
+                            .apply(&resource, &secrets)
                             .await
                         {
                             Ok(()) => None,
@@ -178,7 +190,7 @@ async fn cleanup<K: ConfigResource>(obj: &K, ctx: &Context) -> Result<Action, Er
     let result = match obj.resource() {
         KefuResource::Channel(mut c) => {
             c.spec.enabled = false;
-            admin.put_channel(&c, &name, None).await
+            admin.put_channel(&c, &name, &Default::default()).await
         }
         KefuResource::Queue(_) => admin.delete_config(obj.tenant(), kind::QUEUE, &name).await,
         KefuResource::RoutingPolicy(_) => {

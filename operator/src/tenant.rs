@@ -253,7 +253,7 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         }
         if failure.is_none()
             && let Err(e) = admin_for_tenant(tenant, ctx)
-                .apply(&KefuResource::Tenant(tenant.clone()), None)
+                .apply(&KefuResource::Tenant(tenant.clone()), &Default::default())
                 .await
         {
             failure = Some(admin_failure(&e));

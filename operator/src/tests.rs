@@ -629,7 +629,10 @@ async fn deleting_a_shared_tenant_lowers_the_platform_floor() {
     s.admin_url = gw.url.clone();
     let admin = kefu_crd::admin::AdminClient::new(&s.admin_url, "t0ken");
     admin
-        .apply(&kefu_crd::KefuResource::Tenant(shared_tenant()), None)
+        .apply(
+            &kefu_crd::KefuResource::Tenant(shared_tenant()),
+            &Default::default(),
+        )
         .await
         .unwrap();
     s.platform = Some(serde_json::from_value(json!({

@@ -2,6 +2,9 @@
 //! processes ([`process`]), play a channel (signed requests in [`client`], a webhook receiver in
 //! [`webhook`]), collect OpenTelemetry spans ([`otlp`]), and isolate each run on the shared
 //! PostgreSQL and RabbitMQ ([`env`]). [`desk`] is the agents' side: the desk API and socket.
+//! For the channels: [`providers`] stands in for a provider's servers and records what Kefu
+//! sends them; [`peer`] is the provider's side done by independent implementations (wechatpy,
+//! twilio).
 
 pub mod chaos;
 pub mod client;
@@ -10,7 +13,9 @@ pub mod distributed;
 pub mod env;
 pub mod events;
 pub mod otlp;
+pub mod peer;
 pub mod process;
+pub mod providers;
 pub mod tls;
 pub mod webchat;
 pub mod webhook;
@@ -19,7 +24,9 @@ pub use client::{GatewayClient, Reply, sign};
 pub use desk::{DeskClient, DeskSocket, ReplyContent};
 pub use env::Isolation;
 pub use otlp::OtlpReceiver;
+pub use peer::Peer;
 pub use process::{Service, bin_path};
+pub use providers::ProviderStandIn;
 pub use webchat::{ChatSocket, identity_token};
 pub use webhook::WebhookReceiver;
 

@@ -84,7 +84,13 @@ fn recorded_migration_names_never_change() {
     }
     assert_eq!(
         names::<kefu_gateway::store::migration::GatewayMigrator>(),
-        ["gateway", "gateway_0002_tenant_configs"]
+        [
+            "gateway",
+            "gateway_0002_tenant_configs",
+            "gateway_0003_channel_settings",
+            "gateway_0004_channel_state",
+            "gateway_0005_channel_cursors"
+        ]
     );
     assert_eq!(
         names::<kefu_session::store::migration::SessionMigrator>(),

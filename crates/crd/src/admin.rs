@@ -61,7 +61,14 @@ struct ChannelBody<'a> {
     secret: Option<&'a str>,
     webhook_url: &'a str,
     enabled: bool,
+    settings: &'a crate::channel::ChannelSettings,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    credentials: std::collections::BTreeMap<&'a str, &'a str>,
 }
+
+/// A channel's resolved secrets by their admin-API name (`secret`, `app_secret`, `aes_key`;
+/// see [`crate::channel::Credentials::refs`]). One that is missing keeps the stored value.
+pub type ChannelSecrets = std::collections::BTreeMap<&'static str, String>;
 
 pub use crate::document::ConfigView;
 
@@ -137,20 +144,27 @@ impl AdminClient {
         .map(drop)
     }
 
-    /// `secret: None` keeps the stored secret (a new channel needs one).
+    /// A secret missing from `secrets` keeps the stored one (a new channel needs its
+    /// `secret`).
     pub async fn put_channel(
         &self,
         channel: &crate::Channel,
         name: &str,
-        secret: Option<&str>,
+        secrets: &ChannelSecrets,
     ) -> Result<(), AdminError> {
         let spec = &channel.spec;
         let body = ChannelBody {
             tenant_id: &spec.tenant,
             channel_type: spec.channel_type.as_str(),
-            secret,
+            secret: secrets.get("secret").map(String::as_str),
             webhook_url: &spec.webhook.url,
             enabled: spec.enabled,
+            settings: &spec.settings,
+            credentials: secrets
+                .iter()
+                .filter(|(k, _)| **k != "secret")
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect(),
         };
         self.send(
             reqwest::Method::PUT,
@@ -224,11 +238,11 @@ impl AdminClient {
     }
 
     /// Applies one resource: the same calls whether from `kefu apply` or the operator.
-    /// `channel_secret` is the resolved value of a Channel's `credentials.secretRef`.
+    /// `channel_secrets` are the resolved values of a Channel's credential references.
     pub async fn apply(
         &self,
         resource: &KefuResource,
-        channel_secret: Option<&str>,
+        channel_secrets: &ChannelSecrets,
     ) -> Result<(), AdminError> {
         let name = resource.name();
         match resource {
@@ -236,7 +250,7 @@ impl AdminClient {
                 self.put_tenant(name, &t.spec.display_name).await?;
                 self.put_config(name, kind::TENANT, name, &t.spec).await
             }
-            KefuResource::Channel(c) => self.put_channel(c, name, channel_secret).await,
+            KefuResource::Channel(c) => self.put_channel(c, name, channel_secrets).await,
             KefuResource::Queue(q) => {
                 self.put_config(&q.spec.tenant, kind::QUEUE, name, &q.spec)
                     .await

@@ -25,7 +25,9 @@ pub mod kind {
     pub const ROUTING: &[&str] = &[TENANT, QUEUE, ROUTING_POLICY];
 }
 
-/// One resource of any of the four kinds.
+/// One resource of any of the four kinds. (Not boxed: a few are read per `kefu apply` or
+/// reconcile, and the variants are matched by value everywhere.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum KefuResource {
     Tenant(Tenant),

@@ -202,16 +202,20 @@ impl Validate for ChannelSpec {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut e = Errors::default();
         e.id("spec.tenant", &self.tenant);
-        let r = &self.credentials.secret_ref;
-        if r.name.is_empty() {
-            e.push("spec.credentials.secretRef.name", "must not be empty");
-        }
-        if r.key.is_empty() {
-            e.push("spec.credentials.secretRef.key", "must not be empty");
+        for (_, field, r) in self.credentials.refs() {
+            if r.name.is_empty() {
+                e.push(
+                    format!("spec.credentials.{field}.name"),
+                    "must not be empty",
+                );
+            }
+            if r.key.is_empty() {
+                e.push(format!("spec.credentials.{field}.key"), "must not be empty");
+            }
         }
         let url = &self.webhook.url;
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-        let needed = self.channel_type != crate::ChannelType::Web || !url.is_empty();
+        let needed = self.channel_type.needs_webhook() || !url.is_empty();
         if needed && (!scheme_ok || url.len() > 2048 || url.contains(char::is_whitespace)) {
             e.push(
                 "spec.webhook.url",
@@ -223,8 +227,212 @@ impl Validate for ChannelSpec {
         {
             e.push("spec.webhook.timeoutSeconds", "must be 1-60");
         }
+        e.0.extend(channel_settings(
+            self.channel_type,
+            &self.settings,
+            "spec.settings",
+        ));
+        let given: Vec<&str> = self
+            .credentials
+            .refs()
+            .iter()
+            .map(|(name, _, _)| *name)
+            .collect();
+        for name in required_credentials(self.channel_type, &self.settings) {
+            if !given.contains(&name) {
+                let field = crate::channel::credential::ALL
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(name, |(_, f)| *f);
+                e.push(
+                    format!("spec.credentials.{field}"),
+                    format!("is required by a {} channel", self.channel_type.as_str()),
+                );
+            }
+        }
         finish(e)
     }
+}
+
+/// The further credentials (`app_secret`, `aes_key`) a channel of `t` with `settings` needs.
+pub fn required_credentials(
+    t: crate::ChannelType,
+    settings: &crate::channel::ChannelSettings,
+) -> Vec<&'static str> {
+    use crate::ChannelType::*;
+    use crate::channel::credential::{AES_KEY, APP_SECRET};
+    use crate::channel::{SmsProvider, WechatMode};
+    match t {
+        Wechat | Miniprogram => {
+            let mode = settings.wechat.as_ref().map(|w| w.mode).unwrap_or_default();
+            if mode == WechatMode::Plain {
+                vec![APP_SECRET]
+            } else {
+                vec![APP_SECRET, AES_KEY]
+            }
+        }
+        // WeCom callbacks are always encrypted.
+        Wecom => vec![APP_SECRET, AES_KEY],
+        Sms if settings
+            .sms
+            .as_ref()
+            .is_some_and(|s| s.provider == SmsProvider::Aliyun) =>
+        {
+            vec![APP_SECRET]
+        }
+        Douyin => vec![APP_SECRET],
+        _ => Vec::new(),
+    }
+}
+
+/// Checks a channel's per-type settings: the block its type needs is there, no other block
+/// is, and the block's values are in range. Paths start with `prefix` (`spec.settings` in a
+/// resource, `settings` in the gateway's admin API).
+pub fn channel_settings(
+    t: crate::ChannelType,
+    s: &crate::channel::ChannelSettings,
+    prefix: &str,
+) -> Vec<FieldError> {
+    use crate::ChannelType::*;
+    let mut e = Errors::default();
+    let own: Option<&str> = match t {
+        Wechat | Miniprogram => Some("wechat"),
+        Wecom => Some("wecom"),
+        Sms => Some("sms"),
+        Douyin => Some("douyin"),
+        Voice => Some("voice"),
+        Api | Web | Email | Weibo | Marketplace => None,
+    };
+    for block in s.blocks() {
+        if Some(block) != own {
+            e.push(
+                format!("{prefix}.{block}"),
+                format!("is not a setting of a {} channel", t.as_str()),
+            );
+        }
+    }
+    let required = matches!(t, Wechat | Miniprogram | Wecom | Sms | Douyin);
+    if required
+        && let Some(block) = own
+        && !s.blocks().contains(&block)
+    {
+        e.push(
+            format!("{prefix}.{block}"),
+            format!("is required by a {} channel", t.as_str()),
+        );
+    }
+    let url = |e: &mut Errors, path: String, v: &Option<String>| {
+        if let Some(u) = v
+            && (!(u.starts_with("https://") || u.starts_with("http://"))
+                || u.len() > 2048
+                || u.contains(char::is_whitespace))
+        {
+            e.push(path, "must be an http(s) URL of at most 2048 bytes");
+        }
+    };
+    let range = |e: &mut Errors, path: String, v: Option<u32>, lo: u32, hi: u32| {
+        if let Some(v) = v
+            && !(lo..=hi).contains(&v)
+        {
+            e.push(path, format!("must be {lo}-{hi}"));
+        }
+    };
+    let token = |e: &mut Errors, path: String, v: &str, max: usize| {
+        if v.is_empty()
+            || v.len() > max
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.+@".contains(&b))
+        {
+            e.push(
+                path,
+                format!("must be 1-{max} letters, digits or - _ . + @"),
+            );
+        }
+    };
+    if let Some(w) = &s.wechat {
+        let p = format!("{prefix}.wechat");
+        let app_id_ok = w.app_id.len() == 18
+            && w.app_id.starts_with("wx")
+            && w.app_id[2..].bytes().all(|b| b.is_ascii_alphanumeric());
+        if !app_id_ok {
+            e.push(format!("{p}.appId"), "must be wx and 16 letters or digits");
+        }
+        range(&mut e, format!("{p}.windowHours"), w.window_hours, 1, 48);
+        range(&mut e, format!("{p}.quota"), w.quota, 1, 100);
+        url(&mut e, format!("{p}.apiBase"), &w.api_base);
+        if let Some(welcome) = &w.welcome {
+            if t == Miniprogram {
+                e.push(format!("{p}.welcome"), "mini-programs have no follow event");
+            }
+            e.text(format!("{p}.welcome"), welcome, 600);
+        }
+        if let Some(tpl) = &w.template {
+            if t == Miniprogram {
+                e.push(
+                    format!("{p}.template"),
+                    "mini-programs have no template messages",
+                );
+            }
+            token(
+                &mut e,
+                format!("{p}.template.templateId"),
+                &tpl.template_id,
+                128,
+            );
+            if let Some(f) = &tpl.field {
+                token(&mut e, format!("{p}.template.field"), f, 64);
+            }
+        }
+    }
+    if let Some(w) = &s.wecom {
+        let p = format!("{prefix}.wecom");
+        token(&mut e, format!("{p}.corpId"), &w.corp_id, 64);
+        token(&mut e, format!("{p}.openKfId"), &w.open_kf_id, 64);
+        range(&mut e, format!("{p}.windowHours"), w.window_hours, 1, 48);
+        range(&mut e, format!("{p}.quota"), w.quota, 1, 100);
+        url(&mut e, format!("{p}.apiBase"), &w.api_base);
+    }
+    if let Some(sms) = &s.sms {
+        let p = format!("{prefix}.sms");
+        if sms.from.trim().is_empty() || sms.from.chars().count() > 64 {
+            e.push(format!("{p}.from"), "must be 1-64 characters");
+        }
+        token(&mut e, format!("{p}.account"), &sms.account, 128);
+        use crate::channel::SmsProvider;
+        match sms.provider {
+            SmsProvider::Aliyun => match &sms.template_code {
+                Some(code) => token(&mut e, format!("{p}.templateCode"), code, 64),
+                None => e.push(
+                    format!("{p}.templateCode"),
+                    "is required by Aliyun (replies are sent with an approved template)",
+                ),
+            },
+            SmsProvider::Twilio => {
+                if sms.template_code.is_some() {
+                    e.push(format!("{p}.templateCode"), "is an Aliyun setting");
+                }
+            }
+        }
+        if let Some(param) = &sms.template_param {
+            token(&mut e, format!("{p}.templateParam"), param, 64);
+        }
+        url(&mut e, format!("{p}.publicUrl"), &sms.public_url);
+        url(&mut e, format!("{p}.apiBase"), &sms.api_base);
+    }
+    if let Some(d) = &s.douyin {
+        let p = format!("{prefix}.douyin");
+        token(&mut e, format!("{p}.clientKey"), &d.client_key, 64);
+        range(&mut e, format!("{p}.windowHours"), d.window_hours, 1, 48);
+        range(&mut e, format!("{p}.quota"), d.quota, 1, 100);
+        url(&mut e, format!("{p}.apiBase"), &d.api_base);
+    }
+    if let Some(v) = &s.voice
+        && let Some(m) = &v.merchant
+    {
+        e.id(format!("{prefix}.voice.merchant"), m);
+    }
+    e.0
 }
 
 impl Validate for QueueSpec {

@@ -196,3 +196,61 @@ fn qa_policy_problems_are_named_by_field() {
     .unwrap_err();
     assert_eq!(paths(&e), ["spec.rules[0].category"]);
 }
+
+fn channel(spec: &str) -> Result<Vec<KefuResource>, Vec<DocumentError>> {
+    document::parse(&format!(
+        "apiVersion: kefu.dev/v1alpha1\nkind: Channel\nmetadata: {{name: c}}\nspec:\n{spec}"
+    ))
+}
+
+#[test]
+fn a_channel_s_settings_and_credentials_fit_its_type() {
+    // A WeChat account in safe mode: its AppID, AppSecret and EncodingAESKey, no webhook.
+    let ok = channel(
+        "  tenant: shop\n  type: wechat\n  credentials:\n    secretRef: {name: wx, key: token}\n    appSecretRef: {name: wx, key: appSecret}\n    aesKeyRef: {name: wx, key: aesKey}\n  settings:\n    wechat: {appId: wx0123456789abcdef, mode: safe, quota: 20}\n",
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+    // Without its settings block and its key, each problem is named.
+    let e = channel(
+        "  tenant: shop\n  type: wechat\n  credentials:\n    secretRef: {name: wx, key: token}\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "spec.settings.wechat",
+            "spec.credentials.appSecretRef",
+            "spec.credentials.aesKeyRef"
+        ]
+    );
+    // Another type's block, a bad AppID and an out-of-range window.
+    let e = channel(
+        "  tenant: shop\n  type: miniprogram\n  credentials:\n    secretRef: {name: wx, key: token}\n    appSecretRef: {name: wx, key: s}\n  settings:\n    wechat: {appId: wx-nope, mode: plain, windowHours: 72}\n    sms: {provider: twilio, from: '+15550100', account: AC1}\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "spec.settings.sms",
+            "spec.settings.wechat.appId",
+            "spec.settings.wechat.windowHours"
+        ]
+    );
+    // Aliyun SMS replies only through an approved template.
+    let e = channel(
+        "  tenant: shop\n  type: sms\n  credentials:\n    secretRef: {name: s, key: token}\n    appSecretRef: {name: s, key: key}\n  settings:\n    sms: {provider: aliyun, from: 某商城, account: LTAI1}\n",
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["spec.settings.sms.templateCode"]);
+    // An API channel still needs its webhook; a voice channel needs nothing more.
+    let e =
+        channel("  tenant: shop\n  type: api\n  credentials:\n    secretRef: {name: a, key: s}\n")
+            .unwrap_err();
+    assert_eq!(paths(&e), ["spec.webhook.url"]);
+    assert!(
+        channel(
+            "  tenant: shop\n  type: voice\n  credentials:\n    secretRef: {name: v, key: s}\n"
+        )
+        .is_ok()
+    );
+}

@@ -6,7 +6,7 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
+    MessageUndeliverable, OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
 };
 use prost::Message;
 use serde_json::{Value, json};
@@ -86,6 +86,10 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
             let e: OrderActionTaken = decode(payload)?;
             let c = conv(e.conversation.as_ref());
             json!({"conversation_id": c["conversation_id"], "action": e.action, "order_id": e.order_id, "message_id": e.message_id, "conversation": c})
+        }
+        t::MESSAGE_UNDELIVERABLE => {
+            let e: MessageUndeliverable = decode(payload)?;
+            json!({"conversation_id": e.conversation_id, "message_id": e.message_id, "channel_id": e.channel_id, "channel_type": e.channel_type, "reason": e.reason, "sender_kind": e.sender_kind})
         }
         _ => return None,
     };

@@ -71,7 +71,11 @@ pub mod event_types {
         CSAT_RATED,
         AGENT_STATUS_CHANGED,
         ORDER_ACTION_TAKEN,
+        MESSAGE_UNDELIVERABLE,
     ];
+    /// [`crate::events::MessageUndeliverable`]: the gateway could not deliver a reply under the
+    /// channel's rules (window, quota).
+    pub const MESSAGE_UNDELIVERABLE: &str = "message.undeliverable";
     /// [`crate::events::TenantConfigChanged`]
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
     /// [`crate::session::DeskEvent`]: pushed to agents' and supervisors' sockets.
@@ -210,10 +214,18 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The session's copy of delivery failures, shown to the conversation's agent.
+    pub const SESSION_DELIVERIES: Queue = Queue {
+        name: "session.deliveries",
+        bindings: &[event_types::MESSAGE_UNDELIVERABLE],
+        delivery_limit: 5,
+    };
+
     pub const ALL: &[Queue] = &[
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
         SESSION_CONFIG,
         GATEWAY_DESK,
+        SESSION_DELIVERIES,
     ];
 }

@@ -10,18 +10,6 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub const CHANNEL_TYPES: &[&str] = &[
-    "api",
-    "web",
-    "wechat",
-    "email",
-    "sms",
-    "weibo",
-    "douyin",
-    "marketplace",
-    "voice",
-];
-
 /// Ids in URLs and YAML: lowercase ASCII letters, digits, `-`, `_`; 1–64 bytes.
 pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
@@ -60,6 +48,13 @@ pub struct ChannelBody {
     pub webhook_url: String,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The type's settings, as the Channel resource's `spec.settings` has them.
+    #[serde(default)]
+    pub settings: kefu_crd::channel::ChannelSettings,
+    /// Further secrets by name (`app_secret`, `aes_key`): one not named keeps its stored
+    /// value, an empty one removes it.
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, String>,
 }
 
 fn yes() -> bool {
@@ -73,6 +68,9 @@ pub struct ChannelView {
     pub channel_type: String,
     pub webhook_url: String,
     pub enabled: bool,
+    pub settings: kefu_crd::channel::ChannelSettings,
+    /// The names of the further secrets that are set (never their values).
+    pub credentials: Vec<String>,
 }
 
 impl From<&crate::store::entities::channel::Model> for ChannelView {
@@ -83,6 +81,8 @@ impl From<&crate::store::entities::channel::Model> for ChannelView {
             channel_type: c.channel_type.clone(),
             webhook_url: c.webhook_url.clone(),
             enabled: c.enabled,
+            settings: c.settings.0.clone(),
+            credentials: c.credentials.0.keys().cloned().collect(),
         }
     }
 }
@@ -95,23 +95,68 @@ pub fn validate_tenant(tenant_id: &str, display_name: &str) -> Result<(), ApiErr
     Ok(())
 }
 
-pub fn validate_channel(spec: &ChannelSpec) -> Result<(), ApiError> {
+/// Checks a channel's configuration as it will be once stored over `stored`: the type has an
+/// adapter, the settings fit the type, the credentials it needs are there (given now or
+/// before) and in their form, and the webhook URL is one where replies go to a webhook.
+pub fn validate_channel(
+    spec: &ChannelSpec,
+    stored: Option<&crate::store::entities::channel::Model>,
+) -> Result<(), ApiError> {
     check_id("channel_id", &spec.id)?;
     check_id("tenant_id", &spec.tenant_id)?;
-    if !CHANNEL_TYPES.contains(&spec.channel_type.as_str()) {
+    let types = crate::channels::types();
+    let (Some(adapter), Some(t)) = (
+        crate::channels::adapter(&spec.channel_type),
+        kefu_crd::ChannelType::parse(&spec.channel_type),
+    ) else {
         return Err(ApiError::field(
             "channel_type",
-            format!("must be one of {}", CHANNEL_TYPES.join(", ")),
+            format!("must be one of {}", types.join(", ")),
         ));
-    }
+    };
     if let Some(secret) = &spec.secret
         && (secret.len() < 16 || secret.len() > 256)
     {
         return Err(ApiError::field("secret", "must be 16-256 bytes"));
     }
+    if let Some(e) = kefu_crd::validate::channel_settings(t, &spec.settings, "settings")
+        .into_iter()
+        .next()
+    {
+        return Err(ApiError::field(&e.path, e.message));
+    }
+    let known: Vec<&str> = kefu_crd::channel::credential::ALL
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    for (name, value) in &spec.credentials {
+        let field = format!("credentials.{name}");
+        if !known.contains(&name.as_str()) {
+            return Err(ApiError::field(
+                &field,
+                format!("is not a credential; known: {}", known.join(", ")),
+            ));
+        }
+        if value.len() > 1024 || value.chars().any(char::is_control) {
+            return Err(ApiError::field(
+                &field,
+                "must be at most 1024 bytes without control characters",
+            ));
+        }
+    }
+    let credentials = spec.merged_credentials(stored);
+    for name in kefu_crd::validate::required_credentials(t, &spec.settings) {
+        if !credentials.contains_key(name) {
+            return Err(ApiError::field(
+                &format!("credentials.{name}"),
+                format!("is required by a {} channel", spec.channel_type),
+            ));
+        }
+    }
+    adapter.check(&credentials)?;
     let url = &spec.webhook_url;
-    // Web chat replies go to the customer's socket; a web channel needs no webhook.
-    if spec.channel_type == "web" && url.is_empty() {
+    // Only the API protocol's types reply through a webhook.
+    if !adapter.needs_webhook() && url.is_empty() {
         return Ok(());
     }
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
@@ -204,6 +249,8 @@ pub async fn put_channel(
         secret: body.secret,
         webhook_url: body.webhook_url,
         enabled: body.enabled,
+        settings: body.settings,
+        credentials: body.credentials,
     };
     let saved = upsert_channel(&state, &spec).await?;
     Ok(Json(ChannelView::from(&saved)))
@@ -213,7 +260,8 @@ pub async fn upsert_channel(
     state: &AppState,
     spec: &ChannelSpec,
 ) -> Result<crate::store::entities::channel::Model, ApiError> {
-    validate_channel(spec)?;
+    let stored = crate::store::get_channel(&state.db, &spec.id).await?;
+    validate_channel(spec, stored.as_ref())?;
     let saved = crate::store::upsert_channel(&state.db, spec).await?;
     state.channels.invalidate(&spec.id);
     Ok(saved)
@@ -279,6 +327,8 @@ mod tests {
             secret: Some("0123456789abcdef".into()),
             webhook_url: "https://example.com/hook".into(),
             enabled: true,
+            settings: Default::default(),
+            credentials: Default::default(),
         }
     }
 
@@ -291,33 +341,45 @@ mod tests {
 
     #[test]
     fn channel_validation_names_fields() {
-        assert!(validate_channel(&spec()).is_ok());
+        assert!(validate_channel(&spec(), None).is_ok());
         assert_eq!(
-            field(validate_channel(&ChannelSpec {
-                id: "Bad Id".into(),
-                ..spec()
-            })),
+            field(validate_channel(
+                &ChannelSpec {
+                    id: "Bad Id".into(),
+                    ..spec()
+                },
+                None
+            )),
             "channel_id"
         );
         assert_eq!(
-            field(validate_channel(&ChannelSpec {
-                channel_type: "fax".into(),
-                ..spec()
-            })),
+            field(validate_channel(
+                &ChannelSpec {
+                    channel_type: "fax".into(),
+                    ..spec()
+                },
+                None
+            )),
             "channel_type"
         );
         assert_eq!(
-            field(validate_channel(&ChannelSpec {
-                secret: Some("short".into()),
-                ..spec()
-            })),
+            field(validate_channel(
+                &ChannelSpec {
+                    secret: Some("short".into()),
+                    ..spec()
+                },
+                None
+            )),
             "secret"
         );
         assert_eq!(
-            field(validate_channel(&ChannelSpec {
-                webhook_url: "ftp://x".into(),
-                ..spec()
-            })),
+            field(validate_channel(
+                &ChannelSpec {
+                    webhook_url: "ftp://x".into(),
+                    ..spec()
+                },
+                None
+            )),
             "webhook_url"
         );
     }

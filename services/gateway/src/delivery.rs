@@ -7,8 +7,8 @@
 //! that record can still repeat a POST; receivers dedupe on `X-Kefu-Delivery-Id`.
 
 use crate::AppState;
+use crate::channels::{self, Outcome};
 use crate::store::{self as repo, DeliveryStatus, RetryDelivery};
-use crate::webhook::{self, Outcome};
 use chrono::Utc;
 use kefu_bus::{BatchItem, BatchOutcomes, Envelope, HandlerError};
 use kefu_proto::events::MessageToSend;
@@ -80,7 +80,7 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
     let outcomes = futures::future::join_all(
         sends
             .iter()
-            .map(|s| deliver(&state, &s.channel, &s.message).instrument(s.span.clone())),
+            .map(|s| deliver(&state, &s.channel, &s.message, 1).instrument(s.span.clone())),
     )
     .await;
     let mut delivered = Vec::new();
@@ -114,29 +114,20 @@ pub async fn handle_batch(state: AppState, items: Vec<BatchItem>) -> Vec<Result<
     results.finish()
 }
 
-/// Sends one message to its channel: the customer's open chat sockets for a web channel (a
-/// customer who is not connected sees it in their history on reconnect), the webhook otherwise.
+/// Sends one message through its channel's adapter.
 async fn deliver(
     state: &AppState,
     channel: &crate::store::entities::channel::Model,
     message: &MessageToSend,
+    attempt: u32,
 ) -> Outcome {
-    if channel.channel_type == "web" {
-        let frame: std::sync::Arc<str> = crate::webchat::message_frame(message).into();
-        let sockets = state
-            .sockets
-            .push(&channel.id, &message.external_user_id, frame);
-        tracing::debug!(sockets, "pushed to web chat");
-        return Outcome::Delivered;
+    match channels::adapter(&channel.channel_type) {
+        Some(adapter) => adapter.send(state, channel, message, attempt).await,
+        None => Outcome::Reject(format!(
+            "no adapter for channel type {:?}",
+            channel.channel_type
+        )),
     }
-    webhook::send(
-        &state.http,
-        &channel.webhook_url,
-        &channel.secret,
-        message,
-        1,
-    )
-    .await
 }
 
 /// Decodes the message and finds its channel, which must belong to the event's tenant.
@@ -185,10 +176,19 @@ async fn record_failure(
     let cfg = &state.config.webhook;
     let (label, error, dead) = match outcome {
         Outcome::Delivered => return Ok(()),
-        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error, false),
-        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error, true),
+        Outcome::Retry(error) if cfg.max_attempts > 1 => ("retry_scheduled", error.clone(), false),
+        Outcome::Retry(error) | Outcome::Reject(error) => ("dead", error.clone(), true),
+        Outcome::Undeliverable { reason, detail } => {
+            ("undeliverable", format!("{reason}: {detail}"), true)
+        }
     };
-    let delay = webhook::backoff(
+    let undeliverable = undeliverable_event(state, &env.tenant_id, msg, outcome).await;
+    if let Some(event) = &undeliverable {
+        kefu_worker::outbox::enqueue(&txn, event)
+            .await
+            .map_err(transient)?;
+    }
+    let delay = channels::backoff(
         1,
         Duration::from_millis(cfg.backoff_initial_ms),
         Duration::from_millis(cfg.backoff_max_ms),
@@ -206,19 +206,54 @@ async fn record_failure(
         repo::record_dead_delivery(&txn, &retry)
             .await
             .map_err(transient)?;
-        tracing::error!(message_id = %msg.message_id, %error, "webhook refused the message; delivery is dead");
+        tracing::error!(message_id = %msg.message_id, %error, "the channel refused the message; delivery is dead");
     } else {
         repo::schedule_delivery_retry(&txn, &retry)
             .await
             .map_err(transient)?;
-        tracing::warn!(message_id = %msg.message_id, %error, "webhook delivery failed; will retry");
+        tracing::warn!(message_id = %msg.message_id, %error, "delivery failed; will retry");
     }
     txn.commit().await.map_err(transient)?;
+    state.outbox.dispatch(undeliverable);
     state
         .metrics
         .deliveries
         .add(1, &[KeyValue::new("outcome", label)]);
     Ok(())
+}
+
+/// `message.undeliverable` for a message the channel's rules kept from the customer.
+async fn undeliverable_event(
+    state: &AppState,
+    tenant: &str,
+    msg: &MessageToSend,
+    outcome: &Outcome,
+) -> Option<Envelope> {
+    let Outcome::Undeliverable { reason, detail } = outcome else {
+        return None;
+    };
+    let channel_type = match state.channels.get(&msg.channel_id).await {
+        Ok(Some(c)) => c.channel_type.clone(),
+        _ => String::new(),
+    };
+    tracing::warn!(message_id = %msg.message_id, reason, "the channel's rules keep the message from the customer");
+    let event = kefu_proto::events::MessageUndeliverable {
+        message_id: msg.message_id.clone(),
+        conversation_id: msg.conversation_id.clone(),
+        channel_id: msg.channel_id.clone(),
+        channel_type,
+        external_user_id: msg.external_user_id.clone(),
+        reason: (*reason).to_owned(),
+        detail: detail.clone(),
+        sender_kind: msg.sender_kind.clone(),
+        text: msg.text.clone(),
+        at: Some(kefu_proto::time::to_timestamp(Utc::now())),
+    };
+    Some(Envelope::new(
+        tenant.to_owned(),
+        kefu_proto::event_types::MESSAGE_UNDELIVERABLE,
+        event.encode_to_vec(),
+    ))
 }
 
 fn observe_latency(state: &AppState, msg: &MessageToSend) {
@@ -332,21 +367,15 @@ async fn retry_attempt(
             return;
         }
     };
-    let outcome = webhook::send(
-        &state.http,
-        &channel.webhook_url,
-        &channel.secret,
-        &msg,
-        attempt,
-    )
-    .await;
+    let outcome = deliver(state, &channel, &msg, attempt).await;
+    let undeliverable = undeliverable_event(state, &row.tenant_id, &msg, &outcome).await;
     let (status, next, error, label) = match outcome {
         Outcome::Delivered => {
             observe_latency(state, &msg);
             (DeliveryStatus::Delivered, Utc::now(), None, "delivered")
         }
         Outcome::Retry(e) if attempt < cfg.max_attempts => {
-            let delay = webhook::backoff(
+            let delay = channels::backoff(
                 attempt,
                 Duration::from_millis(cfg.backoff_initial_ms),
                 Duration::from_millis(cfg.backoff_max_ms),
@@ -362,8 +391,27 @@ async fn retry_attempt(
             tracing::error!(message_id = %row.id, attempts = attempt, error = %e, "delivery is dead");
             (DeliveryStatus::Dead, Utc::now(), Some(e), "dead")
         }
+        Outcome::Undeliverable { reason, detail } => (
+            DeliveryStatus::Dead,
+            Utc::now(),
+            Some(format!("{reason}: {detail}")),
+            "undeliverable",
+        ),
     };
-    match repo::update_delivery(&state.db, row, status, next, error).await {
+    let stored = async {
+        let txn = state.db.begin().await?;
+        let updated = repo::update_delivery(&txn, row, status, next, error).await?;
+        if updated && let Some(event) = &undeliverable {
+            kefu_worker::outbox::enqueue(&txn, event).await?;
+        }
+        txn.commit().await?;
+        Ok::<bool, kefu_store::StoreError>(updated)
+    }
+    .await;
+    if matches!(stored, Ok(true)) {
+        state.outbox.dispatch(undeliverable);
+    }
+    match stored {
         Ok(true) => {}
         Ok(false) => tracing::warn!("delivery lease expired before its outcome was stored"),
         Err(e) => tracing::warn!(error = %e, "recording a delivery attempt failed"),

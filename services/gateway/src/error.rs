@@ -30,6 +30,12 @@ pub enum ApiError {
     ChannelDisabled(String),
     #[error("{0}")]
     BadSignature(crate::signature::SignatureError),
+    /// A provider's call whose signature, or decryption, fails (what failed).
+    #[error("the provider's {0} does not verify")]
+    ProviderSignature(String),
+    /// A provider's payload that is not the format it should be (XML, a form, …).
+    #[error("malformed payload: {0}")]
+    MalformedPayload(String),
     #[error("external_message_id {0} was already used for a different message")]
     ReusedMessageId(String),
     #[error("missing or invalid admin token")]
@@ -139,6 +145,8 @@ impl ApiError {
                 "bad_signature",
                 Some("X-Kefu-Signature".into()),
             ),
+            ProviderSignature(_) => (StatusCode::UNAUTHORIZED, "bad_signature", None),
+            MalformedPayload(_) => (StatusCode::BAD_REQUEST, "malformed_payload", None),
             ReusedMessageId(_) => (
                 StatusCode::CONFLICT,
                 "external_message_id_reused",

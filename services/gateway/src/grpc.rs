@@ -61,6 +61,8 @@ fn view(c: &crate::store::entities::channel::Model) -> Channel {
         channel_type: c.channel_type.clone(),
         webhook_url: c.webhook_url.clone(),
         enabled: c.enabled,
+        settings_json: serde_json::to_string(&c.settings.0).unwrap_or_else(|_| "{}".into()),
+        credential_names: c.credentials.0.keys().cloned().collect(),
     }
 }
 
@@ -93,6 +95,13 @@ impl Gateway for GatewayGrpc {
             secret: (!req.secret.is_empty()).then_some(req.secret),
             webhook_url: c.webhook_url,
             enabled: c.enabled,
+            settings: if c.settings_json.trim().is_empty() {
+                Default::default()
+            } else {
+                crate::strict_json::typed(c.settings_json.as_bytes())
+                    .map_err(|e| Status::invalid_argument(format!("settings_json: {e}")))?
+            },
+            credentials: req.credentials.into_iter().collect(),
         };
         let saved = admin::upsert_channel(&self.state, &spec)
             .await

@@ -1,14 +1,15 @@
 //! The gateway: Kefu's only service reachable from outside.
 //!
-//! - [`inbound`]: the API channel's signed inbound endpoint → `message.received` (via the outbox).
-//! - [`delivery`] and [`webhook`]: `message.to_send` → signed POST to the channel's webhook, with
-//!   retries and dead-marking.
+//! - [`channels`]: one adapter per channel type (API, web chat, …), in one table: a provider's
+//!   call verified and normalised, then accepted by [`inbound`] → `message.received` (via the
+//!   outbox).
+//! - [`delivery`]: `message.to_send` → the channel's adapter, with retries and dead-marking.
 //! - [`admin`] (REST) and [`grpc`]: tenant and channel configuration; [`tenant_config`]: the
 //!   rest of a tenant's configuration (kefu-crd specs), announced on the bus when it changes.
 //! - [`desk`]: the agents', supervisors' and admins' API (REST, a WebSocket, `/openapi.json`),
 //!   proxied to the session's `Desk` service, and the consumer of desk events for its sockets.
 //! - [`web`]: the browser front ends (chat widget, agents' workbench, supervisors' board).
-//! - [`channels`]: the channel cache; [`signature`]: HMAC-SHA256; [`error`]: the error table.
+//! - [`signature`]: HMAC-SHA256; [`error`]: the error table.
 //! - [`GatewayApp`]: everything wired over a database and a bus, used alike by the standalone
 //!   binary ([`run`]) and by `kefu dev`.
 
@@ -33,8 +34,6 @@ pub mod strict_json;
 pub mod tenant_config;
 pub mod testing;
 pub mod web;
-pub mod webchat;
-pub mod webhook;
 pub mod writer;
 
 pub use config::GatewayConfig;
@@ -44,7 +43,7 @@ use kefu_worker::queues::spec as queue;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{get, put};
 use kefu_bus::Bus;
 use kefu_store::sea_orm::DatabaseConnection;
 use kefu_worker::Outbox;
@@ -93,7 +92,7 @@ pub struct AppState {
     /// The session service (web chat history, the customer admin API).
     pub session: Session,
     /// Open web chat sockets of this replica.
-    pub sockets: webchat::Sockets,
+    pub sockets: channels::web::Sockets,
     /// For ephemeral signals (typing, read) that are not worth storing.
     pub bus: Arc<dyn Bus>,
     /// The session's desk service (agents, routing work, supervision).
@@ -102,6 +101,8 @@ pub struct AppState {
     pub desk_sockets: desk::socket::DeskSockets,
     /// Sign-in failures per login (`desk::lockout`).
     pub lockout: Arc<desk::lockout::Lockout>,
+    /// Providers' access tokens, shared with the other replicas through the database.
+    pub tokens: channels::token::Tokens,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -133,7 +134,7 @@ impl GatewayApp {
         kefu_store::migration::apply::<crate::store::migration::GatewayMigrator>(&db)
             .await
             .map_err(kefu_store::StoreError::Migration)?;
-        let http = webhook::client(Duration::from_millis(config.webhook.timeout_ms));
+        let http = channels::client(Duration::from_millis(config.webhook.timeout_ms));
         let outbox = Outbox::new(db.clone());
         let endpoint = tonic::transport::Endpoint::from_shared(config.session_url.clone())
             .map_err(|_| {
@@ -169,10 +170,11 @@ impl GatewayApp {
             http,
             metrics: Arc::new(Metrics::new()),
             session,
-            sockets: webchat::Sockets::default(),
+            sockets: channels::web::Sockets::default(),
             bus: bus.clone(),
             desk,
             desk_sockets: desk::socket::DeskSockets::default(),
+            tokens: channels::token::Tokens::default(),
         };
         Ok(Self { state, bus })
     }
@@ -182,8 +184,15 @@ impl GatewayApp {
         Router::new()
             .merge(desk::routes().router)
             .route("/openapi.json", get(desk::openapi::serve))
-            .route("/v1/channels/{channel_id}/messages", post(inbound::receive))
-            .route("/v1/channels/{channel_id}/ws", get(webchat::connect))
+            .route(
+                "/v1/channels/{channel_id}/messages",
+                get(channels::receive).post(channels::receive),
+            )
+            .route("/v1/channels/{channel_id}/ws", get(channels::web::connect))
+            .route(
+                "/v1/channels/{channel_id}/media/{media_id}",
+                get(channels::media::serve),
+            )
             .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
             .route(
                 "/v1/admin/channels/{channel_id}",

@@ -3,6 +3,8 @@
 //! the same observable behaviour. PostgreSQL comes from `DATABASE_URL`; when it is not
 //! reachable the `postgres::*` tests fail (they never skip) saying how to fix it.
 
+#[path = "repository/channel_state.rs"]
+mod channel_state;
 #[path = "repository/delivery.rs"]
 mod delivery;
 #[path = "repository/gateway.rs"]
@@ -24,6 +26,8 @@ kefu_store::contract_suite! {
     gateway::accept_inbound_stores_message_and_event_once,
     gateway::accept_inbound_reused_id_with_other_body,
     gateway::accept_inbound_ids_are_per_channel,
+    channel_state::one_token_fetch_per_expiry_across_replicas,
+    channel_state::window_quota_is_claimed_atomically,
     delivery::delivery_retries_are_claimed_when_due,
     delivery::dead_delivery_is_never_retried,
     tenant_config::config_put_versions_and_announces_each_change,

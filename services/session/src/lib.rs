@@ -7,6 +7,7 @@
 //!   standalone binary ([`run`]) and `kefu dev`.
 
 pub mod config;
+pub mod deliveries;
 pub mod desk;
 pub mod domain;
 pub mod grpc;
@@ -179,6 +180,16 @@ impl SessionApp {
                 tenant_rules::handle(state.clone(), env)
             }))
         };
+        // Replies a channel's rules kept from the customer, shown on the desk.
+        let deliveries_spec = deliveries::queue_spec();
+        self.bus.declare(&deliveries_spec).await?;
+        let deliveries = {
+            let sub = self.bus.subscribe(deliveries_spec).await?;
+            let (state, stop) = (self.state.clone(), shutdown.clone());
+            tokio::spawn(kefu_bus::run_consumer(sub, 1, stop, move |env| {
+                deliveries::handle(state.clone(), env)
+            }))
+        };
         let routing = tokio::spawn(desk::router::run(self.state.clone(), shutdown.clone()));
         let state = self.state.clone();
         let result = kefu_worker::ServiceLoop::over(
@@ -194,6 +205,7 @@ impl SessionApp {
         )
         .await;
         let _ = rules.await;
+        let _ = deliveries.await;
         let _ = routing.await;
         result
     }

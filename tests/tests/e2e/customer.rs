@@ -312,7 +312,7 @@ pub async fn handoffs(p: &Platform) {
     bad.assert_invalid("merge_identity_kinds");
 }
 
-async fn lookup(p: &Platform, channel: &str, user: &str) -> Value {
+pub(crate) async fn lookup(p: &Platform, channel: &str, user: &str) -> Value {
     let r = p
         .gateway
         .get(&format!(
@@ -323,7 +323,7 @@ async fn lookup(p: &Platform, channel: &str, user: &str) -> Value {
     r.body
 }
 
-async fn texts(p: &Platform, customer: &str) -> Vec<String> {
+pub(crate) async fn texts(p: &Platform, customer: &str) -> Vec<String> {
     let r = p
         .gateway
         .get(&format!(

@@ -182,6 +182,14 @@ macro_rules! dev_scenarios {
 }
 
 dev_scenarios!(
+    channels:
+    wechat_official_account,
+    wechat_window_and_quota,
+    wechat_mini_program,
+    wechat_customer_service,
+);
+
+dev_scenarios!(
     customer:
     faq_in_each_script,
     order_card_buttons,

@@ -246,6 +246,14 @@ macro_rules! distributed_scenarios {
 }
 
 distributed_scenarios!(
+    channels:
+    wechat_official_account,
+    wechat_window_and_quota,
+    wechat_mini_program,
+    wechat_customer_service,
+);
+
+distributed_scenarios!(
     customer:
     faq_in_each_script,
     order_card_buttons,

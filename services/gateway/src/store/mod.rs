@@ -65,6 +65,28 @@ pub struct ChannelSpec {
     pub secret: Option<String>,
     pub webhook_url: String,
     pub enabled: bool,
+    pub settings: kefu_crd::channel::ChannelSettings,
+    /// Further secrets to set by name; one not named keeps its stored value, an empty value
+    /// removes it.
+    pub credentials: std::collections::BTreeMap<String, String>,
+}
+
+impl ChannelSpec {
+    /// The further secrets a channel will have once this spec is stored over `current`.
+    pub fn merged_credentials(
+        &self,
+        current: Option<&channel::Model>,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut merged = current.map(|c| c.credentials.0.clone()).unwrap_or_default();
+        for (k, v) in &self.credentials {
+            if v.is_empty() {
+                merged.remove(k);
+            } else {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        merged
+    }
 }
 
 /// Creates or updates a channel. A channel id belongs to one tenant forever: another tenant
@@ -96,7 +118,10 @@ pub async fn upsert_channel(
             )));
         }
         Some(current) => {
+            let credentials = spec.merged_credentials(Some(&current));
             let mut row: channel::ActiveModel = current.into();
+            row.settings = Set(spec.settings.clone().into());
+            row.credentials = Set(channel::Credentials(credentials));
             row.channel_type = Set(spec.channel_type.clone());
             if let Some(secret) = &spec.secret {
                 row.secret = Set(secret.clone());
@@ -119,6 +144,8 @@ pub async fn upsert_channel(
                 secret: Set(secret.clone()),
                 webhook_url: Set(spec.webhook_url.clone()),
                 enabled: Set(spec.enabled),
+                settings: Set(spec.settings.clone().into()),
+                credentials: Set(channel::Credentials(spec.merged_credentials(None))),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

@@ -18,6 +18,8 @@ fn spec(id: &str, tenant: &str, secret: Option<&str>) -> ChannelSpec {
         secret: secret.map(str::to_owned),
         webhook_url: format!("https://{tenant}.example/hook"),
         enabled: true,
+        settings: Default::default(),
+        credentials: Default::default(),
     }
 }
 

@@ -14,6 +14,10 @@ pub struct Model {
     pub secret: String,
     pub webhook_url: String,
     pub enabled: bool,
+    /// The type's settings (the Channel resource's `spec.settings`).
+    pub settings: Settings,
+    /// Further secrets by name (`app_secret`, `aes_key`). Never printed.
+    pub credentials: Credentials,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }
@@ -27,7 +31,47 @@ impl std::fmt::Debug for Model {
             .field("secret", &"[redacted]")
             .field("webhook_url", &self.webhook_url)
             .field("enabled", &self.enabled)
+            .field("settings", &self.settings)
+            .field("credentials", &self.credentials)
             .finish()
+    }
+}
+
+impl Model {
+    /// A further secret by name, empty when not set.
+    pub fn credential(&self, name: &str) -> &str {
+        self.credentials.0.get(name).map_or("", String::as_str)
+    }
+}
+
+kefu_store::json_text! {
+    /// A channel's per-type settings, as the Channel resource has them.
+    pub struct Settings(pub kefu_crd::channel::ChannelSettings);
+}
+
+/// A channel's further secrets by name, as JSON text. Its `Debug` names the keys only.
+#[derive(Clone, Default, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(
+    value_type = "String",
+    column_type = "Text",
+    from_str = "kefu_store::values::from_json",
+    to_str = "kefu_store::values::to_json"
+)]
+pub struct Credentials(pub std::collections::BTreeMap<String, String>);
+
+impl kefu_store::values::JsonText for Credentials {
+    type Inner = std::collections::BTreeMap<String, String>;
+    fn wrap(inner: Self::Inner) -> Self {
+        Credentials(inner)
+    }
+    fn inner(&self) -> &Self::Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
     }
 }
 

@@ -1,10 +1,10 @@
 //! Sending an outbound message to its channel's webhook: a signed JSON POST carrying the message
 //! id as an idempotency key (`X-Kefu-Delivery-Id`) and the trace context (`traceparent`).
 
+use super::super::Outcome;
 use crate::signature;
 use kefu_proto::events::MessageToSend;
 use serde::Serialize;
-use std::time::Duration;
 
 /// The JSON a channel's webhook receives.
 #[derive(Debug, Serialize)]
@@ -64,30 +64,6 @@ impl<'a> WebhookBody<'a> {
     }
 }
 
-/// How an attempt ended.
-#[derive(Debug)]
-pub enum Outcome {
-    Delivered,
-    /// Worth another attempt later (timeouts, connection errors, 408, 429, 5xx).
-    Retry(String),
-    /// The receiver refused it for good (other 4xx) or the URL is unusable.
-    Reject(String),
-}
-
-pub fn client(timeout: Duration) -> reqwest::Client {
-    // One process-wide rustls crypto provider (ring); ignoring the error means one is installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .pool_idle_timeout(Duration::from_secs(60))
-        // A redirect would turn the POST into a body-less GET that "succeeds": refuse them.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("kefu-gateway/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client configuration is static")
-}
-
 pub async fn send(
     http: &reqwest::Client,
     url: &str,
@@ -125,29 +101,5 @@ pub async fn send(
             Outcome::Reject(format!("bad webhook URL: {}", e.without_url()))
         }
         Err(e) => Outcome::Retry(format!("webhook unreachable: {}", e.without_url())),
-    }
-}
-
-/// Delay before attempt `attempt + 1`: exponential from `initial`, capped at `max`, jittered
-/// (the system's one retry policy, [`kefu_bus::backoff`]).
-pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
-    kefu_bus::backoff::Policy::new(initial, max).delay(attempt)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let (i, m) = (Duration::from_secs(1), Duration::from_secs(10));
-        for (attempt, step) in [(1, 1), (2, 2), (4, 8), (5, 10), (500, 10)] {
-            let d = backoff(attempt, i, m);
-            let step = Duration::from_secs(step);
-            assert!(
-                d >= step / 2 && d <= step,
-                "attempt {attempt}: {d:?}, step {step:?}"
-            );
-        }
     }
 }

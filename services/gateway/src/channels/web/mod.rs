@@ -9,6 +9,10 @@
 //! sends `welcome`, `history` (the customer's messages on every channel), `ack`, `error` (with
 //! the field at fault; the socket stays open), `typing` and `message` (bot and agent replies
 //! with their cards). Limits: frame size, messages per second, sockets per replica.
+//!
+//! Replies go to the customer's open sockets on this replica (a customer who is not connected
+//! sees them in the history on reconnect). A tenant's server may also write for a web
+//! customer through the API protocol on `/v1/channels/{channel_id}/messages`.
 
 use crate::AppState;
 use crate::content::{self, Content};
@@ -62,6 +66,40 @@ impl Sockets {
             .iter()
             .filter(|tx| tx.try_send(frame.clone()).is_ok())
             .count()
+    }
+}
+
+/// The chat widget's channel.
+pub struct Web;
+
+#[async_trait::async_trait]
+impl super::Adapter for Web {
+    fn channel_type(&self) -> &'static str {
+        "web"
+    }
+
+    async fn receive(
+        &self,
+        state: &AppState,
+        channel: &crate::store::entities::channel::Model,
+        req: super::Inbound,
+    ) -> super::Answer {
+        super::api::receive(state, channel, req).await
+    }
+
+    async fn send(
+        &self,
+        state: &AppState,
+        channel: &crate::store::entities::channel::Model,
+        message: &MessageToSend,
+        _attempt: u32,
+    ) -> super::Outcome {
+        let frame: Arc<str> = message_frame(message).into();
+        let sockets = state
+            .sockets
+            .push(&channel.id, &message.external_user_id, frame);
+        tracing::debug!(sockets, "pushed to web chat");
+        super::Outcome::Delivered
     }
 }
 

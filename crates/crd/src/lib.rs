@@ -26,5 +26,8 @@ pub use common::{CommonStatus, ConfigMapKeyRef, SecretKeyRef};
 pub use document::{DocumentError, KefuResource};
 pub use queue::{Queue, QueueSpec};
 pub use routing::{RoutingPolicy, RoutingPolicySpec};
-pub use tenant::{Isolation, OverflowMode, PeakEvent, Tenant, TenantSpec, TenantStatus};
+pub use tenant::{
+    AnalyticsRules, AttributionRule, Isolation, OverflowMode, PeakEvent, Tenant, TenantSpec,
+    TenantStatus,
+};
 pub use validate::{FieldError, Validate};

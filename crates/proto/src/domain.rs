@@ -57,7 +57,10 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
         t::MESSAGE_CREATED => {
             let e: MessageCreated = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            let bot = e.bot.as_ref().map_or(Value::Null, |b| json!({"intent": b.intent, "faq_id": b.faq_id, "miss": b.miss}));
+            let bot = e.bot.as_ref().map_or(
+                Value::Null,
+                |b| json!({"intent": b.intent, "faq_id": b.faq_id, "miss": b.miss}),
+            );
             json!({"conversation_id": c["conversation_id"], "message_id": e.message_id, "sender_kind": e.sender_kind, "agent_id": e.agent_id, "internal": e.internal, "sequence": e.sequence, "message_type": e.message_type, "question": e.question, "bot": bot, "conversation": c})
         }
         t::QUEUE_ENTERED => {

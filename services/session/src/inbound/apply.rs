@@ -357,7 +357,11 @@ pub(super) fn created_events(
             ));
         }
     }
-    let question = if bot.is_some() { w.message.text.as_str() } else { "" };
+    let question = if bot.is_some() {
+        w.message.text.as_str()
+    } else {
+        ""
+    };
     out.insert(
         0,
         crate::domain::answer_created(reference, m, bot.map(annotation), question),

@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "kefu/session/v1/session.proto",
         "kefu/session/v1/desk.proto",
         "kefu/bot/v1/bot.proto",
+        "kefu/analytics/v1/analytics.proto",
     ];
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
     for p in &paths {

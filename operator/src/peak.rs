@@ -115,6 +115,7 @@ mod tests {
             },
             customers: Default::default(),
             bot: Default::default(),
+            analytics: Default::default(),
         }
     }
 

@@ -121,6 +121,7 @@ pub fn tenant(args: &SimArgs, with_event: bool) -> TenantSpec {
         },
         customers: Default::default(),
         bot: Default::default(),
+        analytics: Default::default(),
     }
 }
 

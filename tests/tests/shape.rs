@@ -32,9 +32,10 @@ fn internal_dependencies(manifest: &Path) -> Vec<String> {
 
 #[test]
 fn no_service_table_belongs_to_two_services() {
-    let owners: [(&str, &[&str]); 2] = [
+    let owners: [(&str, &[&str]); 3] = [
         ("gateway", kefu_gateway::store::migration::TABLES),
         ("session", kefu_session::store::migration::TABLES),
+        ("analytics", kefu_analytics::store::migration::TABLES),
     ];
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (service, tables) in owners {
@@ -52,7 +53,7 @@ fn no_service_table_belongs_to_two_services() {
 
 #[test]
 fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
-    let services = ["gateway", "session", "bot"];
+    let services = ["gateway", "session", "bot", "analytics"];
     for service in services {
         let deps = internal_dependencies(&root().join("services").join(service).join("Cargo.toml"));
         for other in services {
@@ -100,6 +101,10 @@ fn recorded_migration_names_never_change() {
             "session_m0003_routing",
             "session_m0004_message_sequence"
         ]
+    );
+    assert_eq!(
+        names::<kefu_analytics::store::migration::AnalyticsMigrator>(),
+        ["analytics_0001_initial", "analytics_0002_counters"]
     );
 }
 

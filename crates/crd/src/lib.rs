@@ -29,5 +29,8 @@ pub use document::{DocumentError, KefuResource};
 pub use qa::{QaPolicy, QaPolicySpec};
 pub use queue::{Queue, QueueSpec};
 pub use routing::{RoutingPolicy, RoutingPolicySpec};
-pub use tenant::{Isolation, OverflowMode, PeakEvent, Tenant, TenantSpec, TenantStatus};
+pub use tenant::{
+    AnalyticsRules, AttributionRule, Isolation, OverflowMode, PeakEvent, Tenant, TenantSpec,
+    TenantStatus,
+};
 pub use validate::{FieldError, Validate};

@@ -50,6 +50,73 @@ pub struct TenantSpec {
     /// When the bot hands a conversation to a person.
     #[serde(default)]
     pub bot: BotRules,
+    /// How the tenant's numbers are counted: reporting time zone, order attribution.
+    #[serde(default)]
+    pub analytics: AnalyticsRules,
+}
+
+/// How analytics counts the tenant's numbers (docs/metrics.md). Changes apply without a restart
+/// to what is counted from then on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalyticsRules {
+    /// IANA time zone the reports' days and hours are counted in, e.g. `Asia/Shanghai`.
+    #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// An order placed this long after a conversation is attributed to it.
+    #[serde(default = "default_attribution_window")]
+    #[schemars(range(min = 1, max = 720))]
+    pub attribution_window_hours: u32,
+    /// Which agent an order is attributed to when several talked with the customer.
+    #[serde(default)]
+    pub attribution_rule: AttributionRule,
+    /// Conversations abandoned after waiting less than this are short abandons (not held
+    /// against the service level).
+    #[serde(default = "default_short_abandon")]
+    #[schemars(range(max = 3600))]
+    pub short_abandon_seconds: u32,
+}
+
+fn default_attribution_window() -> u32 {
+    24
+}
+
+fn default_short_abandon() -> u32 {
+    10
+}
+
+impl Default for AnalyticsRules {
+    fn default() -> Self {
+        Self {
+            time_zone: default_time_zone(),
+            attribution_window_hours: default_attribution_window(),
+            attribution_rule: AttributionRule::default(),
+            short_abandon_seconds: default_short_abandon(),
+        }
+    }
+}
+
+/// `lastAgent`: the last agent who wrote to the customer before the order; `firstAgent`: the
+/// first within the window; `split`: equal shares for every agent within the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AttributionRule {
+    #[default]
+    LastAgent,
+    FirstAgent,
+    Split,
+}
+
+impl AttributionRule {
+    /// The name analytics and its API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LastAgent => "last_agent",
+            Self::FirstAgent => "first_agent",
+            Self::Split => "split",
+        }
+    }
 }
 
 /// Identity kinds a channel can vouch for.

@@ -185,6 +185,19 @@ impl Validate for TenantSpec {
         if !(1..=100).contains(&self.bot.handoff_after_misses) {
             e.push("spec.bot.handoffAfterMisses", "must be 1-100");
         }
+        let a = &self.analytics;
+        if a.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            e.push(
+                "spec.analytics.timeZone",
+                format!("unknown time zone {:?}", a.time_zone),
+            );
+        }
+        if !(1..=720).contains(&a.attribution_window_hours) {
+            e.push("spec.analytics.attributionWindowHours", "must be 1-720");
+        }
+        if a.short_abandon_seconds > 3600 {
+            e.push("spec.analytics.shortAbandonSeconds", "must be 0-3600");
+        }
         let kinds = &self.customers.merge_identity_kinds;
         for (i, k) in kinds.iter().enumerate() {
             if kinds[..i].contains(k) {

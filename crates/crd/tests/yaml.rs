@@ -110,6 +110,8 @@ fn every_problem_of_a_file_is_reported() {
         [
             "spec.peakEvents[0].timeZone",
             "spec.peakEvents[0].trafficMultiplier",
+            "spec.analytics.timeZone",
+            "spec.analytics.attributionWindowHours",
             "spec.weights.tier",
         ]
     );

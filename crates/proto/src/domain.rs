@@ -19,6 +19,7 @@ fn conv(c: Option<&ConversationRef>) -> Value {
             "merchant_id": c.merchant_id,
             "channel_type": c.channel_type,
             "queue_id": c.queue_id,
+            "tier": c.tier,
         })
     })
 }
@@ -56,7 +57,11 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
         t::MESSAGE_CREATED => {
             let e: MessageCreated = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "message_id": e.message_id, "sender_kind": e.sender_kind, "agent_id": e.agent_id, "internal": e.internal, "sequence": e.sequence, "message_type": e.message_type, "conversation": c})
+            let bot = e.bot.as_ref().map_or(
+                Value::Null,
+                |b| json!({"intent": b.intent, "faq_id": b.faq_id, "miss": b.miss}),
+            );
+            json!({"conversation_id": c["conversation_id"], "message_id": e.message_id, "sender_kind": e.sender_kind, "agent_id": e.agent_id, "internal": e.internal, "sequence": e.sequence, "message_type": e.message_type, "question": e.question, "bot": bot, "conversation": c})
         }
         t::QUEUE_ENTERED => {
             let e: QueueEntered = decode(payload)?;

@@ -2,7 +2,7 @@
 //!
 //! - [`bus`]: the event envelope.
 //! - [`events`]: the payloads of bus events, one message per event type.
-//! - [`gateway`], [`session`], [`bot`]: each service's gRPC API (client and server).
+//! - [`gateway`], [`session`], [`bot`], [`analytics`]: each service's gRPC API (client and server).
 //!
 //! [`event_types`] names the routing keys so producers and consumers cannot drift apart.
 
@@ -22,6 +22,9 @@ pub mod session {
 }
 pub mod bot {
     tonic::include_proto!("kefu.bot.v1");
+}
+pub mod analytics {
+    tonic::include_proto!("kefu.analytics.v1");
 }
 pub mod desk;
 pub mod domain;
@@ -221,11 +224,28 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The analytics service's domain events (every one of them: the facts it counts).
+    pub const ANALYTICS_EVENTS: Queue = Queue {
+        name: "analytics.events",
+        bindings: event_types::DOMAIN,
+        delivery_limit: 5,
+    };
+
+    /// The analytics service's copy of tenant settings (reporting time zone, attribution,
+    /// queues' answer targets).
+    pub const ANALYTICS_CONFIG: Queue = Queue {
+        name: "analytics.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
     pub const ALL: &[Queue] = &[
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
         SESSION_CONFIG,
         GATEWAY_DESK,
         SESSION_DELIVERIES,
+        ANALYTICS_EVENTS,
+        ANALYTICS_CONFIG,
     ];
 }

@@ -36,6 +36,7 @@ pub fn conversation_ref(w: &work_item::Model) -> ConversationRef {
         merchant_id: w.merchant_id.clone(),
         channel_type: w.channel_type.clone(),
         queue_id: w.queue.clone(),
+        tier: w.tier.clone(),
     }
 }
 
@@ -305,6 +306,16 @@ pub fn message_created(
     m: &message::Model,
     bot: Option<BotAnnotation>,
 ) -> Envelope {
+    answer_created(conversation, m, bot, "")
+}
+
+/// `message.created` for the bot's answer `m` to the customer's `question`.
+pub fn answer_created(
+    conversation: ConversationRef,
+    m: &message::Model,
+    bot: Option<BotAnnotation>,
+    question: &str,
+) -> Envelope {
     envelope(
         &m.tenant_id,
         t::MESSAGE_CREATED,
@@ -326,6 +337,7 @@ pub fn message_created(
                 .and_then(|b| CardList::decode(b).ok())
                 .map(|l| l.cards)
                 .unwrap_or_default(),
+            question: question.to_owned(),
         },
     )
 }

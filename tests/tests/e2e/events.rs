@@ -192,6 +192,20 @@ pub async fn domain_events_once_per_change(p: &Platform) {
         .iter()
         .map(|e| (e["sender_kind"].as_str().unwrap(), e["internal"] == true))
         .collect();
+    // The bot's answers name the question they answer (analytics' hot topics).
+    let greeting = created
+        .iter()
+        .find(|e| e["sender_kind"] == "bot")
+        .expect("the bot's greeting");
+    assert_eq!(greeting["question"], "你好", "{greeting}");
+    assert_eq!(greeting["bot"]["miss"], false, "{greeting}");
+    assert!(
+        created
+            .iter()
+            .filter(|e| e["sender_kind"] != "bot")
+            .all(|e| e["question"] == ""),
+        "only bot answers carry a question"
+    );
     for expected in [
         ("customer", false),
         ("bot", false),

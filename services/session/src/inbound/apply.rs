@@ -234,6 +234,7 @@ async fn converse<'a>(
                 .get(&conversation.id)
                 .map(|i| i.queue.clone())
                 .unwrap_or_default(),
+            tier: customer_tier(w),
         };
         owners.extend((first_new..messages.len()).map(|_| (*w, reference.clone())));
         if let Some(event) = reply {
@@ -356,11 +357,26 @@ pub(super) fn created_events(
             ));
         }
     }
+    let question = if bot.is_some() {
+        w.message.text.as_str()
+    } else {
+        ""
+    };
     out.insert(
         0,
-        crate::domain::message_created(reference, m, bot.map(annotation)),
+        crate::domain::answer_created(reference, m, bot.map(annotation), question),
     );
     out
+}
+
+/// The customer's member tier as the session knows it: the profile's, else the channel's hint.
+fn customer_tier(w: &Work) -> String {
+    w.context
+        .as_ref()
+        .map(|c| c.customer.tier.clone())
+        .filter(|t| !t.is_empty())
+        .or_else(|| w.message.profile.as_ref().map(|p| p.tier.clone()))
+        .unwrap_or_default()
 }
 
 /// What the bot said about its answer, as events carry it.
@@ -374,6 +390,7 @@ pub(super) fn annotation(a: &AnswerReply) -> BotAnnotation {
         reason: a.reason.clone(),
         action: a.action.clone(),
         language: a.language.clone(),
+        miss: a.miss,
     }
 }
 

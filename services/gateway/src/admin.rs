@@ -186,8 +186,10 @@ pub fn bearer_matches(expected: &str, authorization: Option<&str>) -> bool {
     a == b
 }
 
-/// The session client for an admin handler, once the admin token checked out (the first
-/// extractor, so a request without the token learns nothing about its body or path).
+/// The session client for an admin handler, once the credential checked out (the first
+/// extractor, so a request without it learns nothing about its body or path): on a route under
+/// `/v1/admin/tenants/{tenant_id}` the platform admin token or that tenant's administrator
+/// ([`authorize_tenant`]), elsewhere the platform admin token.
 pub(crate) struct AdminSession(pub crate::Session);
 
 impl axum::extract::FromRequestParts<AppState> for AdminSession {
@@ -197,9 +199,51 @@ impl axum::extract::FromRequestParts<AppState> for AdminSession {
         parts: &mut http::request::Parts,
         state: &AppState,
     ) -> Result<Self, ApiError> {
-        authorize(state, &parts.headers)?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::Internal(format!("admin route path: {e}")))?;
+        match params.iter().find(|(k, _)| *k == "tenant_id") {
+            Some((_, tenant_id)) => authorize_tenant(state, &parts.headers, tenant_id)?,
+            None => authorize(state, &parts.headers)?,
+        }
         Ok(AdminSession(state.session.clone()))
     }
+}
+
+/// Per-tenant admin credentials: a tenant's own routes (`/v1/admin/tenants/{tenant_id}/…`:
+/// configuration documents, customers, settings) take the platform admin token or an agent
+/// token of that tenant with the `admin` role and no merchant — the tenant's administrator, who
+/// signs in like any agent and whose token expires and is bound to the tenant. Another tenant's
+/// token answers 404 (revealing nothing), a weaker role or a merchant's admin 403.
+pub(crate) fn authorize_tenant(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant_id: &str,
+) -> Result<(), ApiError> {
+    let given = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if bearer_matches(state.config.admin_token.expose(), given) {
+        return Ok(());
+    }
+    let Some(token) = given.and_then(|v| v.strip_prefix("Bearer ")) else {
+        return Err(ApiError::Unauthorized);
+    };
+    let actor = crate::desk::auth::authenticate(
+        &state.config,
+        tenant_id,
+        Some(token),
+        "authorization",
+        chrono::Utc::now().timestamp(),
+    )?;
+    actor.require(kefu_proto::desk::Role::Admin)?;
+    if !actor.merchant_id.is_empty() {
+        return Err(ApiError::Forbidden(
+            "a merchant's admin cannot change the tenant's own settings; the tenant's admin can"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -46,9 +46,14 @@ pub enum AdminErrors {
     BadBody(json::Error),
     #[response(
         status = 401,
-        description = "Missing or wrong admin token (`Authorization: Bearer`)"
+        description = "Missing or wrong credential (`Authorization: Bearer`)"
     )]
     Unauthorized(json::Error),
+    #[response(
+        status = 403,
+        description = "A tenant's token without the admin role, or a merchant's admin"
+    )]
+    Forbidden(json::Error),
     #[response(status = 404, description = "No such resource")]
     NotFound(json::Error),
     #[response(status = 409, description = "Not possible in the current state")]
@@ -135,7 +140,8 @@ pub fn api() -> utoipa::openapi::OpenApi {
     doc.info.title = "Kefu gateway API".into();
     doc.info.description = Some(
         "Every HTTP route of the gateway: the channels' endpoints (each channel type's own \
-protocol), the admin API (`Authorization: Bearer` with the admin token), the desk API of agents, \
+protocol), the admin API (`Authorization: Bearer` with the platform admin token; under \
+`/v1/admin/tenants/{tenant_id}` also that tenant's administrator's agent token), the desk API of agents, \
 supervisors and admins (an agent token from sign-in, or the admin token), and the pages. Errors \
 are `{\"error\", \"message\", \"field\"}`."
             .into(),

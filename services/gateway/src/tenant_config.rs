@@ -6,7 +6,7 @@
 //! services reload it without a restart.
 
 use crate::AppState;
-use crate::admin::{authorize, check_id};
+use crate::admin::check_id;
 use crate::error::ApiError;
 use crate::store::tenant_config::{self, Change};
 use axum::Json;
@@ -170,7 +170,7 @@ pub async fn put_config(
     headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Result<(StatusCode, Json<ConfigView>), ApiError> {
-    authorize(&state, &headers)?;
+    crate::admin::authorize_tenant(&state, &headers, &tenant_id)?;
     let spec = validate_spec(&tenant_id, &kind, &name, &body)?;
     let make = event(&tenant_id, &kind, &name, Some(&spec));
     let (row, change, envelope) =
@@ -192,7 +192,7 @@ pub async fn get_config(
     Path((tenant_id, kind, name)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<ConfigView>, ApiError> {
-    authorize(&state, &headers)?;
+    crate::admin::authorize_tenant(&state, &headers, &tenant_id)?;
     let row = tenant_config::get(&state.db, &tenant_id, &kind, &name)
         .await?
         .ok_or(ApiError::NotFound {
@@ -211,7 +211,7 @@ pub async fn list_config(
     Path(tenant_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<ConfigView>>, ApiError> {
-    authorize(&state, &headers)?;
+    crate::admin::authorize_tenant(&state, &headers, &tenant_id)?;
     let rows = tenant_config::list(&state.db, &tenant_id).await?;
     Ok(Json(
         rows.into_iter()
@@ -229,7 +229,7 @@ pub async fn delete_config(
     Path((tenant_id, kind, name)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers)?;
+    crate::admin::authorize_tenant(&state, &headers, &tenant_id)?;
     let make = event(&tenant_id, &kind, &name, None);
     match tenant_config::delete(&state.db, &tenant_id, &kind, &name, &make).await? {
         Some(envelope) => {

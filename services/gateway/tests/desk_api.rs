@@ -364,3 +364,106 @@ async fn rejections_answer_json_naming_what_is_wrong() {
     assert!(status.is_client_error(), "{status} {body}");
     assert!(body["error"].is_string(), "{status} {body}");
 }
+
+/// A tenant's administrator uses the tenant's own admin routes with their agent token; an
+/// agent, a merchant's admin and another tenant's admin cannot, and the platform's routes stay
+/// the platform admin token's alone.
+#[tokio::test]
+async fn a_tenants_admin_uses_its_own_admin_routes_and_nobody_elses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    let r = app.router();
+    let (status, body) = call(
+        &r,
+        "PUT",
+        "/v1/admin/tenants/acme",
+        Some("admin-t0ken"),
+        Some(json!({"display_name": "Acme"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let admin = token("admin", "");
+    let (status, body) = call(
+        &r,
+        "GET",
+        "/v1/admin/tenants/acme/config",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let queue = json!({"tenant": "acme", "skills": ["general"],
+        "sla": {"targetPercent": 80, "withinSeconds": 20}, "timeoutSeconds": 600});
+    let (status, body) = call(
+        &r,
+        "PUT",
+        "/v1/admin/tenants/acme/config/queue/general",
+        Some(&admin),
+        Some(queue.clone()),
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    for (who, t) in [
+        ("an agent", token("agent", "")),
+        ("a supervisor", token("supervisor", "")),
+        ("a merchant's admin", token("admin", "m-1")),
+    ] {
+        let (status, body) = call(&r, "GET", "/v1/admin/tenants/acme/config", Some(&t), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+        let (status, _) = call(
+            &r,
+            "DELETE",
+            "/v1/admin/tenants/acme/config/queue/general",
+            Some(&t),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} deleting");
+    }
+    // acme's admin on another tenant: 404, and nothing written there.
+    let (status, body) = call(
+        &r,
+        "PUT",
+        "/v1/admin/tenants/other/config/queue/general",
+        Some(&admin),
+        Some(json!({"tenant": "other", "skills": ["general"],
+            "sla": {"targetPercent": 80, "withinSeconds": 20}, "timeoutSeconds": 600})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = call(
+        &r,
+        "GET",
+        "/v1/admin/tenants/other/config",
+        Some("admin-t0ken"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{body}"
+    );
+    // The platform's own routes: the platform admin token only.
+    let (status, _) = call(&r, "GET", "/v1/admin/channels/web-1", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(
+        &r,
+        "PUT",
+        "/v1/admin/tenants/acme",
+        Some(&admin),
+        Some(json!({"display_name": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Still there for acme.
+    let (status, body) = call(
+        &r,
+        "GET",
+        "/v1/admin/tenants/acme/config/queue/general",
+        Some("admin-t0ken"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -917,6 +917,62 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
         walked >= 25,
         "only {walked} tenant operations in the document"
     );
+    // The tenant's own admin routes (`/v1/admin/tenants/{tenant_id}/…`) take the tenant
+    // administrator's token too (per-tenant admin credentials): b's admin on a's are all 404.
+    let admin_ids: std::collections::HashMap<&str, String> = [
+        ("customer_id", customer.clone()),
+        ("conversation_id", conversation.clone()),
+        (
+            "merge_id",
+            "0190f0e0-0000-7000-8000-000000000000".to_owned(),
+        ),
+        ("kind", "queue".to_owned()),
+        ("name", "general".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let http = reqwest::Client::new();
+    let mut admin_walked = 0;
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        let Some(rest) = template.strip_prefix("/v1/admin/tenants/{tenant_id}") else {
+            continue;
+        };
+        for (method, op) in item.as_object().expect("a path item") {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            if !op.is_object() {
+                continue;
+            }
+            let mut path = format!("/v1/admin/tenants/{}{rest}", a.tenant);
+            for (param, value) in &admin_ids {
+                path = path.replace(&format!("{{{param}}}"), value);
+            }
+            assert!(
+                !path.contains('{'),
+                "{method} {template}: give the walk an id"
+            );
+            let mut req = http
+                .request(method.clone(), format!("{}{path}", a.base))
+                .bearer_auth(&b_admin.token);
+            if method != Method::GET && method != Method::DELETE {
+                req = req.json(&json!({}));
+            }
+            let status = req.send().await.expect("gateway reachable").status();
+            // The tenant itself (`PUT /v1/admin/tenants/{tenant_id}`) is the platform's: 401.
+            let expected = if rest.is_empty() { 401 } else { 404 };
+            assert_eq!(
+                status.as_u16(),
+                expected,
+                "{method} {template} on tenant a with tenant b's admin token"
+            );
+            admin_walked += 1;
+        }
+    }
+    assert!(
+        admin_walked >= 10,
+        "only {admin_walked} tenant admin operations"
+    );
     // Tenant b's admin's canned put on a's id did not overwrite a's.
     let listed = a.admin.call(Method::GET, "/canned-responses", None).await;
     assert_eq!(listed.body["canned"][0]["text"], "a", "{:?}", listed.body);

@@ -21,6 +21,8 @@ pub const DOMAIN_FACTOR: f64 = 2.0;
 /// Weight of a word nobody in the knowledge base uses, relative to the rarest known term:
 /// unknown words (a product name, a city) lower confidence, but less than a missed keyword.
 pub const UNKNOWN_FACTOR: f64 = 0.35;
+/// Weight of an off-topic word (天气, lottery), relative to the rarest known term.
+pub const OFFTOPIC_FACTOR: f64 = 1.5;
 
 /// Where an FAQ is visible: the platform's entries to everyone, a merchant's to its customers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +42,9 @@ pub struct Slot {
     pub alts: Vec<Alt>,
     /// The word itself is unknown to the knowledge base; `alts` beyond it are its characters.
     pub unknown_word: bool,
+    /// A word of a matter the shop does not deal with: it weighs [`OFFTOPIC_FACTOR`] of the
+    /// largest idf and no FAQ explains it.
+    pub offtopic: bool,
 }
 
 #[derive(Default)]
@@ -121,6 +126,9 @@ impl Index {
     /// The weight a slot brings to the query: its best known alternative's idf, or a fixed
     /// share of the largest idf when no alternative is known at all.
     fn slot_weight(&self, slot: &Slot) -> f64 {
+        if slot.offtopic {
+            return OFFTOPIC_FACTOR * self.max_idf;
+        }
         let unknown = UNKNOWN_FACTOR * self.max_idf;
         let best = slot
             .alts
@@ -195,7 +203,7 @@ mod tests {
                     factor: 1.0,
                 })
                 .collect(),
-            unknown_word: false,
+            ..Slot::default()
         }
     }
 

@@ -116,7 +116,10 @@ impl Engine {
     }
 
     fn analyse(&self, raw: &str) -> Query {
-        let norm = text::normalize(raw);
+        let mut norm = text::normalize(raw);
+        norm.text = self
+            .lexicon
+            .rewrite(&collapse_repeats(&norm.text), norm.language != Language::En);
         let words = if norm.language == Language::En {
             lexicon::english_words(&norm.text)
         } else {
@@ -143,6 +146,12 @@ impl Engine {
             .filter(|u| !self.signals.is_small_talk_word(&u.word))
             .take(MAX_QUERY_WORDS)
             .map(|u| {
+                if self.signals.is_offtopic(&u.word) {
+                    return Slot {
+                        offtopic: true,
+                        ..Slot::default()
+                    };
+                }
                 let domain = if self.lexicon.is_topical(&u.word)
                     || u.terms[1..].iter().any(|t| self.lexicon.is_topical(t))
                 {
@@ -181,7 +190,11 @@ impl Engine {
                         alts.extend(bigrams);
                     }
                 }
-                Slot { alts, unknown_word }
+                Slot {
+                    alts,
+                    unknown_word,
+                    offtopic: false,
+                }
             })
             .collect()
     }
@@ -322,8 +335,8 @@ impl Engine {
         a.answer = reply::in_script(&faq.answer, a.language);
     }
 
-    /// The handoff FAQ to hand off through: the best ranked one, else the one that best matches
-    /// the signal's own concept (投诉, 人工), else none.
+    /// The handoff FAQ to hand off through: the one that best matches the signal's own concept
+    /// (投诉, 人工), else the best ranked one, else none.
     fn handoff_faq(
         &self,
         ranked: &[(usize, f64)],
@@ -331,9 +344,8 @@ impl Engine {
         merchant: Option<&str>,
     ) -> Option<usize> {
         let is_handoff = |i: usize| self.faqs[i].action.as_deref() == Some("handoff");
-        if let Some(&(i, _)) = ranked.iter().find(|(i, _)| is_handoff(*i)) {
-            return Some(i);
-        }
+        // The entry for the signal's own concept (人工 for a request, 投诉 for a complaint)
+        // first: "talk to a store manager" is a request even if it mentions the store.
         let concept = if why == reason::COMPLAINT {
             "投诉"
         } else {
@@ -344,13 +356,14 @@ impl Engine {
                 term: concept.into(),
                 factor: 1.0,
             }],
-            unknown_word: false,
+            ..Slot::default()
         };
         self.index
             .search(&[slot], self.visible(merchant))
             .iter()
             .map(|h: &Hit| h.doc as usize)
             .find(|&i| is_handoff(i))
+            .or_else(|| ranked.iter().map(|&(i, _)| i).find(|&i| is_handoff(i)))
     }
 
     fn visible_intents(&self, merchant: Option<&str>) -> Vec<&str> {
@@ -385,12 +398,35 @@ fn handoff_notice(lang: Language, why: &str) -> String {
     })
 }
 
+/// Runs of three or more of the same Latin letter shortened to one (heyyy → hey, pleeease →
+/// please): lengthening is emphasis, not spelling.
+fn collapse_repeats(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut j = i + 1;
+        while j < chars.len() && chars[j] == c {
+            j += 1;
+        }
+        let run = if c.is_ascii_alphabetic() && j - i >= 3 {
+            1
+        } else {
+            j - i
+        };
+        out.extend(std::iter::repeat_n(c, run));
+        i = j;
+    }
+    out
+}
+
 /// An FAQ's terms: the units of its question and similar questions (words and concepts), and
 /// their character unigrams and bigrams.
 fn document_terms(lexicon: &Lexicon, faq: &Faq) -> Vec<String> {
     let mut terms = Vec::new();
     for q in std::iter::once(&faq.question).chain(&faq.similar) {
-        let simplified = text::to_simplified(&text::fold_width_case(q));
+        let simplified = lexicon.rewrite(&text::to_simplified(&text::fold_width_case(q)), true);
         for u in segment::chinese_units(lexicon, &simplified) {
             terms.extend(u.terms);
         }

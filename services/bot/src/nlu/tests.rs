@@ -286,3 +286,38 @@ fn a_tenant_lexicon_teaches_new_synonyms() {
         "the tenant's synonym must help"
     );
 }
+
+#[test]
+fn off_topic_chat_is_not_answered_with_an_faq() {
+    let e = demo();
+    for text in [
+        "明天上海天气怎么样",
+        "who won the lakers game last night",
+        "你们招不招快递员",
+    ] {
+        let a = e.answer(text, Some("jinyuan"));
+        assert_eq!(
+            (a.faq_id.as_deref(), a.handoff),
+            (None, false),
+            "{text}: {a:?}"
+        );
+    }
+    // An FAQ question that mentions the weather is still answered.
+    let a = e.answer("下雨天快递到哪了", None);
+    assert_eq!(a.faq_id.as_deref(), Some("logistics.where"), "{a:?}");
+}
+
+#[test]
+fn a_request_for_a_person_goes_through_the_person_entry() {
+    let e = demo();
+    let a = e.answer("Can I talk to a store manager?", None);
+    assert_eq!(
+        (a.handoff, a.faq_id.as_deref(), a.reason.as_str()),
+        (true, Some("handoff.human"), reason::HUMAN_REQUEST),
+        "{a:?}"
+    );
+    let a = e.answer("唔係投訴呀，淨係想問退款去到邊", None);
+    assert!(!a.handoff, "{a:?}");
+    let a = e.answer("叫你哋經理出嚟", None);
+    assert!(a.handoff, "{a:?}");
+}

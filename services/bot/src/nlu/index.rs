@@ -23,6 +23,8 @@ pub const DOMAIN_FACTOR: f64 = 2.0;
 pub const UNKNOWN_FACTOR: f64 = 0.35;
 /// Weight of an off-topic word (天气, lottery), relative to the rarest known term.
 pub const OFFTOPIC_FACTOR: f64 = 1.5;
+/// Largest weight of a context word, relative to the rarest known term.
+pub const CONTEXT_FACTOR: f64 = 0.12;
 
 /// Where an FAQ is visible: the platform's entries to everyone, a merchant's to its customers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,9 @@ pub struct Slot {
     /// A word of a matter the shop does not deal with: it weighs [`OFFTOPIC_FACTOR`] of the
     /// largest idf and no FAQ explains it.
     pub offtopic: bool,
+    /// A context word (a product, a relative, a place): it weighs at most [`CONTEXT_FACTOR`]
+    /// of the largest idf.
+    pub context: bool,
 }
 
 #[derive(Default)]
@@ -130,6 +135,11 @@ impl Index {
             return OFFTOPIC_FACTOR * self.max_idf;
         }
         let unknown = UNKNOWN_FACTOR * self.max_idf;
+        let cap = if slot.context {
+            CONTEXT_FACTOR * self.max_idf
+        } else {
+            f64::INFINITY
+        };
         let best = slot
             .alts
             .iter()
@@ -139,17 +149,19 @@ impl Index {
                     .map(|&t| a.factor * self.idf[t as usize])
             })
             .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
-        match best {
+        let w = match best {
             // A few shared characters do not make an unknown word known.
             Some(w) if slot.unknown_word => w.max(unknown),
             Some(w) => w,
             None => unknown,
-        }
+        };
+        w.min(cap)
     }
 
     /// Every document visible under `visible` that shares a term with the query, best first.
     pub fn search(&self, slots: &[Slot], visible: impl Fn(Scope) -> bool) -> Vec<Hit> {
-        let total: f64 = slots.iter().map(|s| self.slot_weight(s)).sum();
+        let weights: Vec<f64> = slots.iter().map(|s| self.slot_weight(s)).collect();
+        let total: f64 = weights.iter().sum();
         if total <= 0.0 {
             return Vec::new();
         }
@@ -168,8 +180,10 @@ impl Index {
                     }
                     let f = f as f64;
                     let norm = 1.0 - B + B * self.doc_len[doc as usize] as f64 / self.avg_len;
-                    let bm25 = alt.factor * idf * f * (K1 + 1.0) / (f + K1 * norm);
-                    let matched = alt.factor * idf;
+                    let full = alt.factor * idf;
+                    // A capped (context) slot scores in proportion to its cap.
+                    let matched = full.min(weights[si]);
+                    let bm25 = matched * f * (K1 + 1.0) / (f + K1 * norm);
                     let row = rows.entry(doc).or_insert_with(|| vec![(0.0, 0.0); n]);
                     let cell = &mut row[si];
                     cell.0 = cell.0.max(bm25);

@@ -37,6 +37,8 @@ pub struct Lexicon {
     stopwords: HashSet<String>,
     /// Concepts marked `~`: function words, not topics.
     generic: HashSet<String>,
+    /// Concepts marked `^`: context categories (products, people, places), weighing little.
+    context: HashSet<String>,
     /// First character of a variant → (variant, standard), longest variant first.
     variants: HashMap<char, Vec<(String, String)>>,
 }
@@ -103,6 +105,9 @@ impl Lexicon {
             if let Some(c) = concept.strip_prefix('~') {
                 concept = c.to_owned();
                 self.generic.insert(concept.clone());
+            } else if let Some(c) = concept.strip_prefix('^') {
+                concept = c.to_owned();
+                self.context.insert(concept.clone());
             }
             if concept.is_empty() || concept.contains(char::is_whitespace) {
                 return Err(err("the concept must be one word"));
@@ -287,6 +292,14 @@ impl Lexicon {
             && (concepts.is_empty() || concepts.iter().any(|c| !self.generic.contains(c)))
     }
 
+    /// A word of a context category (`^` in the synonyms: a product, a relative, a place) or
+    /// the category itself.
+    pub fn is_context(&self, word: &str) -> bool {
+        !self.context.is_empty()
+            && (self.context.contains(word)
+                || self.concepts(word).iter().any(|c| self.context.contains(c)))
+    }
+
     pub fn is_stopword(&self, word: &str) -> bool {
         self.stopwords.contains(word)
     }
@@ -431,10 +444,10 @@ mod tests {
     #[test]
     fn tenants_extend_the_table() {
         let mut lex = Lexicon::builtin();
-        assert!(lex.concepts("顺丰").is_empty());
-        lex.extend_synonyms("tenant.txt", "物流: 顺丰 京东快递\n")
+        assert!(lex.concepts("跨越速运").is_empty());
+        lex.extend_synonyms("tenant.txt", "物流: 跨越速运 京东快递\n")
             .unwrap();
-        assert!(lex.concepts("顺丰").contains(&"物流".to_owned()));
+        assert!(lex.concepts("跨越速运").contains(&"物流".to_owned()));
         let e = lex.extend_synonyms("tenant.txt", "\n# c\nno colon here\n");
         assert_eq!(e.unwrap_err().line, 3);
     }

@@ -7,9 +7,11 @@
 //! 2. a complaint or an explicit request for a person hands off (to the knowledge base's
 //!    handoff FAQ when it has one);
 //! 3. a message made only of greetings or thanks is small talk, never a miss;
-//! 4. otherwise the FAQs visible to the customer are ranked; [`ANSWER_THRESHOLD`] and
-//!    [`SUGGEST_THRESHOLD`] on the confidence decide between answering, offering up to three
-//!    suggestions, and the fallback menu; strongly negative messages also hand off.
+//! 4. otherwise the FAQs visible to the customer are ranked; [`ANSWER_THRESHOLD`] on the
+//!    confidence (a higher one when off-topic words are present, and for handoff FAQs reached
+//!    only by ranking) and [`SUGGEST_THRESHOLD`] on the support decide between answering,
+//!    offering up to three suggestions, and the fallback menu; strongly negative messages also
+//!    hand off.
 
 mod answer;
 pub mod index;
@@ -30,9 +32,16 @@ use std::sync::{Arc, LazyLock};
 pub use text::Language;
 
 /// At or above: answer with the best FAQ.
-pub const ANSWER_THRESHOLD: f64 = 0.45;
-/// At or above (below the answer threshold): offer the best FAQs' questions as suggestions.
-pub const SUGGEST_THRESHOLD: f64 = 0.25;
+pub const ANSWER_THRESHOLD: f64 = 0.35;
+/// At or above: answer with the best FAQ although the message speaks of something off-topic
+/// (the weather, a game) too.
+pub const OFFTOPIC_ANSWER_THRESHOLD: f64 = 0.75;
+/// At or above: hand off through a handoff FAQ the ranking found (without a request or a
+/// complaint the signals recognised): a false handoff costs a person's time.
+pub const HANDOFF_FAQ_THRESHOLD: f64 = 0.7;
+/// Below the answer threshold, FAQs whose support (the square root of the share of the message
+/// they explain) is at or above this are offered as suggestions.
+pub const SUGGEST_THRESHOLD: f64 = 0.5;
 /// Suggestions offered at most.
 pub const MAX_SUGGESTIONS: usize = 3;
 /// Words of a message considered for matching (the rest of a long message is ignored).
@@ -193,21 +202,23 @@ impl Engine {
                 Slot {
                     alts,
                     unknown_word,
+                    context: self.lexicon.is_context(&u.word),
                     offtopic: false,
                 }
             })
             .collect()
     }
 
-    /// Ranked FAQs for a message, with the calibrated confidence of each.
-    fn rank(&self, slots: &[Slot], merchant: Option<&str>) -> Vec<(usize, f64)> {
+    /// Ranked FAQs for a message: (FAQ, calibrated confidence, support — the square root of the
+    /// share of the message it explains, whatever its rivals).
+    fn rank(&self, slots: &[Slot], merchant: Option<&str>) -> Vec<(usize, f64, f64)> {
         let hits = self.index.search(slots, self.visible(merchant));
         let second = hits.get(1).map_or(0.0, |h| h.score);
         hits.iter()
             .enumerate()
             .map(|(i, h)| {
                 let rival = if i == 0 { second } else { hits[0].score };
-                (h.doc as usize, confidence(h, rival))
+                (h.doc as usize, confidence(h, rival), h.coverage.sqrt())
             })
             .collect()
     }
@@ -259,7 +270,7 @@ impl Engine {
         let mut ranked = self.rank(&slots, merchant);
         if self.signals.declines_human(&q.norm.text, &q.lemmas) {
             // 不用转人工: whatever else the message asks, it is not for a person.
-            ranked.retain(|&(i, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+            ranked.retain(|&(i, _, _)| self.faqs[i].action.as_deref() != Some("handoff"));
         }
 
         if let Some(why) = signal {
@@ -279,9 +290,19 @@ impl Engine {
             return a;
         }
 
+        if ranked.first().is_some_and(|&(i, conf, _)| {
+            self.faqs[i].action.as_deref() == Some("handoff") && conf < HANDOFF_FAQ_THRESHOLD
+        }) {
+            ranked.retain(|&(i, _, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+        }
+        let answer_at = if slots.iter().any(|s| s.offtopic) {
+            OFFTOPIC_ANSWER_THRESHOLD
+        } else {
+            ANSWER_THRESHOLD
+        };
         let strongly_negative = sentiment <= STRONG_NEGATIVE;
         match ranked.first() {
-            Some(&(i, conf)) if conf >= ANSWER_THRESHOLD => {
+            Some(&(i, conf, _)) if conf >= answer_at => {
                 a.confidence = conf;
                 self.set_faq(&mut a, i);
                 if a.action.as_deref() == Some("handoff") {
@@ -299,10 +320,10 @@ impl Engine {
                 }
                 return a;
             }
-            Some(&(_, conf)) if conf >= SUGGEST_THRESHOLD => {
+            Some(&(_, conf, support)) if support >= SUGGEST_THRESHOLD => {
                 a.confidence = conf;
-                for &(i, c) in ranked.iter().take(MAX_SUGGESTIONS) {
-                    if c < SUGGEST_THRESHOLD && !a.suggestions.is_empty() {
+                for &(i, _, support) in ranked.iter().take(MAX_SUGGESTIONS) {
+                    if support < SUGGEST_THRESHOLD {
                         break;
                     }
                     a.suggestions
@@ -339,7 +360,7 @@ impl Engine {
     /// (投诉, 人工), else the best ranked one, else none.
     fn handoff_faq(
         &self,
-        ranked: &[(usize, f64)],
+        ranked: &[(usize, f64, f64)],
         why: &str,
         merchant: Option<&str>,
     ) -> Option<usize> {
@@ -363,7 +384,7 @@ impl Engine {
             .iter()
             .map(|h: &Hit| h.doc as usize)
             .find(|&i| is_handoff(i))
-            .or_else(|| ranked.iter().map(|&(i, _)| i).find(|&i| is_handoff(i)))
+            .or_else(|| ranked.iter().map(|&(i, _, _)| i).find(|&i| is_handoff(i)))
     }
 
     fn visible_intents(&self, merchant: Option<&str>) -> Vec<&str> {
@@ -378,16 +399,20 @@ impl Engine {
     }
 }
 
-/// Confidence in [0, 1]: the share of the message's weight the FAQ explains, lowered by up to
-/// 45% when the runner-up scores nearly as well (a tie means "ask, don't guess").
+/// Confidence in [0, 1]: the square root of the share of the message's weight the FAQ explains
+/// (a long message with a story around a clear question is still answered), times the lead
+/// over the runner-up (full at a 20% lead; a near tie is below [`ANSWER_THRESHOLD`] whatever the
+/// coverage: ask, don't guess).
 fn confidence(hit: &Hit, rival: f64) -> f64 {
     let margin = if hit.score > 0.0 {
         (1.0 - rival / hit.score).max(0.0)
     } else {
         0.0
     };
-    let certainty = 0.55 + 0.45 * (margin / 0.35).min(1.0);
-    (hit.coverage * certainty).clamp(0.0, 1.0)
+    let certainty = (margin / 0.2).min(1.0);
+    // The square root: a long message with a story around the question (context words, names)
+    // is still answered when the question part is clear.
+    (hit.coverage.sqrt() * certainty).clamp(0.0, 1.0)
 }
 
 fn handoff_notice(lang: Language, why: &str) -> String {

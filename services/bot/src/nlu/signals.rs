@@ -239,8 +239,7 @@ impl Signals {
     }
 
     /// A [person] word with a [reach-before] word within six characters (English: five words)
-    /// before it, or in Chinese a [reach-after] word within six characters after it; not
-    /// declined.
+    /// before it, or a [reach-after] word within as much after it; not declined.
     fn asks_for_someone(&self, compact: &str, lemmas: &str) -> bool {
         let words: Vec<&str> = lemmas.split(' ').collect();
         for p in &self.person {
@@ -253,10 +252,15 @@ impl Signals {
                     let declined = words[i.saturating_sub(9)..i]
                         .iter()
                         .any(|w| NEGATIONS.contains(w));
-                    let reach = self.reach_before.iter().filter(|r| r.is_ascii()).any(|r| {
-                        let r: Vec<&str> = r.split(' ').collect();
-                        before.windows(r.len()).any(|w| w == r.as_slice())
-                    });
+                    let after = &words[(i + 1).min(words.len())..(i + 6).min(words.len())];
+                    let within = |list: &[String], span: &[&str]| {
+                        list.iter().filter(|r| r.is_ascii()).any(|r| {
+                            let r: Vec<&str> = r.split(' ').collect();
+                            span.windows(r.len()).any(|w| w == r.as_slice())
+                        })
+                    };
+                    let reach =
+                        within(&self.reach_before, before) || within(&self.reach_after, after);
                     if reach && !declined {
                         return true;
                     }

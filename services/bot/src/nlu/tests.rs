@@ -134,10 +134,7 @@ fn unsure_offers_suggestions_instead_of_guessing() {
     let a = e.answer("能退吗", None);
     assert!(a.faq_id.is_none(), "{a:?}");
     assert!(a.miss);
-    assert!(
-        (SUGGEST_THRESHOLD..ANSWER_THRESHOLD).contains(&a.confidence),
-        "{a:?}"
-    );
+    assert!(a.confidence < ANSWER_THRESHOLD, "{a:?}");
     assert!(a.suggestion_ids.len() >= 2 && a.suggestion_ids.len() <= MAX_SUGGESTIONS);
     assert!(
         a.suggestion_ids.iter().all(|id| id.starts_with("return.")),

@@ -81,6 +81,12 @@ impl Engine {
 
     /// With a tenant's own lexicon (the built-in one extended, see [`Lexicon::extend_synonyms`]).
     pub fn with_lexicon(faqs: Vec<Faq>, lexicon: Arc<Lexicon>) -> Self {
+        Self::with_language(faqs, lexicon, BUILTIN_SIGNALS.clone())
+    }
+
+    /// With a tenant's own lexicon and signals (the built-in ones extended from the tenant's
+    /// synonyms file, see [`Signals::extend`]).
+    pub fn with_language(faqs: Vec<Faq>, lexicon: Arc<Lexicon>, signals: Arc<Signals>) -> Self {
         let mut merchants: HashMap<String, u32> = HashMap::new();
         let docs = faqs
             .iter()
@@ -100,7 +106,7 @@ impl Engine {
             faqs,
             merchants,
             lexicon,
-            signals: BUILTIN_SIGNALS.clone(),
+            signals,
         }
     }
 
@@ -353,7 +359,7 @@ impl Engine {
         a.faq_id = Some(faq.id.clone());
         a.intent = faq.intent.clone();
         a.action = faq.action.clone();
-        a.answer = reply::in_script(&faq.answer, a.language);
+        a.answer = answer_text(faq, a.language);
     }
 
     /// The handoff FAQ to hand off through: the one that best matches the signal's own concept
@@ -413,6 +419,22 @@ fn confidence(hit: &Hit, rival: f64) -> f64 {
     // The square root: a long message with a story around the question (context words, names)
     // is still answered when the question part is clear.
     (hit.coverage.sqrt() * certainty).clamp(0.0, 1.0)
+}
+
+/// An FAQ's answer for a customer writing in `lang`: the entry's own answer in that language
+/// (`answers.en`, `answers.zh-Hant`); Traditional converted from the Simplified one; for English
+/// without an English answer, the Chinese text after a note saying so and offering a person.
+fn answer_text(faq: &Faq, lang: Language) -> String {
+    match lang {
+        Language::ZhHans => faq.answer.clone(),
+        Language::ZhHant => faq
+            .answer_in("zh-Hant")
+            .map_or_else(|| reply::in_script(&faq.answer, lang), str::to_owned),
+        Language::En => faq.answer_in("en").map_or_else(
+            || format!("{}\n{}", reply::EN.untranslated, faq.answer),
+            str::to_owned,
+        ),
+    }
 }
 
 fn handoff_notice(lang: Language, why: &str) -> String {

@@ -285,6 +285,21 @@ fn a_tenant_lexicon_teaches_new_synonyms() {
 }
 
 #[test]
+fn a_tenant_file_teaches_signals_and_variants_too() {
+    let file = "[variants]\n顺丰: 顺风\n[person]\n掌柜\n[offtopic]\n炒股\n";
+    let mut lex = Lexicon::builtin();
+    lex.extend_synonyms("tenant.txt", file).unwrap();
+    let mut sig = Signals::builtin();
+    sig.extend(file);
+    let faqs = parse_jsonl(include_str!("../../../../demo/faq-kb.jsonl")).unwrap();
+    let plain = Engine::new(faqs.clone());
+    let taught = Engine::with_language(faqs, Arc::new(lex), Arc::new(sig));
+    let q = "叫你们掌柜出来";
+    assert!(!plain.answer(q, None).handoff);
+    assert!(taught.answer(q, None).handoff);
+}
+
+#[test]
 fn off_topic_chat_is_not_answered_with_an_faq() {
     let e = demo();
     for text in [
@@ -317,4 +332,35 @@ fn a_request_for_a_person_goes_through_the_person_entry() {
     assert!(!a.handoff, "{a:?}");
     let a = e.answer("叫你哋經理出嚟", None);
     assert!(a.handoff, "{a:?}");
+}
+
+#[test]
+fn answers_come_in_the_customers_language() {
+    let mut with = faq("p.time", "platform", "退款多久到账");
+    with.answer = "1-3个工作日到账。".into();
+    with.answers
+        .insert("en".into(), "Refunds arrive in 1-3 working days.".into());
+    with.answers
+        .insert("zh-Hant".into(), "1至3個工作天入帳。".into());
+    let mut without = faq("p.inv", "platform", "怎么开发票");
+    without.answer = "在订单详情申请开票。".into();
+    let e = Engine::new(vec![with, without]);
+    let en = e.answer("how long does a refund take", None);
+    assert_eq!(en.answer, "Refunds arrive in 1-3 working days.", "{en:?}");
+    let hant = e.answer("退款多久到帳", None);
+    assert_eq!(hant.answer, "1至3個工作天入帳。", "{hant:?}");
+    let hans = e.answer("退款多久到账", None);
+    assert_eq!(hans.answer, "1-3个工作日到账。");
+    // No English answer: said so in English, with the Chinese text and a person offered.
+    let inv = e.answer("how do I get an invoice", None);
+    assert_eq!(inv.faq_id.as_deref(), Some("p.inv"), "{inv:?}");
+    assert!(
+        inv.answer
+            .starts_with("Sorry, this answer is only written in Chinese")
+            && inv.answer.ends_with("在订单详情申请开票。"),
+        "{}",
+        inv.answer
+    );
+    // Without a Traditional answer, the Simplified one is converted.
+    assert_eq!(e.answer("怎麼開發票", None).answer, "在訂單詳情申請開票。");
 }

@@ -272,7 +272,18 @@ impl Engine {
             return a;
         }
 
-        let slots = self.slots(&q);
+        // A declined request (不用转人工，…) is not content: match what else the message says.
+        let slots = match &declined {
+            Some(rest) => self.slots(&Query {
+                norm: text::Normalized {
+                    text: rest.clone(),
+                    language: lang,
+                },
+                words: Vec::new(),
+                lemmas: String::new(),
+            }),
+            None => self.slots(&q),
+        };
         let mut ranked = self.rank(&slots, merchant);
         if self.signals.declines_human(&q.norm.text, &q.lemmas) {
             // 不用转人工: whatever else the message asks, it is not for a person.

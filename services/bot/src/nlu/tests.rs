@@ -332,6 +332,13 @@ fn a_request_for_a_person_goes_through_the_person_entry() {
     assert!(!a.handoff, "{a:?}");
     let a = e.answer("叫你哋經理出嚟", None);
     assert!(a.handoff, "{a:?}");
+    // A declined request is not content: the rest of the message is answered.
+    let a = e.answer("唔使轉真人，話我知你哋間舖幾點開就得", None);
+    assert_eq!(
+        (a.handoff, a.faq_id.as_deref()),
+        (false, Some("store.hours")),
+        "{a:?}"
+    );
 }
 
 #[test]

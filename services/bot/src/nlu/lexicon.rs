@@ -465,6 +465,8 @@ mod tests {
         assert_eq!(lex.rewrite("world", true), "world");
         assert_eq!(lex.rewrite("rg", false), "rg");
         assert_eq!(lex.rewrite("唔系投诉", true), "不是投诉");
+        // A word holding a rewritten character stays whole.
+        assert_eq!(lex.rewrite("哈啰，好啰", true), "哈啰，好了");
         lex.extend_synonyms("tenant.txt", "物流: 顺丰\n[variants]\n顺丰: 顺风\n")
             .unwrap();
         assert_eq!(lex.rewrite("顺风到哪了", true), "顺丰到哪了");

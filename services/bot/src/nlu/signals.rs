@@ -528,6 +528,7 @@ mod tests {
     #[test]
     fn closings_and_thanks_without_thank_you_words() {
         assert_eq!(small("行吧 暂时就这些 拜拜"), Some(SmallTalk::Thanks));
+        assert_eq!(small("哈啰～"), Some(SmallTalk::Greeting));
         assert_eq!(small("了解，没有其他问题了"), Some(SmallTalk::Thanks));
         assert_eq!(small("ok，感谢你的说明"), Some(SmallTalk::Thanks));
         assert_eq!(small("that's all, bye"), Some(SmallTalk::Thanks));

@@ -169,7 +169,7 @@ impl Index {
         // Per document, per slot: (bm25 contribution, matched weight); a slot keeps its best.
         let mut rows: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
         for (si, slot) in slots.iter().enumerate() {
-            for alt in &slot.alts {
+            for (ai, alt) in slot.alts.iter().enumerate() {
                 let Some(&t) = self.vocab.get(&alt.term) else {
                     continue;
                 };
@@ -181,9 +181,16 @@ impl Index {
                     let f = f as f64;
                     let norm = 1.0 - B + B * self.doc_len[doc as usize] as f64 / self.avg_len;
                     let full = alt.factor * idf;
-                    // A capped (context) slot scores in proportion to its cap.
+                    // A capped (context) slot explains only as much as its cap; it scores in
+                    // full when the FAQ names the very word (空调 in "空调保修多久" tells the air
+                    // conditioner's entry from the fridge's), capped through its concepts.
                     let matched = full.min(weights[si]);
-                    let bm25 = matched * f * (K1 + 1.0) / (f + K1 * norm);
+                    let scored = if slot.context && ai == 0 {
+                        full
+                    } else {
+                        matched
+                    };
+                    let bm25 = scored * f * (K1 + 1.0) / (f + K1 * norm);
                     let row = rows.entry(doc).or_insert_with(|| vec![(0.0, 0.0); n]);
                     let cell = &mut row[si];
                     cell.0 = cell.0.max(bm25);

@@ -371,3 +371,17 @@ fn answers_come_in_the_customers_language() {
     // Without a Traditional answer, the Simplified one is converted.
     assert_eq!(e.answer("怎麼開發票", None).answer, "在訂單詳情申請開票。");
 }
+
+#[test]
+fn a_product_the_entries_name_tells_them_apart_and_one_they_do_not_weighs_little() {
+    let e = Engine::new(vec![
+        faq("p.ac", "platform", "空调保修多久"),
+        faq("p.fridge", "platform", "冰箱保修多久"),
+        faq("p.refund", "platform", "退款多久到账"),
+    ]);
+    let a = e.answer("我家空调保修多久", None);
+    assert_eq!(a.faq_id.as_deref(), Some("p.ac"), "{a:?}");
+    // A product no entry names is a detail of the story, not a reason to miss.
+    let a = e.answer("上周买的电动牙刷退款多久到账", None);
+    assert_eq!(a.faq_id.as_deref(), Some("p.refund"), "{a:?}");
+}

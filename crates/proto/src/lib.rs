@@ -83,6 +83,9 @@ pub mod event_types {
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
     /// [`crate::session::DeskEvent`]: pushed to agents' and supervisors' sockets.
     pub const DESK_EVENT: &str = "desk.event";
+    /// [`crate::events::SocketPush`]: a frame for a customer's chat sockets on any gateway
+    /// replica.
+    pub const SOCKET_PUSH: &str = "socket.push";
 }
 
 /// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
@@ -210,13 +213,6 @@ pub mod queues {
         delivery_limit: 5,
     };
 
-    /// The gateway's desk events, pushed to agents' and supervisors' sockets.
-    pub const GATEWAY_DESK: Queue = Queue {
-        name: "gateway.desk",
-        bindings: &[event_types::DESK_EVENT],
-        delivery_limit: 5,
-    };
-
     /// The session's copy of delivery failures, shown to the conversation's agent.
     pub const SESSION_DELIVERIES: Queue = Queue {
         name: "session.deliveries",
@@ -243,7 +239,6 @@ pub mod queues {
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
         SESSION_CONFIG,
-        GATEWAY_DESK,
         SESSION_DELIVERIES,
         ANALYTICS_EVENTS,
         ANALYTICS_CONFIG,

@@ -11,5 +11,6 @@ mod distributed;
 mod events;
 mod monitoring;
 mod platform;
+mod replicas;
 mod scale_out;
 mod scenario;

@@ -5,6 +5,10 @@
 //! line that is not such an object stops the run: the answers so far are written, the error names
 //! the line on stderr, and the exit code is non-zero (a batch with a bad line is not silently
 //! shortened or padded).
+//!
+//! `kefu bot eval --kb FILE [--merchant ID] [--misses] EVAL.jsonl`: accuracy on labelled lines
+//! (see [`kefu_bot::eval`]) overall, per language and per language × style, with handoff misses
+//! and false handoffs listed (and every wrong line with `--misses`).
 
 use anyhow::Context;
 use kefu_bot::{BotApp, Knowledge};
@@ -85,5 +89,36 @@ fn answer_lines(
         serde_json::to_writer(&mut *out, &reply)?;
         out.write_all(b"\n")?;
     }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The knowledge base, in the format of `faq-kb.jsonl`.
+    #[arg(long)]
+    kb: PathBuf,
+    /// The merchant of lines that name none (default: a platform customer).
+    #[arg(long)]
+    merchant: Option<String>,
+    /// Also list every wrong line.
+    #[arg(long)]
+    misses: bool,
+    /// Labelled lines `{"text","expect","lang","style","merchant"}`.
+    file: PathBuf,
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let kb = args.kb.to_string_lossy().into_owned();
+    let faqs = kefu_bot::read_kb_file(&kb).context("--kb")?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let lines = kefu_bot::eval::parse_labelled(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    kefu_bot::nlu::warm_up();
+    let engine = kefu_bot::Engine::new(faqs);
+    let report = kefu_bot::eval::evaluate(&engine, &lines, args.merchant.as_deref());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    report.write(&mut out, args.misses)?;
+    out.flush()?;
     Ok(())
 }

@@ -29,7 +29,7 @@ enum Command {
     Gateway,
     /// Run the session service.
     Session,
-    /// Run the bot service, or `kefu bot ask` to try a knowledge base on JSON lines.
+    /// Run the bot service, or `kefu bot ask|eval` to try or score a knowledge base on JSON lines.
     Bot(BotArgs),
     /// QA: `kefu qa check --policy FILE` inspects transcripts (JSON lines on stdin).
     Qa(qa::QaArgs),
@@ -49,6 +49,9 @@ struct BotArgs {
 enum BotCommand {
     /// Answer JSON lines {"text": …} from stdin with a knowledge base, one JSON line each.
     Ask(bot_ask::AskArgs),
+    /// Accuracy on labelled JSON lines {"text","expect","lang","style","merchant"}: overall,
+    /// per language × style, handoff misses and false handoffs.
+    Eval(bot_ask::EvalArgs),
 }
 
 #[global_allocator]
@@ -66,6 +69,9 @@ fn main() -> std::process::ExitCode {
         Command::Bot(BotArgs {
             command: Some(BotCommand::Ask(args)),
         }) => bot_ask::main(args),
+        Command::Bot(BotArgs {
+            command: Some(BotCommand::Eval(args)),
+        }) => bot_ask::eval(args),
         Command::Qa(args) => qa::main(args),
         Command::Validate(args) => apply::validate(args),
         Command::Apply(args) => apply::apply(args),

@@ -203,3 +203,67 @@ fn a_bad_knowledge_base_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn eval_scores_labelled_lines_per_language_and_style() {
+    let dir = std::env::temp_dir().join(format!("kefu-bot-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("eval.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"text":"快递到哪儿了呀","expect":"logistics.where","lang":"zh-Hans","style":"plain"}"#,
+            "\n",
+            r#"{"text":"给我找个真人","expect":"handoff.human","lang":"zh-Hans","style":"plain"}"#,
+            "\n",
+            r#"{"text":"how long does delivery take","expect":"shipping.time","lang":"en","style":"plain"}"#,
+            "\n",
+            // Wrong on purpose: the bot hands off, the label says it should not.
+            r#"{"text":"转人工","expect":"fallback","lang":"zh-Hans","style":"colloquial"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bot", "eval", "--kb", &kb()])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"text\":\"a\"}\n").unwrap();
+    let failed = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bot", "eval", "--kb", &kb()])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("overall                0.750 (3/4)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("zh-Hans colloquial     0.000 (0/1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("en plain               1.000 (1/1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("handoff misses         0 of 1"), "{stdout}");
+    assert!(
+        stdout.contains("false handoffs         1\n  转人工"),
+        "{stdout}"
+    );
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("line 1"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+}

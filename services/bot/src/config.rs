@@ -84,6 +84,22 @@ impl BotConfig {
     }
 }
 
+impl BotConfig {
+    /// The handoff, small-talk and off-topic phrases of `tenant`: the built-in ones, extended
+    /// with the sections (`[human]`, `[person]`, `[complaint]`, `[offtopic]`, …) of the tenant's
+    /// synonyms file when one is configured.
+    pub fn signals(&self, tenant: &str) -> anyhow::Result<Option<crate::nlu::signals::Signals>> {
+        let Some(path) = self.synonyms.get(tenant) else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("synonyms.{tenant}: cannot read {path}: {e}"))?;
+        let mut signals = crate::nlu::signals::Signals::builtin();
+        signals.extend(&text);
+        Ok(Some(signals))
+    }
+}
+
 /// Reads and validates one `faq-kb.jsonl`; errors name the file and, for bad content, the line
 /// and field.
 pub fn read_kb_file(path: &str) -> anyhow::Result<Vec<kb::Faq>> {

@@ -6,11 +6,13 @@
 //! - [`dialogue`]: the conversation around it — order look-ups and operations through the
 //!   order-system connector, cards and their buttons, multi-turn order choice, handoff after N
 //!   misses — with the state carried by the session.
+//! - [`eval`]: scoring on labelled messages (`kefu bot eval`).
 //! - [`BotApp`]: the knowledge of every tenant behind the gRPC service, shared by the standalone
 //!   binary ([`run`]) and `kefu dev`.
 
 pub mod config;
 pub mod dialogue;
+pub mod eval;
 pub mod kb;
 pub mod nlu;
 pub mod reload;

@@ -33,9 +33,12 @@ pub fn load_tenant(config: &BotConfig, tenant: &str) -> anyhow::Result<Engine> {
         .get(tenant)
         .ok_or_else(|| anyhow::anyhow!("kb.{tenant}: not configured"))?;
     let faqs = crate::read_kb_file(path).map_err(|e| anyhow::anyhow!("kb.{tenant}: {e:#}"))?;
-    Ok(match config.lexicon(tenant)? {
-        Some(lexicon) => Engine::with_lexicon(faqs, Arc::new(lexicon)),
-        None => Engine::new(faqs),
+    Ok(match (config.lexicon(tenant)?, config.signals(tenant)?) {
+        (Some(lexicon), Some(signals)) => {
+            Engine::with_language(faqs, Arc::new(lexicon), Arc::new(signals))
+        }
+        (Some(lexicon), None) => Engine::with_lexicon(faqs, Arc::new(lexicon)),
+        _ => Engine::new(faqs),
     })
 }
 

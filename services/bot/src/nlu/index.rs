@@ -21,6 +21,10 @@ pub const DOMAIN_FACTOR: f64 = 2.0;
 /// Weight of a word nobody in the knowledge base uses, relative to the rarest known term:
 /// unknown words (a product name, a city) lower confidence, but less than a missed keyword.
 pub const UNKNOWN_FACTOR: f64 = 0.35;
+/// Weight of an off-topic word (天气, lottery), relative to the rarest known term.
+pub const OFFTOPIC_FACTOR: f64 = 1.5;
+/// Largest weight of a context word, relative to the rarest known term.
+pub const CONTEXT_FACTOR: f64 = 0.12;
 
 /// Where an FAQ is visible: the platform's entries to everyone, a merchant's to its customers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,12 @@ pub struct Slot {
     pub alts: Vec<Alt>,
     /// The word itself is unknown to the knowledge base; `alts` beyond it are its characters.
     pub unknown_word: bool,
+    /// A word of a matter the shop does not deal with: it weighs [`OFFTOPIC_FACTOR`] of the
+    /// largest idf and no FAQ explains it.
+    pub offtopic: bool,
+    /// A context word (a product, a relative, a place): it weighs at most [`CONTEXT_FACTOR`]
+    /// of the largest idf.
+    pub context: bool,
 }
 
 #[derive(Default)]
@@ -121,7 +131,15 @@ impl Index {
     /// The weight a slot brings to the query: its best known alternative's idf, or a fixed
     /// share of the largest idf when no alternative is known at all.
     fn slot_weight(&self, slot: &Slot) -> f64 {
+        if slot.offtopic {
+            return OFFTOPIC_FACTOR * self.max_idf;
+        }
         let unknown = UNKNOWN_FACTOR * self.max_idf;
+        let cap = if slot.context {
+            CONTEXT_FACTOR * self.max_idf
+        } else {
+            f64::INFINITY
+        };
         let best = slot
             .alts
             .iter()
@@ -131,17 +149,19 @@ impl Index {
                     .map(|&t| a.factor * self.idf[t as usize])
             })
             .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
-        match best {
+        let w = match best {
             // A few shared characters do not make an unknown word known.
             Some(w) if slot.unknown_word => w.max(unknown),
             Some(w) => w,
             None => unknown,
-        }
+        };
+        w.min(cap)
     }
 
     /// Every document visible under `visible` that shares a term with the query, best first.
     pub fn search(&self, slots: &[Slot], visible: impl Fn(Scope) -> bool) -> Vec<Hit> {
-        let total: f64 = slots.iter().map(|s| self.slot_weight(s)).sum();
+        let weights: Vec<f64> = slots.iter().map(|s| self.slot_weight(s)).collect();
+        let total: f64 = weights.iter().sum();
         if total <= 0.0 {
             return Vec::new();
         }
@@ -149,7 +169,7 @@ impl Index {
         // Per document, per slot: (bm25 contribution, matched weight); a slot keeps its best.
         let mut rows: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
         for (si, slot) in slots.iter().enumerate() {
-            for alt in &slot.alts {
+            for (ai, alt) in slot.alts.iter().enumerate() {
                 let Some(&t) = self.vocab.get(&alt.term) else {
                     continue;
                 };
@@ -160,8 +180,17 @@ impl Index {
                     }
                     let f = f as f64;
                     let norm = 1.0 - B + B * self.doc_len[doc as usize] as f64 / self.avg_len;
-                    let bm25 = alt.factor * idf * f * (K1 + 1.0) / (f + K1 * norm);
-                    let matched = alt.factor * idf;
+                    let full = alt.factor * idf;
+                    // A capped (context) slot explains only as much as its cap; it scores in
+                    // full when the FAQ names the very word (空调 in "空调保修多久" tells the air
+                    // conditioner's entry from the fridge's), capped through its concepts.
+                    let matched = full.min(weights[si]);
+                    let scored = if slot.context && ai == 0 {
+                        full
+                    } else {
+                        matched
+                    };
+                    let bm25 = scored * f * (K1 + 1.0) / (f + K1 * norm);
                     let row = rows.entry(doc).or_insert_with(|| vec![(0.0, 0.0); n]);
                     let cell = &mut row[si];
                     cell.0 = cell.0.max(bm25);
@@ -195,7 +224,7 @@ mod tests {
                     factor: 1.0,
                 })
                 .collect(),
-            unknown_word: false,
+            ..Slot::default()
         }
     }
 

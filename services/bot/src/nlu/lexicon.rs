@@ -1,13 +1,16 @@
 //! The language data behind matching, kept as text files under `services/bot/data/` so that
 //! they can be read, reviewed and extended without touching code: domain synonyms
 //! (`synonyms.txt`), the English → Chinese concept lexicon (`en-lexicon.txt`) and stop words
-//! (`stopwords.txt`). A tenant adds its own synonyms with [`Lexicon::extend_synonyms`].
+//! (`stopwords.txt`) and written variants rewritten before anything else (`variants.txt`:
+//! Cantonese, typing slips and homophones, pinyin abbreviations). A tenant adds its own synonyms
+//! (and variants, under a `[variants]` header) with [`Lexicon::extend_synonyms`].
 
 use std::collections::{HashMap, HashSet};
 
 pub const SYNONYMS: &str = include_str!("../../data/synonyms.txt");
 pub const EN_LEXICON: &str = include_str!("../../data/en-lexicon.txt");
 pub const STOPWORDS: &str = include_str!("../../data/stopwords.txt");
+pub const VARIANTS: &str = include_str!("../../data/variants.txt");
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{file} line {line}: {reason}")]
@@ -34,6 +37,10 @@ pub struct Lexicon {
     stopwords: HashSet<String>,
     /// Concepts marked `~`: function words, not topics.
     generic: HashSet<String>,
+    /// Concepts marked `^`: context categories (products, people, places), weighing little.
+    context: HashSet<String>,
+    /// First character of a variant → (variant, standard), longest variant first.
+    variants: HashMap<char, Vec<(String, String)>>,
 }
 
 /// Non-empty, non-comment lines with their 1-based numbers.
@@ -52,6 +59,8 @@ impl Lexicon {
             .expect("built-in synonyms.txt");
         lex.extend_english("en-lexicon.txt", EN_LEXICON)
             .expect("built-in en-lexicon.txt");
+        lex.extend_variants("variants.txt", VARIANTS)
+            .expect("built-in variants.txt");
         for (_, line) in data_lines(STOPWORDS) {
             lex.stopwords
                 .extend(line.split_whitespace().map(str::to_owned));
@@ -59,14 +68,36 @@ impl Lexicon {
         lex
     }
 
-    /// Adds `concept: word word …` lines (the format of `synonyms.txt`).
+    /// Adds `concept: word word …` lines (the format of `synonyms.txt`); lines after a
+    /// `[variants]` header are variants (the format of `variants.txt`).
     pub fn extend_synonyms(&mut self, file: &str, text: &str) -> Result<(), LexiconError> {
+        let mut in_variants = false;
+        let mut other_section = false;
+        let mut variants = String::new();
         for (line, raw) in data_lines(text) {
             let err = |reason: &str| LexiconError {
                 file: file.into(),
                 line,
                 reason: reason.into(),
             };
+            if raw.starts_with('[') && raw.ends_with(']') {
+                // `[variants]` is read here; the signal sections (`[human]`, …) elsewhere.
+                in_variants = raw == "[variants]";
+                other_section = !in_variants;
+                continue;
+            }
+            if other_section {
+                continue;
+            }
+            if in_variants {
+                // Keep the line numbers: blank lines stand in for the others.
+                while variants.lines().count() + 1 < line {
+                    variants.push('\n');
+                }
+                variants.push_str(raw);
+                variants.push('\n');
+                continue;
+            }
             let (concept, words) = raw
                 .split_once(':')
                 .ok_or_else(|| err("expected `concept: word word …`"))?;
@@ -74,6 +105,9 @@ impl Lexicon {
             if let Some(c) = concept.strip_prefix('~') {
                 concept = c.to_owned();
                 self.generic.insert(concept.clone());
+            } else if let Some(c) = concept.strip_prefix('^') {
+                concept = c.to_owned();
+                self.context.insert(concept.clone());
             }
             if concept.is_empty() || concept.contains(char::is_whitespace) {
                 return Err(err("the concept must be one word"));
@@ -90,7 +124,84 @@ impl Lexicon {
             self.edges.entry(concept).or_default();
         }
         self.close();
+        if !variants.is_empty() {
+            self.extend_variants(file, &variants)?;
+        }
         Ok(())
+    }
+
+    /// Adds `standard: variant variant …` lines (the format of `variants.txt`).
+    pub fn extend_variants(&mut self, file: &str, text: &str) -> Result<(), LexiconError> {
+        for (line, raw) in data_lines(text) {
+            let err = |reason: &str| LexiconError {
+                file: file.into(),
+                line,
+                reason: reason.into(),
+            };
+            let (standard, variants) = raw
+                .split_once(':')
+                .ok_or_else(|| err("expected `standard: variant variant …`"))?;
+            let standard = standard.trim().to_lowercase();
+            if standard.is_empty() || standard.contains(char::is_whitespace) {
+                return Err(err("the standard form must be one word"));
+            }
+            for v in variants.split_whitespace() {
+                let v = v.to_lowercase();
+                let Some(first) = v.chars().next() else {
+                    continue;
+                };
+                let list = self.variants.entry(first).or_default();
+                list.retain(|(old, _)| *old != v);
+                list.push((v, standard.clone()));
+                list.sort_by_key(|(v, _)| std::cmp::Reverse(v.chars().count()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `text` (folded, Simplified) with every variant replaced by its standard form, longest
+    /// variant first at each position; Latin variants only as whole words, and only when
+    /// `latin` (not for English messages, where `kd` or `dd` mean something else).
+    pub fn rewrite(&self, text: &str, latin: bool) -> String {
+        if self.variants.is_empty() {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            let c = rest.chars().next().expect("i is on a char boundary");
+            let prev_alnum = out
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_ascii_alphanumeric());
+            let hit = self.variants.get(&c).and_then(|list| {
+                list.iter().find(|(v, _)| {
+                    if !rest.starts_with(v.as_str()) {
+                        return false;
+                    }
+                    if !v.is_ascii() {
+                        return true;
+                    }
+                    let next_alnum = rest[v.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|n| n.is_ascii_alphanumeric());
+                    latin && !prev_alnum && !next_alnum
+                })
+            });
+            match hit {
+                Some((v, standard)) => {
+                    out.push_str(standard);
+                    i += v.len();
+                }
+                None => {
+                    out.push(c);
+                    i += c.len_utf8();
+                }
+            }
+        }
+        out
     }
 
     /// Adds `english, english phrase: 中文 词` lines and `> form: lemma` irregular forms (the
@@ -179,6 +290,14 @@ impl Lexicon {
         self.knows(word)
             && !self.generic.contains(word)
             && (concepts.is_empty() || concepts.iter().any(|c| !self.generic.contains(c)))
+    }
+
+    /// A word of a context category (`^` in the synonyms: a product, a relative, a place) or
+    /// the category itself.
+    pub fn is_context(&self, word: &str) -> bool {
+        !self.context.is_empty()
+            && (self.context.contains(word)
+                || self.concepts(word).iter().any(|c| self.context.contains(c)))
     }
 
     pub fn is_stopword(&self, word: &str) -> bool {
@@ -325,11 +444,34 @@ mod tests {
     #[test]
     fn tenants_extend_the_table() {
         let mut lex = Lexicon::builtin();
-        assert!(lex.concepts("顺丰").is_empty());
-        lex.extend_synonyms("tenant.txt", "物流: 顺丰 京东快递\n")
+        assert!(lex.concepts("跨越速运").is_empty());
+        lex.extend_synonyms("tenant.txt", "物流: 跨越速运 京东快递\n")
             .unwrap();
-        assert!(lex.concepts("顺丰").contains(&"物流".to_owned()));
+        assert!(lex.concepts("跨越速运").contains(&"物流".to_owned()));
         let e = lex.extend_synonyms("tenant.txt", "\n# c\nno colon here\n");
+        assert_eq!(e.unwrap_err().line, 3);
+    }
+
+    #[test]
+    fn variants_are_rewritten_and_tenants_add_their_own() {
+        let mut lex = Lexicon::builtin();
+        assert_eq!(lex.rewrite("我啲嘢寄咗出嚟", true), "我些东西寄了出来");
+        assert_eq!(
+            lex.rewrite("快第到哪了 咋还不法货", true),
+            "快递到哪了 咋还不发货"
+        );
+        assert_eq!(lex.rewrite("wl信息 转rg", true), "物流信息 转人工");
+        // Latin variants only as whole words, and not in English messages.
+        assert_eq!(lex.rewrite("world", true), "world");
+        assert_eq!(lex.rewrite("rg", false), "rg");
+        assert_eq!(lex.rewrite("唔系投诉", true), "不是投诉");
+        // A word holding a rewritten character stays whole.
+        assert_eq!(lex.rewrite("哈啰，好啰", true), "哈啰，好了");
+        lex.extend_synonyms("tenant.txt", "物流: 顺丰\n[variants]\n顺丰: 顺风\n")
+            .unwrap();
+        assert_eq!(lex.rewrite("顺风到哪了", true), "顺丰到哪了");
+        assert!(lex.concepts("顺丰").contains(&"物流".to_owned()));
+        let e = lex.extend_synonyms("tenant.txt", "[variants]\n\nno colon\n");
         assert_eq!(e.unwrap_err().line, 3);
     }
 

@@ -7,9 +7,11 @@
 //! 2. a complaint or an explicit request for a person hands off (to the knowledge base's
 //!    handoff FAQ when it has one);
 //! 3. a message made only of greetings or thanks is small talk, never a miss;
-//! 4. otherwise the FAQs visible to the customer are ranked; [`ANSWER_THRESHOLD`] and
-//!    [`SUGGEST_THRESHOLD`] on the confidence decide between answering, offering up to three
-//!    suggestions, and the fallback menu; strongly negative messages also hand off.
+//! 4. otherwise the FAQs visible to the customer are ranked; [`ANSWER_THRESHOLD`] on the
+//!    confidence (a higher one when off-topic words are present, and for handoff FAQs reached
+//!    only by ranking) and [`SUGGEST_THRESHOLD`] on the support decide between answering,
+//!    offering up to three suggestions, and the fallback menu; strongly negative messages also
+//!    hand off.
 
 mod answer;
 pub mod index;
@@ -30,9 +32,16 @@ use std::sync::{Arc, LazyLock};
 pub use text::Language;
 
 /// At or above: answer with the best FAQ.
-pub const ANSWER_THRESHOLD: f64 = 0.45;
-/// At or above (below the answer threshold): offer the best FAQs' questions as suggestions.
-pub const SUGGEST_THRESHOLD: f64 = 0.25;
+pub const ANSWER_THRESHOLD: f64 = 0.35;
+/// At or above: answer with the best FAQ although the message speaks of something off-topic
+/// (the weather, a game) too.
+pub const OFFTOPIC_ANSWER_THRESHOLD: f64 = 0.75;
+/// At or above: hand off through a handoff FAQ the ranking found (without a request or a
+/// complaint the signals recognised): a false handoff costs a person's time.
+pub const HANDOFF_FAQ_THRESHOLD: f64 = 0.7;
+/// Below the answer threshold, FAQs whose support (the square root of the share of the message
+/// they explain) is at or above this are offered as suggestions.
+pub const SUGGEST_THRESHOLD: f64 = 0.5;
 /// Suggestions offered at most.
 pub const MAX_SUGGESTIONS: usize = 3;
 /// Words of a message considered for matching (the rest of a long message is ignored).
@@ -72,6 +81,12 @@ impl Engine {
 
     /// With a tenant's own lexicon (the built-in one extended, see [`Lexicon::extend_synonyms`]).
     pub fn with_lexicon(faqs: Vec<Faq>, lexicon: Arc<Lexicon>) -> Self {
+        Self::with_language(faqs, lexicon, BUILTIN_SIGNALS.clone())
+    }
+
+    /// With a tenant's own lexicon and signals (the built-in ones extended from the tenant's
+    /// synonyms file, see [`Signals::extend`]).
+    pub fn with_language(faqs: Vec<Faq>, lexicon: Arc<Lexicon>, signals: Arc<Signals>) -> Self {
         let mut merchants: HashMap<String, u32> = HashMap::new();
         let docs = faqs
             .iter()
@@ -91,7 +106,7 @@ impl Engine {
             faqs,
             merchants,
             lexicon,
-            signals: BUILTIN_SIGNALS.clone(),
+            signals,
         }
     }
 
@@ -116,7 +131,10 @@ impl Engine {
     }
 
     fn analyse(&self, raw: &str) -> Query {
-        let norm = text::normalize(raw);
+        let mut norm = text::normalize(raw);
+        norm.text = self
+            .lexicon
+            .rewrite(&collapse_repeats(&norm.text), norm.language != Language::En);
         let words = if norm.language == Language::En {
             lexicon::english_words(&norm.text)
         } else {
@@ -143,6 +161,12 @@ impl Engine {
             .filter(|u| !self.signals.is_small_talk_word(&u.word))
             .take(MAX_QUERY_WORDS)
             .map(|u| {
+                if self.signals.is_offtopic(&u.word) {
+                    return Slot {
+                        offtopic: true,
+                        ..Slot::default()
+                    };
+                }
                 let domain = if self.lexicon.is_topical(&u.word)
                     || u.terms[1..].iter().any(|t| self.lexicon.is_topical(t))
                 {
@@ -181,20 +205,26 @@ impl Engine {
                         alts.extend(bigrams);
                     }
                 }
-                Slot { alts, unknown_word }
+                Slot {
+                    alts,
+                    unknown_word,
+                    context: self.lexicon.is_context(&u.word),
+                    offtopic: false,
+                }
             })
             .collect()
     }
 
-    /// Ranked FAQs for a message, with the calibrated confidence of each.
-    fn rank(&self, slots: &[Slot], merchant: Option<&str>) -> Vec<(usize, f64)> {
+    /// Ranked FAQs for a message: (FAQ, calibrated confidence, support — the square root of the
+    /// share of the message it explains, whatever its rivals).
+    fn rank(&self, slots: &[Slot], merchant: Option<&str>) -> Vec<(usize, f64, f64)> {
         let hits = self.index.search(slots, self.visible(merchant));
         let second = hits.get(1).map_or(0.0, |h| h.score);
         hits.iter()
             .enumerate()
             .map(|(i, h)| {
                 let rival = if i == 0 { second } else { hits[0].score };
-                (h.doc as usize, confidence(h, rival))
+                (h.doc as usize, confidence(h, rival), h.coverage.sqrt())
             })
             .collect()
     }
@@ -242,11 +272,22 @@ impl Engine {
             return a;
         }
 
-        let slots = self.slots(&q);
+        // A declined request (不用转人工，…) is not content: match what else the message says.
+        let slots = match &declined {
+            Some(rest) => self.slots(&Query {
+                norm: text::Normalized {
+                    text: rest.clone(),
+                    language: lang,
+                },
+                words: Vec::new(),
+                lemmas: String::new(),
+            }),
+            None => self.slots(&q),
+        };
         let mut ranked = self.rank(&slots, merchant);
         if self.signals.declines_human(&q.norm.text, &q.lemmas) {
             // 不用转人工: whatever else the message asks, it is not for a person.
-            ranked.retain(|&(i, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+            ranked.retain(|&(i, _, _)| self.faqs[i].action.as_deref() != Some("handoff"));
         }
 
         if let Some(why) = signal {
@@ -266,9 +307,19 @@ impl Engine {
             return a;
         }
 
+        if ranked.first().is_some_and(|&(i, conf, _)| {
+            self.faqs[i].action.as_deref() == Some("handoff") && conf < HANDOFF_FAQ_THRESHOLD
+        }) {
+            ranked.retain(|&(i, _, _)| self.faqs[i].action.as_deref() != Some("handoff"));
+        }
+        let answer_at = if slots.iter().any(|s| s.offtopic) {
+            OFFTOPIC_ANSWER_THRESHOLD
+        } else {
+            ANSWER_THRESHOLD
+        };
         let strongly_negative = sentiment <= STRONG_NEGATIVE;
         match ranked.first() {
-            Some(&(i, conf)) if conf >= ANSWER_THRESHOLD => {
+            Some(&(i, conf, _)) if conf >= answer_at => {
                 a.confidence = conf;
                 self.set_faq(&mut a, i);
                 if a.action.as_deref() == Some("handoff") {
@@ -286,10 +337,10 @@ impl Engine {
                 }
                 return a;
             }
-            Some(&(_, conf)) if conf >= SUGGEST_THRESHOLD => {
+            Some(&(_, conf, support)) if support >= SUGGEST_THRESHOLD => {
                 a.confidence = conf;
-                for &(i, c) in ranked.iter().take(MAX_SUGGESTIONS) {
-                    if c < SUGGEST_THRESHOLD && !a.suggestions.is_empty() {
+                for &(i, _, support) in ranked.iter().take(MAX_SUGGESTIONS) {
+                    if support < SUGGEST_THRESHOLD {
                         break;
                     }
                     a.suggestions
@@ -319,21 +370,20 @@ impl Engine {
         a.faq_id = Some(faq.id.clone());
         a.intent = faq.intent.clone();
         a.action = faq.action.clone();
-        a.answer = reply::in_script(&faq.answer, a.language);
+        a.answer = answer_text(faq, a.language);
     }
 
-    /// The handoff FAQ to hand off through: the best ranked one, else the one that best matches
-    /// the signal's own concept (投诉, 人工), else none.
+    /// The handoff FAQ to hand off through: the one that best matches the signal's own concept
+    /// (投诉, 人工), else the best ranked one, else none.
     fn handoff_faq(
         &self,
-        ranked: &[(usize, f64)],
+        ranked: &[(usize, f64, f64)],
         why: &str,
         merchant: Option<&str>,
     ) -> Option<usize> {
         let is_handoff = |i: usize| self.faqs[i].action.as_deref() == Some("handoff");
-        if let Some(&(i, _)) = ranked.iter().find(|(i, _)| is_handoff(*i)) {
-            return Some(i);
-        }
+        // The entry for the signal's own concept (人工 for a request, 投诉 for a complaint)
+        // first: "talk to a store manager" is a request even if it mentions the store.
         let concept = if why == reason::COMPLAINT {
             "投诉"
         } else {
@@ -344,13 +394,14 @@ impl Engine {
                 term: concept.into(),
                 factor: 1.0,
             }],
-            unknown_word: false,
+            ..Slot::default()
         };
         self.index
             .search(&[slot], self.visible(merchant))
             .iter()
             .map(|h: &Hit| h.doc as usize)
             .find(|&i| is_handoff(i))
+            .or_else(|| ranked.iter().map(|&(i, _, _)| i).find(|&i| is_handoff(i)))
     }
 
     fn visible_intents(&self, merchant: Option<&str>) -> Vec<&str> {
@@ -365,16 +416,36 @@ impl Engine {
     }
 }
 
-/// Confidence in [0, 1]: the share of the message's weight the FAQ explains, lowered by up to
-/// 45% when the runner-up scores nearly as well (a tie means "ask, don't guess").
+/// Confidence in [0, 1]: the square root of the share of the message's weight the FAQ explains
+/// (a long message with a story around a clear question is still answered), times the lead
+/// over the runner-up (full at a 20% lead; a near tie is below [`ANSWER_THRESHOLD`] whatever the
+/// coverage: ask, don't guess).
 fn confidence(hit: &Hit, rival: f64) -> f64 {
     let margin = if hit.score > 0.0 {
         (1.0 - rival / hit.score).max(0.0)
     } else {
         0.0
     };
-    let certainty = 0.55 + 0.45 * (margin / 0.35).min(1.0);
-    (hit.coverage * certainty).clamp(0.0, 1.0)
+    let certainty = (margin / 0.2).min(1.0);
+    // The square root: a long message with a story around the question (context words, names)
+    // is still answered when the question part is clear.
+    (hit.coverage.sqrt() * certainty).clamp(0.0, 1.0)
+}
+
+/// An FAQ's answer for a customer writing in `lang`: the entry's own answer in that language
+/// (`answers.en`, `answers.zh-Hant`); Traditional converted from the Simplified one; for English
+/// without an English answer, the Chinese text after a note saying so and offering a person.
+fn answer_text(faq: &Faq, lang: Language) -> String {
+    match lang {
+        Language::ZhHans => faq.answer.clone(),
+        Language::ZhHant => faq
+            .answer_in("zh-Hant")
+            .map_or_else(|| reply::in_script(&faq.answer, lang), str::to_owned),
+        Language::En => faq.answer_in("en").map_or_else(
+            || format!("{}\n{}", reply::EN.untranslated, faq.answer),
+            str::to_owned,
+        ),
+    }
 }
 
 fn handoff_notice(lang: Language, why: &str) -> String {
@@ -385,12 +456,35 @@ fn handoff_notice(lang: Language, why: &str) -> String {
     })
 }
 
+/// Runs of three or more of the same Latin letter shortened to one (heyyy → hey, pleeease →
+/// please): lengthening is emphasis, not spelling.
+fn collapse_repeats(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut j = i + 1;
+        while j < chars.len() && chars[j] == c {
+            j += 1;
+        }
+        let run = if c.is_ascii_alphabetic() && j - i >= 3 {
+            1
+        } else {
+            j - i
+        };
+        out.extend(std::iter::repeat_n(c, run));
+        i = j;
+    }
+    out
+}
+
 /// An FAQ's terms: the units of its question and similar questions (words and concepts), and
 /// their character unigrams and bigrams.
 fn document_terms(lexicon: &Lexicon, faq: &Faq) -> Vec<String> {
     let mut terms = Vec::new();
     for q in std::iter::once(&faq.question).chain(&faq.similar) {
-        let simplified = text::to_simplified(&text::fold_width_case(q));
+        let simplified = lexicon.rewrite(&text::to_simplified(&text::fold_width_case(q)), true);
         for u in segment::chinese_units(lexicon, &simplified) {
             terms.extend(u.terms);
         }

@@ -13,6 +13,8 @@ pub struct Texts {
     pub handoff: &'static str,
     pub handoff_complaint: &'static str,
     pub handoff_negative: &'static str,
+    /// Before an FAQ's Chinese answer when the entry has no answer in the customer's language.
+    pub untranslated: &'static str,
 }
 
 pub const ZH: Texts = Texts {
@@ -24,6 +26,7 @@ pub const ZH: Texts = Texts {
     handoff: "正在为您转接人工客服，请稍候。",
     handoff_complaint: "非常抱歉给您带来不好的体验，正在为您转接专属客服处理，请稍候。",
     handoff_negative: "非常抱歉让您不满意，正在为您转接人工客服，请稍候。",
+    untranslated: "",
 };
 
 pub const EN: Texts = Texts {
@@ -35,6 +38,7 @@ pub const EN: Texts = Texts {
     handoff: "I'm connecting you with a member of our team, please wait a moment.",
     handoff_complaint: "I'm sorry about your experience. I'm connecting you with a colleague who handles complaints, please wait a moment.",
     handoff_negative: "I'm sorry for the trouble. I'm connecting you with a member of our team, please wait a moment.",
+    untranslated: "Sorry, this answer is only written in Chinese so far; here it is. Reply \"agent\" if you would like a person to help you in English.",
 };
 
 /// Consultation types of the menu, by FAQ intent, in menu order: (intent, Chinese, English).

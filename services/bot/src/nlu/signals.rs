@@ -25,6 +25,10 @@ enum Kind {
     Greeting,
     Thanks,
     Ack,
+    /// 拜拜, that's all: answered like thanks.
+    Closing,
+    /// 说明, help: what a customer thanks for; small talk only after a thanks.
+    ThanksObject,
     Filler,
 }
 
@@ -32,7 +36,11 @@ enum Kind {
 pub struct Signals {
     small_talk: Vec<(String, Kind)>,
     human: Vec<String>,
+    person: Vec<String>,
+    reach_before: Vec<String>,
+    reach_after: Vec<String>,
     complaint: Vec<String>,
+    offtopic: std::collections::HashSet<String>,
     sentiment: HashMap<String, f64>,
     negation: Vec<String>,
     intensifier: HashMap<String, f64>,
@@ -68,23 +76,7 @@ fn phrases(line: &str) -> Vec<String> {
 impl Signals {
     pub fn builtin() -> Self {
         let mut s = Signals::default();
-        for (section, line) in sections(SIGNALS) {
-            let list = phrases(&line);
-            match section.as_str() {
-                "greeting" => s
-                    .small_talk
-                    .extend(list.into_iter().map(|p| (p, Kind::Greeting))),
-                "thanks" => s
-                    .small_talk
-                    .extend(list.into_iter().map(|p| (p, Kind::Thanks))),
-                "ack" => s
-                    .small_talk
-                    .extend(list.into_iter().map(|p| (p, Kind::Ack))),
-                "human" => s.human.extend(list),
-                "complaint" => s.complaint.extend(list),
-                _ => {}
-            }
-        }
+        s.extend(SIGNALS);
         for (section, line) in sections(SENTIMENT) {
             match section.as_str() {
                 "negative" | "positive" | "intensifier" => {
@@ -105,10 +97,48 @@ impl Signals {
                 _ => {}
             }
         }
+        s
+    }
+
+    /// Adds the phrases of `text` (the sections of `signals.txt`; lines outside a known
+    /// section are ignored, so a tenant's synonyms file can carry both).
+    pub fn extend(&mut self, text: &str) {
+        let s = self;
+        for (section, line) in sections(text) {
+            let list = phrases(&line);
+            match section.as_str() {
+                "greeting" => s
+                    .small_talk
+                    .extend(list.into_iter().map(|p| (p, Kind::Greeting))),
+                "thanks" => s
+                    .small_talk
+                    .extend(list.into_iter().map(|p| (p, Kind::Thanks))),
+                "ack" => s
+                    .small_talk
+                    .extend(list.into_iter().map(|p| (p, Kind::Ack))),
+                "human" => s.human.extend(list),
+                "closing" => s
+                    .small_talk
+                    .extend(list.into_iter().map(|p| (p, Kind::Closing))),
+                "thanks-object" => s
+                    .small_talk
+                    .extend(list.into_iter().map(|p| (p, Kind::ThanksObject))),
+                "person" => s.person.extend(list),
+                "reach-before" => s.reach_before.extend(list),
+                "reach-after" => s.reach_after.extend(list),
+                "complaint" => s.complaint.extend(list),
+                "offtopic" => s.offtopic.extend(list),
+                _ => {}
+            }
+        }
         // Longest phrases first so that 好的谢谢 is read as 好的 + 谢谢, not 好 + …
         s.small_talk
             .sort_by_key(|(p, _)| std::cmp::Reverse(p.chars().count()));
-        s
+    }
+
+    /// A word of a matter the shop does not deal with (天气, lottery).
+    pub fn is_offtopic(&self, word: &str) -> bool {
+        self.offtopic.contains(word)
     }
 
     /// Whether `word` is a greeting, thanks or acknowledgement phrase (dropped from matching:
@@ -123,7 +153,9 @@ impl Signals {
             .iter()
             .map(|(p, _)| p)
             .chain(&self.human)
+            .chain(&self.person)
             .chain(&self.complaint)
+            .chain(&self.offtopic)
             .chain(self.sentiment.keys())
             .map(String::as_str)
             .filter(|w| w.chars().count() >= 2 && w.chars().any(is_cjk))
@@ -137,6 +169,7 @@ impl Signals {
             return None;
         }
         let (mut greeting, mut thanks, mut ack) = (false, false, false);
+        let mut object = false;
         let mut rest = compact.as_str();
         while !rest.is_empty() {
             rest = rest.trim_start();
@@ -170,9 +203,15 @@ impl Signals {
                 Kind::Greeting => greeting = true,
                 Kind::Thanks => thanks = true,
                 Kind::Ack => ack = true,
+                Kind::Closing => thanks = true,
+                Kind::ThanksObject => object = true,
                 Kind::Filler => {}
             }
             rest = &rest[hit.0..];
+        }
+        if object && !thanks {
+            // 说明 alone is a word, not small talk.
+            return None;
         }
         if thanks || (ack && !greeting) {
             Some(SmallTalk::Thanks)
@@ -183,18 +222,77 @@ impl Signals {
         }
     }
 
-    /// An explicit request for a person (转人工, 给我找个真人, talk to a person); a negated one
-    /// (不用转人工) is not.
+    /// An explicit request for a person (转人工, 给我找个真人, talk to a person), or someone asked
+    /// for (叫你们经理出来, put me through to your supervisor); a negated one (不用转人工, don't get
+    /// a person) is not.
     pub fn wants_human(&self, text: &str, lemmas: &str) -> bool {
-        let compact: String = compact(text).replace(' ', "");
-        self.human.iter().any(|p| {
+        let compact: String = compact(text).replace(' ', "").replace("请问", "");
+        let direct = self.human.iter().any(|p| {
             if p.is_ascii() {
                 return english_request(lemmas, p);
             }
             compact
                 .match_indices(p.as_str())
                 .any(|(i, _)| declining_negation(&compact[..i]).is_none())
-        })
+        });
+        direct || self.asks_for_someone(&compact, lemmas)
+    }
+
+    /// A [person] word with a [reach-before] word within six characters (English: five words)
+    /// before it, or a [reach-after] word within as much after it; not declined.
+    fn asks_for_someone(&self, compact: &str, lemmas: &str) -> bool {
+        let words: Vec<&str> = lemmas.split(' ').collect();
+        for p in &self.person {
+            if p.is_ascii() {
+                for (i, _) in english_positions(&words, p) {
+                    let from = i.saturating_sub(5);
+                    let before = &words[from..i];
+                    // A negation before the reach word declines it too (I don't need to talk
+                    // to a person).
+                    let declined = words[i.saturating_sub(9)..i]
+                        .iter()
+                        .any(|w| NEGATIONS.contains(w));
+                    let after = &words[(i + 1).min(words.len())..(i + 6).min(words.len())];
+                    let within = |list: &[String], span: &[&str]| {
+                        list.iter().filter(|r| r.is_ascii()).any(|r| {
+                            let r: Vec<&str> = r.split(' ').collect();
+                            span.windows(r.len()).any(|w| w == r.as_slice())
+                        })
+                    };
+                    let reach =
+                        within(&self.reach_before, before) || within(&self.reach_after, after);
+                    if reach && !declined {
+                        return true;
+                    }
+                }
+                continue;
+            }
+            for (i, m) in compact.match_indices(p.as_str()) {
+                let start = char_back(compact, i, 6);
+                let end = char_forward(compact, i + m.len(), 6);
+                let before = &compact[start..i];
+                let after = &compact[i + m.len()..end];
+                let reach = self
+                    .reach_before
+                    .iter()
+                    .filter(|r| !r.is_ascii())
+                    .filter_map(|r| before.rfind(r.as_str()))
+                    .min()
+                    .map(|at| start + at)
+                    .or_else(|| {
+                        self.reach_after
+                            .iter()
+                            .any(|r| after.contains(r.as_str()))
+                            .then_some(i)
+                    });
+                if let Some(at) = reach
+                    && declining_negation(&compact[..at]).is_none()
+                {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Whether the message declines a person (不用转人工, I don't need a human): then it is not
@@ -224,13 +322,17 @@ impl Signals {
         declined.then_some(compact)
     }
 
+    /// A complaint (投诉, 消基会, report you to consumer protection); a denied one (不是投诉,
+    /// this isn't a complaint) is not.
     pub fn complains(&self, text: &str, lemmas: &str) -> bool {
         let compact: String = compact(text).replace(' ', "");
         self.complaint.iter().any(|p| {
             if p.is_ascii() && p.chars().any(|c| c.is_ascii_alphabetic()) {
-                contains_words(lemmas, p)
+                english_request(lemmas, p)
             } else {
-                compact.contains(p.as_str())
+                compact
+                    .match_indices(p.as_str())
+                    .any(|(i, _)| denial(&compact[..i]).is_none())
             }
         })
     }
@@ -307,6 +409,38 @@ fn declining_negation(before: &str) -> Option<usize> {
         .min()
 }
 
+/// Where a denial of what follows starts, when `before` ends in one within four characters
+/// (我不是来投诉的, 没想投诉); also the declining negations (不用投诉).
+fn denial(before: &str) -> Option<usize> {
+    const DENIALS: &[&str] = &[
+        "不是",
+        "不想",
+        "没想",
+        "不打算",
+        "没打算",
+        "并非",
+        "无意",
+        "没有要",
+        "没要",
+    ];
+    let window_start = before.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    DENIALS
+        .iter()
+        .filter_map(|n| before[window_start..].rfind(n).map(|i| window_start + i))
+        .min()
+        .or_else(|| declining_negation(before))
+}
+
+/// The byte offset `n` characters before `i` (or 0).
+fn char_back(s: &str, i: usize, n: usize) -> usize {
+    s[..i].char_indices().rev().nth(n - 1).map_or(0, |(j, _)| j)
+}
+
+/// The byte offset `n` characters after `i` (or the end).
+fn char_forward(s: &str, i: usize, n: usize) -> usize {
+    s[i..].char_indices().nth(n).map_or(s.len(), |(j, _)| i + j)
+}
+
 fn starts_with_word(rest: &str, phrase: &str) -> bool {
     if !rest.starts_with(phrase) {
         return false;
@@ -321,15 +455,29 @@ fn starts_with_word(rest: &str, phrase: &str) -> bool {
 /// Each occurrence of `phrase` among the words of `lemmas`: whether a negation among the five
 /// words before declines it (I don't need a human).
 fn english_occurrences(lemmas: &str, phrase: &str) -> Vec<bool> {
-    const NEGATIONS: &[&str] = &["don't", "not", "no", "never", "didn't", "doesn't"];
     let words: Vec<&str> = lemmas.split(' ').collect();
+    english_positions(&words, phrase)
+        .into_iter()
+        .map(|(_, declined)| declined)
+        .collect()
+}
+
+/// Where `phrase` starts among `words`, each with whether a negation among the five words
+/// before declines it.
+const NEGATIONS: &[&str] = &[
+    "don't", "dont", "not", "no", "never", "didn't", "didnt", "doesn't", "doesnt", "isn't", "isnt",
+    "aren't", "arent", "wasn't", "wasnt", "without", "won't", "wont",
+];
+
+fn english_positions(words: &[&str], phrase: &str) -> Vec<(usize, bool)> {
     let n = phrase.split(' ').count();
     (0..words.len().saturating_sub(n - 1))
         .filter(|&i| words[i..i + n].join(" ") == phrase)
         .map(|i| {
-            words[i.saturating_sub(5)..i]
+            let declined = words[i.saturating_sub(5)..i]
                 .iter()
-                .any(|w| NEGATIONS.contains(w))
+                .any(|w| NEGATIONS.contains(w));
+            (i, declined)
         })
         .collect()
 }
@@ -338,11 +486,6 @@ fn english_request(lemmas: &str, phrase: &str) -> bool {
     english_occurrences(lemmas, phrase)
         .iter()
         .any(|declined| !declined)
-}
-
-fn contains_words(haystack: &str, phrase: &str) -> bool {
-    let hay = format!(" {haystack} ");
-    hay.contains(&format!(" {phrase} "))
 }
 
 /// English words of `text` in dictionary form, joined by single spaces.
@@ -380,6 +523,52 @@ mod tests {
         assert_eq!(small("你好，我的快递到哪了"), None);
         assert_eq!(small("history"), None);
         assert_eq!(small("的"), None);
+    }
+
+    #[test]
+    fn closings_and_thanks_without_thank_you_words() {
+        assert_eq!(small("行吧 暂时就这些 拜拜"), Some(SmallTalk::Thanks));
+        assert_eq!(small("哈啰～"), Some(SmallTalk::Greeting));
+        assert_eq!(small("了解，没有其他问题了"), Some(SmallTalk::Thanks));
+        assert_eq!(small("ok，感谢你的说明"), Some(SmallTalk::Thanks));
+        assert_eq!(small("that's all, bye"), Some(SmallTalk::Thanks));
+        assert_eq!(small("thanks for the help"), Some(SmallTalk::Thanks));
+        // What one thanks for is not small talk on its own, nor is a filler.
+        assert_eq!(small("说明"), None);
+        assert_eq!(small("嗯"), None);
+    }
+
+    #[test]
+    fn someone_asked_for_in_any_wording() {
+        let s = Signals::builtin();
+        let lex = Lexicon::builtin();
+        let human = |t: &str| s.wants_human(t, &lemma_line(&lex, t));
+        assert!(human("叫你们负责人来"));
+        assert!(human("你们经理呢，找他出来"));
+        assert!(human("麻烦让你们店长来跟我说"));
+        assert!(human("能不能找个专人对接一下"));
+        assert!(human("put me through to your supervisor"));
+        assert!(human("can I get someone real"));
+        assert!(human("is there an actual person I can chat with"));
+        assert!(!human("店长推荐的那款还有货吗"));
+        assert!(!human("请问你们店长几点上班"));
+        assert!(!human("不用找经理了"));
+        assert!(!human("don't bother getting a person, when do you open"));
+        assert!(!human("someone stole my parcel"));
+    }
+
+    #[test]
+    fn a_denied_complaint_is_not_one() {
+        let s = Signals::builtin();
+        let lex = Lexicon::builtin();
+        let complaint = |t: &str| s.complains(t, &lemma_line(&lex, t));
+        assert!(complaint("我要向消基会申诉"));
+        assert!(complaint("gonna expose you on social media"));
+        assert!(!complaint("先说明我不是来投诉的，退款到哪了"));
+        assert!(!complaint(
+            "this isn't a complaint, just asking about my refund"
+        ));
+        assert!(!complaint("I'm not complaining, where is my refund"));
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub struct AppState {
     pub lockout: Arc<desk::lockout::Lockout>,
     /// Providers' access tokens, shared with the other replicas through the database.
     pub tokens: channels::token::Tokens,
+    /// The ticketing service (the tickets API).
+    pub ticketing: Ticketing,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -113,6 +115,13 @@ pub type Session = kefu_proto::session::session_client::SessionClient<
 >;
 
 pub type Desk = kefu_proto::session::desk_client::DeskClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -156,6 +165,20 @@ impl GatewayApp {
             channel,
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        let ticketing = tonic::transport::Endpoint::from_shared(config.ticketing_url.clone())
+            .map_err(|_| {
+                kefu_store::StoreError::Config(format!(
+                    "ticketing_url {:?} is not a valid endpoint",
+                    config.ticketing_url
+                ))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient::with_interceptor(
+            ticketing,
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let lockout = Arc::new(desk::lockout::Lockout::new(
             config.desk.login_max_failures,
             Duration::from_secs(config.desk.login_lockout_s),
@@ -175,6 +198,7 @@ impl GatewayApp {
             desk,
             desk_sockets: desk::socket::DeskSockets::default(),
             tokens: channels::token::Tokens::default(),
+            ticketing,
         };
         Ok(Self { state, bus })
     }
@@ -183,6 +207,7 @@ impl GatewayApp {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(desk::routes().router)
+            .merge(desk::tickets::router())
             .route("/openapi.json", get(desk::openapi::serve))
             .route(
                 "/v1/channels/{channel_id}/messages",

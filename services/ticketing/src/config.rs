@@ -34,8 +34,8 @@ pub struct TicketingConfig {
 impl Default for TicketingConfig {
     fn default() -> Self {
         Self {
-            http_addr: "127.0.0.1:8085".into(),
-            grpc_addr: "127.0.0.1:50055".into(),
+            http_addr: "127.0.0.1:8083".into(),
+            grpc_addr: "127.0.0.1:50054".into(),
             database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
             database_schema: "ticketing".into(),
             database_max_connections: 8,

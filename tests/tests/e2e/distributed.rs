@@ -39,6 +39,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
     let Distributed {
         bot,
         session,
+        ticketing,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
@@ -52,7 +53,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             ("kefu-bot", "Bot/Answer"),
             ("kefu-gateway", "gateway.outbound process"),
         ],
-        services: vec![bot, session, gateway],
+        services: vec![bot, session, ticketing, gateway],
         _orders: Some(orders),
     }
 }
@@ -328,3 +329,8 @@ async fn distributed_handoff_is_published_with_its_context() {
     })
     .await;
 }
+
+distributed_scenarios!(
+    tickets:
+    a_chat_becomes_a_ticket_and_the_customer_reopens_it,
+);

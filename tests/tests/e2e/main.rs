@@ -13,3 +13,4 @@ mod monitoring;
 mod platform;
 mod scale_out;
 mod scenario;
+mod tickets;

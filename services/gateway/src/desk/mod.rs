@@ -8,6 +8,7 @@
 //!   the customer's profile and history;
 //! - [`socket`]: the desk WebSocket and its registry; [`events`]: the `gateway.desk` consumer
 //!   that pushes the session's desk events to the sockets in their audience;
+//! - [`tickets`]: tickets, forwarded to the ticketing service;
 //! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
 
 pub mod accounts;
@@ -18,6 +19,7 @@ pub mod lockout;
 pub mod openapi;
 pub mod queues;
 pub mod socket;
+pub mod tickets;
 pub mod work;
 
 use crate::AppState;

@@ -287,6 +287,13 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The ticketing service's copy of tenant settings (sub-statuses, SLA policies, calendar).
+    pub const TICKETING_CONFIG: Queue = Queue {
+        name: "ticketing.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
     pub const ALL: &[Queue] = &[
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
@@ -296,6 +303,7 @@ pub mod queues {
         ANALYTICS_EVENTS,
         ANALYTICS_CONFIG,
         TICKETING_EVENTS,
+        TICKETING_CONFIG,
         SESSION_TICKETS,
     ];
 }

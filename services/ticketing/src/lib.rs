@@ -10,11 +10,13 @@
 //!   policies, the calendar.
 //! - [`tickets`]: every change in one transaction with its audit, timers and events.
 //! - [`inbound`]: the `ticketing.events` consumer (a customer's reply reopens the ticket);
+//!   [`config_events`]: `ticketing.config` (the Tenant document's `ticketing` block);
 //!   [`timers`]: the poller that fires SLA warnings and breaches at their instant, once.
 //! - [`grpc`]: the API.
 
 pub mod calendar;
 pub mod config;
+pub mod config_events;
 pub mod events;
 pub mod grpc;
 pub mod inbound;
@@ -157,6 +159,16 @@ impl TicketingApp {
         ready: kefu_lifecycle::ReadyHandle,
     ) -> Result<(), kefu_bus::BusError> {
         let poller = tokio::spawn(timers::run(self.state.clone(), shutdown.clone()));
+        // The Tenant documents' ticketing blocks.
+        let config_spec = config_events::queue_spec();
+        self.bus.declare(&config_spec).await?;
+        let config = {
+            let sub = self.bus.subscribe(config_spec).await?;
+            let (state, stop) = (self.state.clone(), shutdown.clone());
+            tokio::spawn(kefu_bus::run_consumer(sub, 1, stop, move |env| {
+                config_events::handle(state.clone(), env)
+            }))
+        };
         let consumption = kefu_worker::Consumption {
             max_batch: inbound::MAX_BATCH,
             batches_in_flight: self.state.config.concurrency,
@@ -174,6 +186,7 @@ impl TicketingApp {
             move |items| inbound::handle_batch(state.clone(), items),
         )
         .await;
+        let _ = config.await;
         let _ = poller.await;
         result
     }

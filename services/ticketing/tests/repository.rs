@@ -23,4 +23,5 @@ kefu_store::contract_suite! {
     sla::pending_pauses_and_the_reply_resumes_to_the_exact_breach,
     sla::timers_fire_once_at_their_instant,
     sla::settings_are_checked_and_versioned,
+    sla::settings_come_from_the_tenant_document,
 }

@@ -298,3 +298,55 @@ pub async fn settings_are_checked_and_versioned(db: &DatabaseConnection) {
     let other = tickets::settings(&s.db, "globex").await.unwrap();
     assert_eq!(other, kefu_ticketing::settings::Settings::default());
 }
+
+pub async fn settings_come_from_the_tenant_document(db: &DatabaseConnection) {
+    use kefu_proto::events::TenantConfigChanged;
+    use prost::Message as _;
+    let s = app(db).await;
+    let doc = |version: i64, spec: serde_json::Value| {
+        kefu_bus::Envelope::new(
+            "acme",
+            kefu_proto::event_types::TENANT_CONFIG_CHANGED,
+            TenantConfigChanged {
+                kind: "tenant".into(),
+                name: "acme".into(),
+                version,
+                deleted: false,
+                spec_json: spec.to_string(),
+            }
+            .encode_to_vec(),
+        )
+    };
+    let spec = serde_json::json!({
+        "displayName": "Acme",
+        "ticketing": {
+            "subStatuses": [{"name": "awaiting-parts", "category": "on_hold", "pausesSla": false}],
+            "slaPolicies": [{"priority": "urgent", "firstReplyMinutes": 10, "businessHours": false}],
+            "calendar": {"timeZone": "Europe/Berlin", "hours": {"sat": ["10:00-14:00"]},
+                         "holidays": ["2026-12-26"]}
+        }
+    });
+    kefu_ticketing::config_events::handle(s.clone(), doc(3, spec))
+        .await
+        .unwrap();
+    let got = tickets::settings(&s.db, "acme").await.unwrap();
+    assert_eq!(got.zone(), chrono_tz::Europe::Berlin);
+    assert!(!got.sub_status("awaiting-parts").unwrap().pauses_sla);
+    let urgent = got.policy(kefu_ticketing::store::entities::ticket::Priority::Urgent);
+    assert_eq!(
+        (urgent.first_reply_ms, urgent.business_hours),
+        (Some(600_000), false)
+    );
+    // An older document changes nothing; an invalid one is refused for good.
+    let older = serde_json::json!({"displayName": "Acme"});
+    kefu_ticketing::config_events::handle(s.clone(), doc(2, older))
+        .await
+        .unwrap();
+    assert_eq!(tickets::settings(&s.db, "acme").await.unwrap(), got);
+    let bad = serde_json::json!({"displayName": "Acme", "ticketing": {"calendar": {"timeZone": "Mars/Base"}}});
+    let e = kefu_ticketing::config_events::handle(s.clone(), doc(4, bad))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("calendar.timeZone"), "{e}");
+    assert_eq!(tickets::settings(&s.db, "acme").await.unwrap(), got);
+}

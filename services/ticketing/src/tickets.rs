@@ -758,6 +758,7 @@ pub async fn fire_due(
                 .map(|t| (t.id, t))
                 .collect();
         let mut audit = Vec::new();
+        let mut changed = std::collections::BTreeSet::new();
         for timer in timers {
             let Some(x) = tickets.get_mut(&timer.ticket_id) else {
                 continue;
@@ -771,6 +772,7 @@ pub async fn fire_due(
             if !sla::fired(&mut x.clocks.0, &timer.metric, fire, timer.due_at) {
                 continue;
             }
+            changed.insert(x.id);
             audit.push(audit_row(
                 x,
                 &Actor::system(),
@@ -789,7 +791,8 @@ pub async fn fire_due(
             ));
             lags.push(now.timestamp_millis() - timer.due_at);
         }
-        for x in tickets.values_mut() {
+        // Only tickets whose clocks recorded a warning or breach (a stale timer changes none).
+        for x in tickets.values_mut().filter(|x| changed.contains(&x.id)) {
             x.next_due_at = sla::next_due(&x.clocks);
             store::save_ticket(&txn, x).await?;
         }

@@ -13,6 +13,7 @@ use kefu_lifecycle::Readiness;
 use kefu_proto::desk::Role;
 use kefu_session::{SessionApp, SessionConfig};
 use kefu_store::DbConfig;
+use kefu_ticketing::{TicketingApp, TicketingConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -149,6 +150,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let readiness = Readiness::new();
     let workers_ready = readiness.component("gateway.consumers");
     let session_ready = readiness.component("session.consumers");
+    let ticketing_ready = readiness.component("ticketing.consumers");
     // The in-process bus keeps its messages in bus.db until they are settled, so a kill of
     // this process loses no accepted event: the restart delivers them again.
     let journal = kefu_worker::journal::SqliteJournal::open(sqlite(&args.data_dir, "bus").await?)
@@ -188,12 +190,25 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     )
     .await?;
 
+    // Ticketing, taking conversations from the session over gRPC as in distributed mode.
+    let (ticketing_listener, ticketing_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let ticketing = TicketingApp::build(
+        TicketingConfig {
+            session_url: format!("http://{session_addr}"),
+            ..TicketingConfig::default()
+        },
+        sqlite(&args.data_dir, "ticketing").await?,
+        bus.clone(),
+    )
+    .await?;
+
     // Gateway.
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
         admin_token: kefu_config::Secret::new(args.admin_token.clone()),
         agent_token_secret: kefu_config::Secret::new(args.agent_token_secret.clone()),
         session_url: format!("http://{session_addr}"),
+        ticketing_url: format!("http://{ticketing_addr}"),
         ..GatewayConfig::default()
     };
     let gateway = GatewayApp::build(
@@ -232,6 +247,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         shutdown.clone(),
     ));
     tasks.spawn(serve(
+        ticketing_listener,
+        tonic::service::Routes::new(ticketing.grpc()),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve(
         gateway_grpc_listener,
         tonic::service::Routes::new(gateway.grpc()),
         shutdown.clone(),
@@ -252,6 +272,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             anyhow::Ok(result?)
         });
     }
+    let ticketing = Arc::new(ticketing);
+    {
+        let (stop, ticketing) = (shutdown.clone(), ticketing.clone());
+        tasks.spawn(async move { anyhow::Ok(ticketing.run_workers(stop, ticketing_ready).await?) });
+    }
     let gateway = Arc::new(gateway);
     {
         let (stop, gateway) = (shutdown.clone(), gateway.clone());
@@ -264,6 +289,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             ("grpc_gateway", gateway_grpc_addr),
             ("grpc_session", session_addr),
             ("grpc_bot", bot_addr),
+            ("grpc_ticketing", ticketing_addr),
         ],
     );
     eprintln!(

@@ -1,5 +1,5 @@
 //! The dev event log: `kefu dev` keeps the last [`KEEP`] domain events (conversation, message,
-//! queue, CSAT, agent and order events — `docs/events.md`) in memory and shows them at
+//! queue, CSAT, agent, order and ticket events — `docs/events.md`) in memory and shows them at
 //! `GET /dev/events` (filters: `tenant`, `type`, `conversation_id`), so a developer sees what
 //! a change publishes without a broker. It is a consumer like any other: its own queue, bound
 //! to the domain event types on the in-process bus.
@@ -41,7 +41,11 @@ impl EventLog {
     /// Subscribes the log's queue; the consumer runs until `shutdown`.
     pub async fn start(bus: Arc<dyn Bus>, shutdown: CancellationToken) -> anyhow::Result<Self> {
         let log = Self::default();
-        let spec = QueueSpec::new(QUEUE, kefu_proto::event_types::DOMAIN.iter().copied());
+        let types = kefu_proto::event_types::DOMAIN
+            .iter()
+            .chain(kefu_proto::event_types::TICKET)
+            .copied();
+        let spec = QueueSpec::new(QUEUE, types);
         bus.declare(&spec).await?;
         let sub = bus.subscribe(spec).await?;
         let events = log.events.clone();

@@ -1,5 +1,5 @@
 //! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
-//! in-process bus); `kefu gateway|session|bot` run one service in distributed mode, exactly like
+//! in-process bus); `kefu gateway|session|bot|ticketing` run one service in distributed mode, exactly like
 //! the `kefu-<service>` binaries; `kefu validate|apply -f FILE` check and apply the operator's
 //! YAML outside Kubernetes.
 
@@ -23,12 +23,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run gateway, session and bot in one process with SQLite and an in-process bus.
+    /// Run gateway, session, bot and ticketing in one process with SQLite and an in-process bus.
     Dev(dev::DevArgs),
     /// Run the gateway service (DATABASE_URL, AMQP_URL, KEFU_* variables).
     Gateway,
     /// Run the session service.
     Session,
+    /// Run the ticketing service.
+    Ticketing,
     /// Run the bot service, or `kefu bot ask|eval` to try or score a knowledge base on JSON lines.
     Bot(BotArgs),
     /// QA: `kefu qa check --policy FILE` inspects transcripts (JSON lines on stdin).
@@ -63,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Dev(args) => dev::main(args),
         Command::Gateway => kefu_lifecycle::service_main("kefu-gateway", kefu_gateway::run),
         Command::Session => kefu_lifecycle::service_main("kefu-session", kefu_session::run),
+        Command::Ticketing => kefu_lifecycle::service_main("kefu-ticketing", kefu_ticketing::run),
         Command::Bot(BotArgs { command: None }) => {
             kefu_lifecycle::service_main("kefu-bot", kefu_bot::run)
         }

@@ -1,5 +1,5 @@
 //! Desired state of a dedicated tenant, as pure functions of the Tenant and the platform
-//! settings: the Deployments and Services of its gateway, session and bot, the Secret they read
+//! settings: the Deployments and Services of its gateway, session, bot and ticketing, the Secret they read
 //! their URLs from, and the autoscaler of each queue-consuming Deployment (a KEDA `ScaledObject`
 //! on RabbitMQ queue depth, or an `autoscaling/v2` HPA on CPU where KEDA is not installed).
 //! The controller applies them with server-side apply; these functions never talk to anything.
@@ -24,7 +24,7 @@ pub struct Component {
     pub queue: Option<&'static str>,
 }
 
-pub const COMPONENTS: [Component; 3] = [
+pub const COMPONENTS: [Component; 4] = [
     Component {
         name: "gateway",
         http_port: 8080,
@@ -42,6 +42,12 @@ pub const COMPONENTS: [Component; 3] = [
         http_port: 8082,
         grpc_port: 50053,
         queue: None,
+    },
+    Component {
+        name: "ticketing",
+        http_port: 8083,
+        grpc_port: 50054,
+        queue: Some("kefu.ticketing.events"),
     },
 ];
 
@@ -139,6 +145,9 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
         env.push(json!({"name": "KEFU_DATABASE_SCHEMA", "value": schema(&name, c.name)}));
         env.push(secret_env("AMQP_URL", &name, "amqp-url"));
     }
+    let grpc_url = |component: &str, port: u16| {
+        format!("http://{}.{ns}.svc:{port}", object_name(&name, component))
+    };
     if c.name == "gateway" {
         env.push(secret_env("KEFU_ADMIN_TOKEN", &name, "admin-token"));
         env.push(secret_env(
@@ -146,6 +155,11 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
             &name,
             "agent-token-secret",
         ));
+        env.push(json!({"name": "KEFU_SESSION_URL", "value": grpc_url("session", 50052)}));
+        env.push(json!({"name": "KEFU_TICKETING_URL", "value": grpc_url("ticketing", 50054)}));
+    }
+    if c.name == "ticketing" {
+        env.push(json!({"name": "KEFU_SESSION_URL", "value": grpc_url("session", 50052)}));
     }
     if c.name == "session" {
         env.push(json!({"name": "KEFU_BOT_URL", "value": format!("http://{}.{ns}.svc:50053", object_name(&name, "bot"))}));

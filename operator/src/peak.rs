@@ -116,6 +116,7 @@ mod tests {
             customers: Default::default(),
             bot: Default::default(),
             analytics: Default::default(),
+            ticketing: Default::default(),
         }
     }
 

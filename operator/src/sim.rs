@@ -122,6 +122,7 @@ pub fn tenant(args: &SimArgs, with_event: bool) -> TenantSpec {
         customers: Default::default(),
         bot: Default::default(),
         analytics: Default::default(),
+        ticketing: Default::default(),
     }
 }
 

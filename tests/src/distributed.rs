@@ -1,4 +1,4 @@
-//! Gateway, session and bot as three processes on the shared PostgreSQL and RabbitMQ, isolated
+//! Gateway, session, bot and ticketing as four processes on the shared PostgreSQL and RabbitMQ, isolated
 //! by the test's schemas and broker prefix.
 
 use crate::env::{amqp_url, database_url};
@@ -16,6 +16,7 @@ pub fn demo_kb() -> String {
 pub struct Distributed {
     pub bot: Service,
     pub session: Service,
+    pub ticketing: Service,
     pub gateway: Service,
 }
 
@@ -61,6 +62,26 @@ pub async fn start_session(iso: &Isolation, bot: &Service, extra: &[(&str, Strin
     .await
 }
 
+/// Starts the ticketing service, taking conversations from `session`.
+pub async fn start_ticketing(
+    iso: &Isolation,
+    session: &Service,
+    extra: &[(&str, String)],
+) -> Service {
+    let session_url = format!("http://{}", session.addr("grpc"));
+    Service::start(
+        "kefu-ticketing",
+        &[],
+        &env(
+            iso,
+            "ticketing",
+            extra,
+            &[("KEFU_SESSION_URL", session_url)],
+        ),
+    )
+    .await
+}
+
 /// Starts the gateway with an admin token.
 pub async fn start_gateway(
     iso: &Isolation,
@@ -86,20 +107,26 @@ pub async fn start_gateway(
     .await
 }
 
-/// Starts bot, session and gateway (in that order: each needs the one before), all listening
-/// on free loopback ports. `extra` is added to every process's environment.
+/// Starts bot, session, ticketing and gateway (in that order: each needs the ones before), all
+/// listening on free loopback ports. `extra` is added to every process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
-    let mut with_session = extra.to_vec();
-    with_session.push((
+    let ticketing = start_ticketing(iso, &session, extra).await;
+    let mut with_services = extra.to_vec();
+    with_services.push((
         "KEFU_SESSION_URL",
         format!("http://{}", session.addr("grpc")),
     ));
-    let gateway = start_gateway(iso, admin_token, &with_session).await;
+    with_services.push((
+        "KEFU_TICKETING_URL",
+        format!("http://{}", ticketing.addr("grpc")),
+    ));
+    let gateway = start_gateway(iso, admin_token, &with_services).await;
     Distributed {
         bot,
         session,
+        ticketing,
         gateway,
     }
 }

@@ -25,7 +25,11 @@ impl EventTap {
 
     /// Subscribes `queue` on `bus` to every domain event; start it before the services publish.
     pub async fn bus(bus: Arc<dyn Bus>, queue: &str) -> Self {
-        let spec = QueueSpec::new(queue, kefu_proto::event_types::DOMAIN.iter().copied());
+        let types = kefu_proto::event_types::DOMAIN
+            .iter()
+            .chain(kefu_proto::event_types::TICKET)
+            .copied();
+        let spec = QueueSpec::new(queue, types);
         bus.declare(&spec).await.expect("declaring the event tap");
         let sub = bus
             .subscribe(spec)

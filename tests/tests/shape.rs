@@ -32,10 +32,11 @@ fn internal_dependencies(manifest: &Path) -> Vec<String> {
 
 #[test]
 fn no_service_table_belongs_to_two_services() {
-    let owners: [(&str, &[&str]); 3] = [
+    let owners: [(&str, &[&str]); 4] = [
         ("gateway", kefu_gateway::store::migration::TABLES),
         ("session", kefu_session::store::migration::TABLES),
         ("analytics", kefu_analytics::store::migration::TABLES),
+        ("ticketing", kefu_ticketing::store::migration::TABLES),
     ];
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (service, tables) in owners {
@@ -53,7 +54,7 @@ fn no_service_table_belongs_to_two_services() {
 
 #[test]
 fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
-    let services = ["gateway", "session", "bot", "analytics"];
+    let services = ["gateway", "session", "bot", "analytics", "ticketing"];
     for service in services {
         let deps = internal_dependencies(&root().join("services").join(service).join("Cargo.toml"));
         for other in services {
@@ -106,6 +107,10 @@ fn recorded_migration_names_never_change() {
         names::<kefu_analytics::store::migration::AnalyticsMigrator>(),
         ["analytics_0001_initial", "analytics_0002_counters"]
     );
+    assert_eq!(
+        names::<kefu_ticketing::store::migration::TicketingMigrator>(),
+        ["ticketing_0001_initial"]
+    );
 }
 
 /// The event catalogue names every event type Kefu publishes, so a new event cannot be added
@@ -115,6 +120,7 @@ fn the_event_catalogue_lists_every_event_type() {
     use kefu_proto::event_types as t;
     let catalogue = std::fs::read_to_string(root().join("docs/events.md")).expect("docs/events.md");
     let mut all: Vec<&str> = t::DOMAIN.to_vec();
+    all.extend(t::TICKET);
     all.extend([
         t::MESSAGE_RECEIVED,
         t::MESSAGE_TO_SEND,

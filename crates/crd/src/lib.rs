@@ -30,7 +30,8 @@ pub use qa::{QaPolicy, QaPolicySpec};
 pub use queue::{Queue, QueueSpec};
 pub use routing::{RoutingPolicy, RoutingPolicySpec};
 pub use tenant::{
-    AnalyticsRules, AttributionRule, Isolation, OverflowMode, PeakEvent, Tenant, TenantSpec,
-    TenantStatus,
+    AnalyticsRules, AttributionRule, BusinessCalendar, Isolation, OverflowMode, PeakEvent,
+    SlaPolicy, Tenant, TenantSpec, TenantStatus, TicketCategory, TicketPriority, TicketSubStatus,
+    TicketingRules,
 };
 pub use validate::{FieldError, Validate};

@@ -53,6 +53,9 @@ pub struct TenantSpec {
     /// How the tenant's numbers are counted: reporting time zone, order attribution.
     #[serde(default)]
     pub analytics: AnalyticsRules,
+    /// Tickets: sub-statuses, SLA policies per priority, the business calendar.
+    #[serde(default, skip_serializing_if = "TicketingRules::is_default")]
+    pub ticketing: TicketingRules,
 }
 
 /// How analytics counts the tenant's numbers (docs/metrics.md). Changes apply without a restart
@@ -94,6 +97,106 @@ impl Default for AnalyticsRules {
             attribution_rule: AttributionRule::default(),
             short_abandon_seconds: default_short_abandon(),
         }
+    }
+}
+
+/// The tenant's ticketing settings (the ticketing service; README "Tickets"). Changes apply
+/// without a restart to what happens from then on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketingRules {
+    /// Sub-statuses under the status categories; each category without one gets one named
+    /// after it (pending and on_hold pause the SLA).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub sub_statuses: Vec<TicketSubStatus>,
+    /// SLA targets per priority; a priority without a policy keeps the defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub sla_policies: Vec<SlaPolicy>,
+    /// The working calendar business-hours targets count in (default Mon–Fri 09:00–18:00,
+    /// Asia/Shanghai).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<BusinessCalendar>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketCategory {
+    New,
+    Open,
+    Pending,
+    OnHold,
+    Solved,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketPriority {
+    Urgent,
+    High,
+    Normal,
+    Low,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketSubStatus {
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub name: String,
+    pub category: TicketCategory,
+    /// Whether a ticket in this sub-status stops its SLA clocks.
+    #[serde(default)]
+    pub pauses_sla: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlaPolicy {
+    pub priority: TicketPriority,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 527040))]
+    pub first_reply_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 527040))]
+    pub resolution_minutes: Option<u32>,
+    /// Counted in the calendar's working hours (default) or in every hour.
+    #[serde(default = "yes")]
+    pub business_hours: bool,
+    /// How long (in the same hours) before a breach the warning fires; 0: no warning.
+    #[serde(default)]
+    #[schemars(range(max = 527040))]
+    pub warn_before_minutes: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BusinessCalendar {
+    /// IANA time zone, e.g. `Asia/Shanghai`.
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// Working hours per weekday (`mon` … `sun`): `["09:00-12:00", "13:30-18:00"]`. Days not
+    /// listed are off; empty: Mon–Fri 09:00–18:00.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub hours: std::collections::BTreeMap<String, Vec<String>>,
+    /// Days off (`YYYY-MM-DD`), e.g. the public holidays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub holidays: Vec<String>,
+    /// Days worked although their weekday is off (`YYYY-MM-DD`, make-up workdays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub workdays: Vec<String>,
+}
+
+impl TicketingRules {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 

@@ -198,6 +198,11 @@ impl Validate for TenantSpec {
         if a.short_abandon_seconds > 3600 {
             e.push("spec.analytics.shortAbandonSeconds", "must be 0-3600");
         }
+        if let Err(errors) = ticketing_rules(&self.ticketing) {
+            for (field, reason) in errors {
+                e.push(field, reason);
+            }
+        }
         let kinds = &self.customers.merge_identity_kinds;
         for (i, k) in kinds.iter().enumerate() {
             if kinds[..i].contains(k) {
@@ -513,4 +518,94 @@ impl Validate for QaPolicySpec {
         e.0.extend(self.check_policy("spec."));
         finish(e)
     }
+}
+
+/// The checks of a Tenant's `ticketing` block (the ticketing service checks the same again).
+fn ticketing_rules(t: &crate::tenant::TicketingRules) -> Result<(), Vec<(String, String)>> {
+    let mut e: Vec<(String, String)> = Vec::new();
+    let at = |s: &str| format!("spec.ticketing.{s}");
+    for (i, s) in t.sub_statuses.iter().enumerate() {
+        if t.sub_statuses[..i].iter().any(|o| o.name == s.name) {
+            e.push((
+                at(&format!("subStatuses[{i}].name")),
+                format!("{} is listed twice", s.name),
+            ));
+        }
+    }
+    for (i, p) in t.sla_policies.iter().enumerate() {
+        if t.sla_policies[..i].iter().any(|o| o.priority == p.priority) {
+            e.push((
+                at(&format!("slaPolicies[{i}].priority")),
+                "has a policy already".into(),
+            ));
+        }
+    }
+    if let Some(c) = &t.calendar {
+        if c.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            e.push((
+                at("calendar.timeZone"),
+                format!("unknown time zone {:?}", c.time_zone),
+            ));
+        }
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let minute = |t: &str| -> Option<u32> {
+            let (h, m) = t.split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+        };
+        for (day, spans) in &c.hours {
+            if !DAYS.contains(&day.as_str()) {
+                e.push((
+                    at(&format!("calendar.hours.{day}")),
+                    "days are mon, tue, wed, thu, fri, sat, sun".into(),
+                ));
+                continue;
+            }
+            let mut list = Vec::new();
+            for (j, span) in spans.iter().enumerate() {
+                let parsed = span
+                    .split_once('-')
+                    .and_then(|(s, e)| Some((minute(s.trim())?, minute(e.trim())?)))
+                    .filter(|(s, e)| s < e);
+                match parsed {
+                    Some(p) => list.push(p),
+                    None => e.push((
+                        at(&format!("calendar.hours.{day}[{j}]")),
+                        "must be HH:MM-HH:MM with the end after the start".into(),
+                    )),
+                }
+            }
+            list.sort_unstable();
+            if list.windows(2).any(|w| w[0].1 > w[1].0) {
+                e.push((
+                    at(&format!("calendar.hours.{day}")),
+                    "intervals must not overlap".into(),
+                ));
+            }
+        }
+        let business = t.sla_policies.is_empty() || t.sla_policies.iter().any(|p| p.business_hours);
+        if business && !c.hours.is_empty() && c.hours.values().all(Vec::is_empty) {
+            e.push((
+                at("calendar.hours"),
+                "business-hours policies need working hours on at least one weekday".into(),
+            ));
+        }
+        for (name, list) in [("holidays", &c.holidays), ("workdays", &c.workdays)] {
+            for (i, d) in list.iter().enumerate() {
+                if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                    e.push((
+                        at(&format!("calendar.{name}[{i}]")),
+                        "must be a date YYYY-MM-DD".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(d) = c.workdays.iter().find(|d| c.holidays.contains(d)) {
+            e.push((at("calendar.workdays"), format!("{d} is also a holiday")));
+        }
+    }
+    if e.is_empty() { Ok(()) } else { Err(e) }
 }

@@ -256,3 +256,29 @@ fn a_channel_s_settings_and_credentials_fit_its_type() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_tenants_ticketing_block_is_read_and_checked() {
+    let ok = document::parse(&read("tests/fixtures/ticketing.yaml")).expect("valid");
+    let KefuResource::Tenant(t) = &ok[0] else {
+        panic!("not a Tenant: {ok:?}");
+    };
+    let tk = &t.spec.ticketing;
+    assert_eq!(tk.sub_statuses.len(), 2);
+    assert!(!tk.sla_policies[1].business_hours);
+    assert_eq!(tk.calendar.as_ref().unwrap().hours["mon"].len(), 2);
+    let e = errors("bad-ticketing.yaml");
+    assert_eq!(
+        paths(&e),
+        [
+            "spec.ticketing.subStatuses[1].name",
+            "spec.ticketing.slaPolicies[1].priority",
+            "spec.ticketing.calendar.timeZone",
+            "spec.ticketing.calendar.hours.funday",
+            "spec.ticketing.calendar.hours.mon",
+            "spec.ticketing.calendar.hours.tue[0]",
+            "spec.ticketing.calendar.holidays[1]",
+            "spec.ticketing.calendar.workdays",
+        ]
+    );
+}

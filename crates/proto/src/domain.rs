@@ -7,6 +7,8 @@ use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
     MessageUndeliverable, OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
+    TicketAssigned, TicketCommented, TicketCreated, TicketRef, TicketSla, TicketStatusChanged,
+    TicketUpdated,
 };
 use prost::Message;
 use serde_json::{Value, json};
@@ -20,6 +22,24 @@ fn conv(c: Option<&ConversationRef>) -> Value {
             "channel_type": c.channel_type,
             "queue_id": c.queue_id,
             "tier": c.tier,
+        })
+    })
+}
+
+fn ticket(t: Option<&TicketRef>) -> Value {
+    t.map_or(Value::Null, |t| {
+        json!({
+            "ticket_id": t.ticket_id,
+            "number": t.number,
+            "merchant_id": t.merchant_id,
+            "requester_id": t.requester_id,
+            "conversation_id": t.conversation_id,
+            "channel_id": t.channel_id,
+            "priority": t.priority,
+            "status": t.status,
+            "sub_status": t.sub_status,
+            "group_id": t.group_id,
+            "assignee_id": t.assignee_id,
         })
     })
 }
@@ -95,6 +115,38 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
         t::MESSAGE_UNDELIVERABLE => {
             let e: MessageUndeliverable = decode(payload)?;
             json!({"conversation_id": e.conversation_id, "message_id": e.message_id, "channel_id": e.channel_id, "channel_type": e.channel_type, "reason": e.reason, "sender_kind": e.sender_kind})
+        }
+        t::TICKET_CREATED => {
+            let e: TicketCreated = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "subject": e.subject, "ticket": x})
+        }
+        t::TICKET_UPDATED => {
+            let e: TicketUpdated = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "fields": e.fields, "ticket": x})
+        }
+        t::TICKET_STATUS_CHANGED => {
+            let e: TicketStatusChanged = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            let actor = e.actor.map(|a| a.kind).unwrap_or_default();
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "from_status": e.from_status, "to_status": e.to_status, "to_sub_status": e.to_sub_status, "actor_kind": actor, "ticket": x})
+        }
+        t::TICKET_COMMENTED => {
+            let e: TicketCommented = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            let author = e.author.map(|a| a.kind).unwrap_or_default();
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "comment_id": e.comment_id, "public": e.public, "author_kind": author, "ticket": x})
+        }
+        t::TICKET_ASSIGNED => {
+            let e: TicketAssigned = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "to_group_id": e.to_group_id, "to_assignee_id": e.to_assignee_id, "ticket": x})
+        }
+        t::TICKET_SLA_WARNING | t::TICKET_SLA_BREACHED => {
+            let e: TicketSla = decode(payload)?;
+            let x = ticket(e.ticket.as_ref());
+            json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "metric": e.metric, "ticket": x})
         }
         _ => return None,
     };

@@ -2,7 +2,7 @@
 //!
 //! - [`bus`]: the event envelope.
 //! - [`events`]: the payloads of bus events, one message per event type.
-//! - [`gateway`], [`session`], [`bot`], [`analytics`]: each service's gRPC API (client and server).
+//! - [`gateway`], [`session`], [`bot`], [`analytics`], [`ticketing`]: each service's gRPC API (client and server).
 //!
 //! [`event_types`] names the routing keys so producers and consumers cannot drift apart.
 
@@ -25,6 +25,9 @@ pub mod bot {
 }
 pub mod analytics {
     tonic::include_proto!("kefu.analytics.v1");
+}
+pub mod ticketing {
+    tonic::include_proto!("kefu.ticketing.v1");
 }
 pub mod desk;
 pub mod domain;
@@ -59,6 +62,32 @@ pub mod event_types {
     pub const AGENT_STATUS_CHANGED: &str = "agent.status_changed";
     /// [`crate::events::OrderActionTaken`]
     pub const ORDER_ACTION_TAKEN: &str = "order.action_taken";
+
+    /// [`crate::events::TicketCreated`]
+    pub const TICKET_CREATED: &str = "ticket.created";
+    /// [`crate::events::TicketUpdated`]
+    pub const TICKET_UPDATED: &str = "ticket.updated";
+    /// [`crate::events::TicketStatusChanged`]
+    pub const TICKET_STATUS_CHANGED: &str = "ticket.status_changed";
+    /// [`crate::events::TicketCommented`]
+    pub const TICKET_COMMENTED: &str = "ticket.commented";
+    /// [`crate::events::TicketAssigned`]
+    pub const TICKET_ASSIGNED: &str = "ticket.assigned";
+    /// [`crate::events::TicketSla`]
+    pub const TICKET_SLA_WARNING: &str = "ticket.sla_warning";
+    /// [`crate::events::TicketSla`]
+    pub const TICKET_SLA_BREACHED: &str = "ticket.sla_breached";
+
+    /// The ticketing service's domain events (docs/events.md).
+    pub const TICKET: &[&str] = &[
+        TICKET_CREATED,
+        TICKET_UPDATED,
+        TICKET_STATUS_CHANGED,
+        TICKET_COMMENTED,
+        TICKET_ASSIGNED,
+        TICKET_SLA_WARNING,
+        TICKET_SLA_BREACHED,
+    ];
 
     /// The domain events: state changes other services consume (docs/events.md).
     pub const DOMAIN: &[&str] = &[
@@ -235,6 +264,32 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The ticketing service's copy of the messages stored in conversations: a customer's reply
+    /// lands in the conversation's ticket and reopens it.
+    pub const TICKETING_EVENTS: Queue = Queue {
+        name: "ticketing.events",
+        bindings: &[event_types::MESSAGE_CREATED],
+        delivery_limit: 5,
+    };
+
+    /// The session's copy of tickets' public replies and status changes, told to the customer
+    /// in the ticket's conversation.
+    pub const SESSION_TICKETS: Queue = Queue {
+        name: "session.tickets",
+        bindings: &[
+            event_types::TICKET_COMMENTED,
+            event_types::TICKET_STATUS_CHANGED,
+        ],
+        delivery_limit: 5,
+    };
+
+    /// The ticketing service's copy of tenant settings (sub-statuses, SLA policies, calendar).
+    pub const TICKETING_CONFIG: Queue = Queue {
+        name: "ticketing.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
     pub const ALL: &[Queue] = &[
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
@@ -242,5 +297,8 @@ pub mod queues {
         SESSION_DELIVERIES,
         ANALYTICS_EVENTS,
         ANALYTICS_CONFIG,
+        TICKETING_EVENTS,
+        TICKETING_CONFIG,
+        SESSION_TICKETS,
     ];
 }

@@ -105,6 +105,8 @@ pub struct AppState {
     pub tokens: channels::token::Tokens,
     /// This replica's id: names its transient queue ([`fanout`]).
     pub replica_id: String,
+    /// The ticketing service (the tickets API).
+    pub ticketing: Ticketing,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -115,6 +117,13 @@ pub type Session = kefu_proto::session::session_client::SessionClient<
 >;
 
 pub type Desk = kefu_proto::session::desk_client::DeskClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -158,6 +167,20 @@ impl GatewayApp {
             channel,
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        let ticketing = tonic::transport::Endpoint::from_shared(config.ticketing_url.clone())
+            .map_err(|_| {
+                kefu_store::StoreError::Config(format!(
+                    "ticketing_url {:?} is not a valid endpoint",
+                    config.ticketing_url
+                ))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient::with_interceptor(
+            ticketing,
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let lockout = Arc::new(desk::lockout::Lockout::new(
             config.desk.login_max_failures,
             Duration::from_secs(config.desk.login_lockout_s),
@@ -178,6 +201,7 @@ impl GatewayApp {
             desk_sockets: desk::socket::DeskSockets::default(),
             tokens: channels::token::Tokens::default(),
             replica_id: uuid::Uuid::now_v7().simple().to_string(),
+            ticketing,
         };
         Ok(Self { state, bus })
     }

@@ -16,6 +16,7 @@ mod metrics;
 mod run;
 pub mod store;
 pub mod tenant_rules;
+pub mod tickets;
 
 pub use config::SessionConfig;
 pub use run::run;
@@ -190,6 +191,16 @@ impl SessionApp {
                 deliveries::handle(state.clone(), env)
             }))
         };
+        // Public replies and status changes of tickets, told to the customer on their channel.
+        let tickets_spec = tickets::queue_spec();
+        self.bus.declare(&tickets_spec).await?;
+        let ticket_news = {
+            let sub = self.bus.subscribe(tickets_spec).await?;
+            let (state, stop) = (self.state.clone(), shutdown.clone());
+            tokio::spawn(kefu_bus::run_consumer(sub, 1, stop, move |env| {
+                tickets::handle(state.clone(), env)
+            }))
+        };
         let routing = tokio::spawn(desk::router::run(self.state.clone(), shutdown.clone()));
         let state = self.state.clone();
         let result = kefu_worker::ServiceLoop::over(
@@ -206,6 +217,7 @@ impl SessionApp {
         .await;
         let _ = rules.await;
         let _ = deliveries.await;
+        let _ = ticket_news.await;
         let _ = routing.await;
         result
     }

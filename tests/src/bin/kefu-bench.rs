@@ -163,6 +163,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
     let Distributed {
         bot,
         session,
+        ticketing,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN, &[("RUST_LOG", "warn".into())]).await;
 
@@ -233,7 +234,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
     for t in tasks {
         all.extend(t.await??);
     }
-    drop((bot, session, gateway));
+    drop((bot, session, ticketing, gateway));
     anyhow::ensure!(
         !all.is_empty(),
         "no message completed in the measured window"

@@ -836,7 +836,18 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
         .json()
         .await
         .expect("the document is JSON");
+    let ticket = a
+        .admin
+        .call(
+            Method::POST,
+            "/tickets",
+            Some(json!({"conversation_id": conversation, "subject": "a's ticket"})),
+        )
+        .await;
+    assert_eq!(ticket.status, 201, "{:?}", ticket.body);
+    let ticket_id = ticket.body["ticket_id"].as_str().unwrap().to_owned();
     let ids: std::collections::HashMap<&str, String> = [
+        ("ticket", ticket_id.clone()),
         ("conversation_id", conversation.clone()),
         ("agent_id", "same-name".to_owned()),
         ("canned_id", canned_id.clone()),
@@ -860,6 +871,9 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
                 "capacity": {"web": 1}, "password": "a-long-enough-password"
             }),
             ("PUT", "status") => json!({"status": "online"}),
+            ("POST", "tickets") => json!({"conversation_id": conversation, "subject": "x"}),
+            ("PATCH", "{ticket}") => json!({"priority": "urgent"}),
+            ("POST", "comments") => json!({"text": "x", "public": false}),
             ("PUT", "{name}") => json!({"skills": ["general"]}),
             _ => json!({}),
         }
@@ -976,6 +990,11 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
     // Tenant b's admin's canned put on a's id did not overwrite a's.
     let listed = a.admin.call(Method::GET, "/canned-responses", None).await;
     assert_eq!(listed.body["canned"][0]["text"], "a", "{:?}", listed.body);
+    let unchanged = a
+        .admin
+        .call(Method::GET, &format!("/tickets/{ticket_id}"), None)
+        .await;
+    assert_eq!(unchanged.body["priority"], ticket.body["priority"], "{:?}", unchanged.body);
     // Still a's, untouched.
     assert_eq!(work(&a, &conversation).await["state"], "offered");
 }

@@ -39,6 +39,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
     let Distributed {
         bot,
         session,
+        ticketing,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
@@ -52,7 +53,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             ("kefu-bot", "Bot/Answer"),
             ("kefu-gateway", "gateway.outbound process"),
         ],
-        services: vec![bot, session, gateway],
+        services: vec![bot, session, ticketing, gateway],
         _orders: Some(orders),
     }
 }
@@ -327,4 +328,132 @@ async fn distributed_handoff_is_published_with_its_context() {
         bus.close().await;
     })
     .await;
+}
+
+distributed_scenarios!(
+    tickets:
+    a_chat_becomes_a_ticket_and_the_customer_reopens_it,
+);
+
+/// SLA timers across replicas and a kill: two ticketing replicas share the timers; the one
+/// that may hold the warning is killed (SIGKILL) at the warning's instant and restarted. The
+/// warning and the breach each fire once, at or after their instants, and the ticket records
+/// both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_sla_timers_fire_once_across_a_kill() {
+    use kefu_proto::ticketing as pb;
+    use kefu_proto::ticketing::ticketing_client::TicketingClient;
+    let iso = Isolation::new();
+    iso.require_servers().await;
+    let tap_bus: std::sync::Arc<dyn Bus> = std::sync::Arc::new(
+        RabbitBus::connect(&amqp_url(), Topology::new(iso.bus_prefix()))
+            .await
+            .expect("broker"),
+    );
+    let events = kefu_tests::events::EventTap::bus(tap_bus, TAP_QUEUE).await;
+    let extra = [("RUST_LOG", "info".to_owned())];
+    let d = kefu_tests::distributed::start(&iso, ADMIN_TOKEN, &extra).await;
+    let mut first = d.ticketing;
+    let second = kefu_tests::distributed::start_ticketing(&iso, &d.session, &extra).await;
+    let mut client = TicketingClient::connect(format!("http://{}", second.addr("grpc")))
+        .await
+        .expect("ticketing");
+    let tenant = format!("sla-{}", iso.id);
+    // Urgent: first reply in 2 minutes of every hour, warned 1 minute before.
+    client
+        .put_settings(pb::Settings {
+            tenant_id: tenant.clone(),
+            json: r#"{"slaPolicies":[{"priority":"urgent","firstReplyMinutes":2,"businessHours":false,"warnBeforeMinutes":1}]}"#.into(),
+        })
+        .await
+        .expect("settings");
+    let created = client
+        .create_ticket(pb::CreateTicketRequest {
+            scope: Some(pb::Scope {
+                tenant_id: tenant.clone(),
+                merchant_id: String::new(),
+            }),
+            subject: "SLA across a kill".into(),
+            priority: "urgent".into(),
+            requester_id: "c1".into(),
+            ..pb::CreateTicketRequest::default()
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let ticket = created.ticket.unwrap();
+    let clock = ticket
+        .sla
+        .iter()
+        .find(|c| c.metric == "first_reply")
+        .unwrap();
+    let due = kefu_proto::time::from_timestamp(clock.due_at.as_ref().unwrap()).unwrap();
+    let warn = due - chrono::Duration::minutes(1);
+    let until =
+        |t: chrono::DateTime<chrono::Utc>| (t - chrono::Utc::now()).to_std().unwrap_or_default();
+    // Killed at the warning's instant, restarted at once.
+    tokio::time::sleep(until(warn)).await;
+    first.kill().await;
+    let restarted = kefu_tests::distributed::start_ticketing(&iso, &d.session, &extra).await;
+    let of = |all: &[serde_json::Value], t: &str| {
+        all.iter()
+            .filter(|e| e["event_type"] == t && e["ticket_id"] == ticket.ticket_id.as_str())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let warned = eventually("the warning", Duration::from_secs(30), || async {
+        let all = events.events(&tenant).await;
+        let w = of(&all, "ticket.sla_warning");
+        (!w.is_empty()).then_some(w)
+    })
+    .await;
+    assert_eq!(warned[0]["metric"], "first_reply");
+    tokio::time::sleep(until(due)).await;
+    let breached = eventually("the breach", Duration::from_secs(30), || async {
+        let all = events.events(&tenant).await;
+        let b = of(&all, "ticket.sla_breached");
+        (!b.is_empty()).then_some(b)
+    })
+    .await;
+    let fired_at =
+        chrono::DateTime::parse_from_rfc3339(breached[0]["occurred_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+    assert!(
+        fired_at >= due,
+        "the breach fired before its instant: {fired_at} < {due}"
+    );
+    // Both replicas kept polling a while longer: still once each.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = events.events(&tenant).await;
+    assert_eq!(of(&all, "ticket.sla_warning").len(), 1);
+    assert_eq!(of(&all, "ticket.sla_breached").len(), 1);
+    let detail = client
+        .get_ticket(pb::GetTicketRequest {
+            scope: Some(pb::Scope {
+                tenant_id: tenant.clone(),
+                merchant_id: String::new(),
+            }),
+            ticket: ticket.number.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    let c = detail
+        .ticket
+        .unwrap()
+        .sla
+        .into_iter()
+        .find(|c| c.metric == "first_reply")
+        .unwrap();
+    assert!(c.warned && c.breached, "{c:?}");
+    let audited = detail
+        .audit
+        .iter()
+        .filter(|a| a.field.starts_with("sla_"))
+        .count();
+    assert_eq!(audited, 2);
+    drop((d.bot, d.session, d.gateway, second, restarted));
+    iso.cleanup_platform().await;
+    iso.cleanup(&[], &[TAP_QUEUE]).await;
 }

@@ -14,3 +14,4 @@ mod platform;
 mod replicas;
 mod scale_out;
 mod scenario;
+mod tickets;

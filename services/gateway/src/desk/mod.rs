@@ -9,6 +9,7 @@
 //! - [`socket`]: the desk WebSocket and its registry; [`events`]: pushes each desk event
 //!   (received by every replica through `crate::fanout`) to this replica's sockets in its
 //!   audience;
+//! - [`tickets`]: tickets, forwarded to the ticketing service;
 //! - [`openapi`]: the desk's part of `GET /openapi.json`, derived from the same types and
 //!   handlers.
 
@@ -20,6 +21,7 @@ pub mod lockout;
 pub mod openapi;
 pub mod queues;
 pub mod socket;
+pub mod tickets;
 pub mod work;
 
 use crate::AppState;
@@ -272,6 +274,7 @@ pub fn routes() -> DeskRoutes {
             work::customer_history,
         )
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
+        .merge(tickets::routes())
 }
 
 /// The errors desk routes answer, for the OpenAPI document (bodies as in `crate::error`).

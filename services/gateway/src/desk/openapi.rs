@@ -1,7 +1,7 @@
 //! The desk API's part of the OpenAPI 3.1 document (`crate::openapi` serves the whole one), derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, auth, queues, socket, work};
+use super::{accounts, auth, queues, socket, tickets, work};
 use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -47,6 +47,11 @@ errors are `{\"error\", \"message\", \"field\"}`."
         work::customer,
         work::customer_history,
         socket::connect,
+        tickets::create,
+        tickets::list,
+        tickets::fetch,
+        tickets::update,
+        tickets::comment,
     ),
     modifiers(&BearerAuth)
 )]

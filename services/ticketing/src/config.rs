@@ -1,0 +1,75 @@
+//! Ticketing service configuration: defaults → file → `KEFU_*` environment.
+
+use kefu_config::{ConfigError, Validate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TicketingConfig {
+    /// /metrics, /healthz, /readyz.
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub database_url: String,
+    pub database_schema: String,
+    /// Connections in the PostgreSQL pool (SQLite always uses one).
+    pub database_max_connections: u32,
+    /// TLS to PostgreSQL (`KEFU_DATABASE_TLS__MODE`, `…__ROOT_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub database_tls: kefu_store::PgTls,
+    pub amqp_url: String,
+    /// TLS to RabbitMQ for `amqps://` URLs (`KEFU_AMQP_TLS__CA_CERT`, `…__CLIENT_CERT`,
+    /// `…__CLIENT_KEY`).
+    pub amqp_tls: kefu_bus::AmqpTls,
+    pub bus_prefix: String,
+    /// The session's gRPC address: a ticket made from a conversation takes its customer,
+    /// channel and transcript from there.
+    pub session_url: String,
+    /// Batches of customer messages handled at once.
+    pub concurrency: usize,
+    /// The longest the timer poller sleeps when it knows of no earlier timer (a timer another
+    /// replica scheduled is seen within this), in milliseconds.
+    pub timer_poll_ms: u64,
+}
+
+impl Default for TicketingConfig {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8083".into(),
+            grpc_addr: "127.0.0.1:50054".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            database_schema: "ticketing".into(),
+            database_max_connections: 8,
+            database_tls: kefu_store::PgTls::default(),
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            amqp_tls: kefu_bus::AmqpTls::default(),
+            bus_prefix: "kefu".into(),
+            session_url: "http://127.0.0.1:50052".into(),
+            concurrency: 2,
+            timer_poll_ms: 250,
+        }
+    }
+}
+
+impl Validate for TicketingConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, reason: &str| {
+            Err(ConfigError::Invalid {
+                field: field.into(),
+                reason: reason.into(),
+            })
+        };
+        if self.concurrency == 0 {
+            return invalid("concurrency", "must be at least 1");
+        }
+        if !(10..=5_000).contains(&self.timer_poll_ms) {
+            return invalid("timer_poll_ms", "must be 10-5000");
+        }
+        if !kefu_store::db::valid_schema_name(&self.database_schema) {
+            return invalid("database_schema", "lowercase letters, digits and _ only");
+        }
+        if tonic::transport::Endpoint::from_shared(self.session_url.clone()).is_err() {
+            return invalid("session_url", "must be a URL");
+        }
+        Ok(())
+    }
+}

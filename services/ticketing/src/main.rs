@@ -1,0 +1,10 @@
+//! `kefu-ticketing`: the ticketing service as its own process (distributed mode). Configuration
+//! from `KEFU_*` variables, `DATABASE_URL`, `AMQP_URL` and an optional file named by
+//! `KEFU_CONFIG`.
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> anyhow::Result<()> {
+    kefu_lifecycle::service_main("kefu-ticketing", kefu_ticketing::run)
+}

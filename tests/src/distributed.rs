@@ -1,4 +1,4 @@
-//! Gateway, session and bot as three processes on the shared PostgreSQL and RabbitMQ, isolated
+//! Gateway, session, bot and analytics as four processes on the shared PostgreSQL and RabbitMQ, isolated
 //! by the test's schemas and broker prefix.
 
 use crate::env::{amqp_url, database_url};
@@ -17,6 +17,7 @@ pub struct Distributed {
     pub bot: Service,
     pub session: Service,
     pub gateway: Service,
+    pub analytics: Service,
 }
 
 /// The environment of one service process of this test: listeners on free ports, the
@@ -61,6 +62,11 @@ pub async fn start_session(iso: &Isolation, bot: &Service, extra: &[(&str, Strin
     .await
 }
 
+/// Starts the analytics service (it needs no other service: it reads the bus).
+pub async fn start_analytics(iso: &Isolation, extra: &[(&str, String)]) -> Service {
+    Service::start("kefu-analytics", &[], &env(iso, "analytics", extra, &[])).await
+}
+
 /// Starts the gateway with an admin token.
 pub async fn start_gateway(
     iso: &Isolation,
@@ -86,20 +92,27 @@ pub async fn start_gateway(
     .await
 }
 
-/// Starts bot, session and gateway (in that order: each needs the one before), all listening
-/// on free loopback ports. `extra` is added to every process's environment.
+/// Starts bot, session, analytics and gateway (in that order: the gateway calls the session
+/// and analytics, the session the bot), all listening on free loopback ports. `extra` is added
+/// to every process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
+    let analytics = start_analytics(iso, extra).await;
     let mut with_session = extra.to_vec();
     with_session.push((
         "KEFU_SESSION_URL",
         format!("http://{}", session.addr("grpc")),
+    ));
+    with_session.push((
+        "KEFU_ANALYTICS_URL",
+        format!("http://{}", analytics.addr("grpc")),
     ));
     let gateway = start_gateway(iso, admin_token, &with_session).await;
     Distributed {
         bot,
         session,
         gateway,
+        analytics,
     }
 }

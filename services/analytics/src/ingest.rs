@@ -84,6 +84,14 @@ async fn apply(
         txn.commit().await?;
         return Ok(BTreeSet::new());
     }
+    // One writer per tenant from here to the commit: the states, segments and days this batch
+    // reads are the ones it writes back, so a concurrent batch of the same tenant (another
+    // replica, or this one's next) waits instead of deriving from what this one is changing —
+    // a row lock cannot cover a conversation whose state does not exist yet.
+    let mut tenants: Vec<&str> = fresh.iter().map(|(_, e, _)| e.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    store::rollups::lock_tenants(&txn, &tenants).await?;
     let rows: Vec<(uuid::Uuid, &str, &Fact)> = fresh
         .iter()
         .map(|(_, e, f)| (e.event_id, e.tenant_id.as_str(), f))
@@ -108,8 +116,6 @@ async fn apply(
         .await?;
     }
     delta.compact();
-    let tenants: Vec<&str> = by_tenant.keys().copied().collect();
-    store::rollups::lock_tenants(&txn, &tenants).await?;
     store::rollups::apply(&txn, &delta).await?;
     txn.commit().await?;
     Ok(tenants.into_iter().map(str::to_owned).collect())

@@ -8,9 +8,12 @@
 //!   the customer's profile and history;
 //! - [`socket`]: the desk WebSocket and its registry; [`events`]: the `gateway.desk` consumer
 //!   that pushes the session's desk events to the sockets in their audience;
+//! - [`analytics`]: reports (JSON, CSV), hot topics, the real-time view and the check, from
+//!   the analytics service;
 //! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod events;
 pub mod json;
@@ -280,6 +283,26 @@ pub fn routes() -> DeskRoutes {
             "/v1/tenants/{tenant_id}/customers/{customer_id}/history",
             work::customer_history,
         )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/report",
+            analytics::report,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/hot-topics",
+            analytics::hot_topics,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/realtime",
+            analytics::realtime,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/analytics/check",
+            analytics::check,
+        )
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
 }
 
@@ -305,6 +328,9 @@ pub enum DeskErrors {
     Conflict(json::Error),
     #[response(status = 422, description = "A field is invalid; `field` names it")]
     Invalid(json::Error),
-    #[response(status = 503, description = "The session service is unavailable")]
+    #[response(
+        status = 503,
+        description = "The session service (or, for analytics routes, the analytics service) is unavailable"
+    )]
     Unavailable(json::Error),
 }

@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the desk API, derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, auth, queues, socket, work};
+use super::{accounts, analytics, auth, queues, socket, work};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -13,7 +13,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(
         title = "Kefu desk API",
         description = "Agents, supervisors and admins of a tenant: sign-in, agent accounts, \
-canned responses, the work on handed-off conversations, supervision, and the desk WebSocket. \
+canned responses, the work on handed-off conversations, supervision, analytics (reports, CSV \
+export, hot topics, the real-time view; metrics defined in docs/metrics.md), and the desk WebSocket. \
 Every route but sign-in takes `Authorization: Bearer` with an agent token or the admin token; \
 errors are `{\"error\", \"message\", \"field\"}`."
     ),
@@ -48,6 +49,10 @@ errors are `{\"error\", \"message\", \"field\"}`."
         queues::delete_queue,
         work::customer,
         work::customer_history,
+        analytics::report,
+        analytics::hot_topics,
+        analytics::realtime,
+        analytics::check,
         socket::connect,
     ),
     modifiers(&BearerAuth)
@@ -149,6 +154,9 @@ mod tests {
             "TransferBody",
             "QueueStats",
             "LoginResponse",
+            "Report",
+            "HotTopics",
+            "RealtimeView",
             "Error",
         ] {
             assert!(schemas.get(name).is_some(), "schema {name} missing");

@@ -168,7 +168,12 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         token: DEMO_ORDERS_TOKEN.into(),
         timeout_ms: 2_000,
     };
-    let order_system = kefu_orders::demo::DemoOrderSystem::demo(DEMO_ORDERS_TOKEN);
+    // Orders placed in it (`POST /demo/order-system/orders`) are reported to the demo tenant,
+    // as a real order system's connector would report them, for analytics to attribute.
+    let order_system = kefu_orders::demo::DemoOrderSystem::demo(DEMO_ORDERS_TOKEN).reporting_to(
+        &format!("http://{http_addr}/v1/tenants/{DEMO_TENANT}/orders"),
+        &args.admin_token,
+    );
 
     // Bot: the demo tenant's knowledge base, gRPC on a loopback port of its own.
     let knowledge = Knowledge::default();

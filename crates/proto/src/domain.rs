@@ -6,7 +6,7 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    MessageUndeliverable, OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
+    MessageUndeliverable, OrderActionTaken, OrderPlaced, QueueAbandoned, QueueEntered, QueueLeft,
 };
 use prost::Message;
 use serde_json::{Value, json};
@@ -100,6 +100,10 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
             let e: OrderActionTaken = decode(payload)?;
             let c = conv(e.conversation.as_ref());
             json!({"conversation_id": c["conversation_id"], "action": e.action, "order_id": e.order_id, "message_id": e.message_id, "conversation": c})
+        }
+        t::ORDER_PLACED => {
+            let e: OrderPlaced = decode(payload)?;
+            json!({"order_id": e.order_id, "customer_id": e.customer_id, "merchant_id": e.merchant_id, "amount_cents": e.amount_cents, "paid_cents": e.paid_cents, "at": at(e.placed_at.as_ref())})
         }
         t::MESSAGE_UNDELIVERABLE => {
             let e: MessageUndeliverable = decode(payload)?;

@@ -178,10 +178,19 @@ async fn tenant_facts<C: ConnectionTrait>(
     let mut statuses: HashMap<String, (String, String, i64)> = HashMap::new();
     let mut agent_days: BTreeSet<(String, i64)> = BTreeSet::new();
     let mut contacts: Vec<(String, i64)> = Vec::new();
+    // Orders to attribute: the batch's, and those a message of their customer may change.
+    let mut orders: BTreeSet<String> = BTreeSet::new();
+    let mut touches: Vec<(String, i64)> = Vec::new();
     for f in facts {
         match f {
+            Fact::Order(o) => {
+                orders.insert(o.order_id.clone());
+            }
             Fact::Message(m) => {
                 message_counts(tenant, settings, m, now, delta);
+                if crate::orders::Touch::of(m).is_some() && !m.conv.customer_id.is_empty() {
+                    touches.push((m.conv.customer_id.clone(), m.at.timestamp_millis()));
+                }
                 if m.is_customer_contact() && !m.conv.customer_id.is_empty() {
                     contacts.push((m.conv.customer_id.clone(), m.at.timestamp_millis()));
                 }
@@ -260,6 +269,7 @@ async fn tenant_facts<C: ConnectionTrait>(
             .collect();
         store::put_statuses(db, tenant, &latest).await?;
     }
+    crate::orders::rederive(db, tenant, settings, &orders, &touches, now, delta).await?;
     attendance::recompute(db, tenant, zone, &agent_days, now, delta).await
 }
 
@@ -376,7 +386,7 @@ fn fold(st: &mut ConvState, facts: &[&Fact]) -> bool {
         match f {
             Fact::Lifecycle(l) => st.apply_life(l),
             Fact::Message(m) => messages.push(m),
-            Fact::Status(_) => {}
+            Fact::Status(_) | Fact::Order(_) => {}
         }
     }
     messages.sort_by_key(|m| m.seq);

@@ -134,7 +134,13 @@ pub async fn a_live_conversation_in_the_numbers(p: &Platform) {
         (!d.sent_to("an-bot").is_empty()).then_some(())
     })
     .await;
-    d.say(p, "an-human", "转人工", json!({})).await;
+    d.say(
+        p,
+        "an-human",
+        "转人工",
+        json!({"identities": [{"kind": "phone", "value": PHONE}]}),
+    )
+    .await;
     let conversation = d.queued_for("an-human").await;
     eventually("the offer to an-a", WAIT, || async {
         let r = agent.get_conversation(&conversation).await;
@@ -274,6 +280,7 @@ pub async fn a_live_conversation_in_the_numbers(p: &Platform) {
         ],
     )
     .await;
+    orders_reported_through_the_gateway(&d, &agent, url, range, &events).await;
     // Another tenant sees none of it.
     let (_, other) = report(url, "an-other-tenant", range.0, range.1, &[]).await;
     assert!(
@@ -283,6 +290,111 @@ pub async fn a_live_conversation_in_the_numbers(p: &Platform) {
         "{other:#?}"
     );
     through_the_gateway(p, &d, &agent, range, frt).await;
+}
+
+/// The handed-off customer's phone, which the channel vouches for.
+const PHONE: &str = "13900000077";
+
+/// The order system reports two orders through the gateway: the served customer's (by phone,
+/// won by the agent who served them) and a stranger's (nobody's). Bad reports are refused
+/// naming the field; an agent may not report.
+async fn orders_reported_through_the_gateway(
+    d: &Desk,
+    agent: &kefu_tests::DeskClient,
+    url: &str,
+    range: (&str, &str),
+    events: &[Value],
+) {
+    let customer = events
+        .iter()
+        .find(|e| e["event_type"] == "conversation.handoff_requested")
+        .map(|e| e["conversation_id"].clone())
+        .and_then(|c| {
+            events
+                .iter()
+                .find(|e| e["event_type"] == "conversation.opened" && e["conversation_id"] == c)
+        })
+        .map(|e| e["customer_id"].as_str().unwrap().to_owned())
+        .expect("the handed-off customer");
+    let post = |body: Value| {
+        let admin = d.admin.clone();
+        async move {
+            admin
+                .call(reqwest::Method::POST, "/orders", Some(body))
+                .await
+        }
+    };
+    let placed = Utc::now().to_rfc3339();
+    let r = post(
+        json!({"order_id": "an-o1", "placed_at": placed, "amount_cents": 52_000,
+        "paid_cents": 40_000, "customer": {"phone": PHONE}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert_eq!(r.body["customer_id"], customer.as_str());
+    let r = post(
+        json!({"order_id": "an-o2", "placed_at": placed, "amount_cents": 9_900,
+        "customer": {"phone": "13900000078"}}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert_eq!(r.body["customer_id"], Value::Null);
+    // Reported again: the first report counts.
+    let again = post(
+        json!({"order_id": "an-o1", "placed_at": placed, "amount_cents": 1,
+        "customer": {"phone": PHONE}}),
+    )
+    .await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    post(
+        json!({"order_id": "an-o3", "placed_at": placed, "amount_cents": -1,
+        "customer": {"phone": PHONE}}),
+    )
+    .await
+    .assert_invalid("amount_cents");
+    post(
+        json!({"order_id": "an-o3", "placed_at": "yesterday", "amount_cents": 1,
+        "customer": {"phone": PHONE}}),
+    )
+    .await
+    .assert_invalid("placed_at");
+    post(json!({"order_id": "an-o3", "placed_at": placed, "amount_cents": 1, "customer": {}}))
+        .await
+        .assert_invalid("customer");
+    let refused = agent
+        .call(
+            reqwest::Method::POST,
+            "/orders",
+            Some(
+                json!({"order_id": "an-o4", "placed_at": placed, "amount_cents": 1,
+                "customer": {"phone": PHONE}}),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    until_equal(
+        url,
+        &d.tenant,
+        range,
+        &["agent"],
+        &["an-a"],
+        &[
+            ("orders", 1.0),
+            ("revenue", 520.0),
+            ("paid_amount", 400.0),
+            ("served_conversion_rate", 1.0),
+        ],
+    )
+    .await;
+    until_equal(
+        url,
+        &d.tenant,
+        range,
+        &[],
+        &[],
+        &[("orders", 1.0), ("bot_orders", 0.0), ("revenue", 520.0)],
+    )
+    .await;
 }
 
 fn query(s: &str) -> String {
@@ -418,7 +530,9 @@ const MIDNIGHT: i64 = T + 10 * MIN;
 ///   at 00:21 (30 s), transfers to `b` at 00:25 (260 s), `b` accepts at 00:25:05 and closes at
 ///   00:30 (295 s);
 /// - E then F (web, the same customer): bot-only at 00:40 and 01:00 — E is not contained (the
-///   customer came back within 24 h), F is.
+///   customer came back within 24 h), F is;
+/// - orders on the second day: A's customer (`a` wins it), B's (the bot), D's (`b`); A's customer
+///   again two days later, nobody's.
 pub fn scripted_day(tenant: &str) -> Vec<kefu_bus::Envelope> {
     let mut s = kefu_analytics::testing::Script::new(tenant);
     s.status(T - 50 * MIN, "a", "", "offline", "online");
@@ -501,6 +615,12 @@ pub fn scripted_day(tenant: &str) -> Vec<kefu_bus::Envelope> {
         "到了吗",
     );
     s.status(MIDNIGHT + 60 * MIN, "a", "", "online", "offline");
+    // Orders: A's customer at 02:00 (agent `a` wrote last, within 24 h), B's at 03:00 (the bot
+    // only), D's at 04:00 (`b` wrote last), A's again two days later (outside the window).
+    s.order(MIDNIGHT + 120 * MIN, "o-a", "ua", 52_000, 52_000);
+    s.order(MIDNIGHT + 180 * MIN, "o-b", "ub", 8_800, 0);
+    s.order(MIDNIGHT + 240 * MIN, "o-d", "ud", 12_000, 12_000);
+    s.order(T + 2 * 86_400_000, "o-late", "ua", 1_000, 1_000);
     s.events
 }
 
@@ -522,6 +642,7 @@ pub const DAY_ONE: &[(&str, f64)] = &[
     ("closed", 0.0),
     ("abandoned", 0.0),
     ("online_s", 3600.0),
+    ("orders", 0.0),
 ];
 
 /// The second local day of [`scripted_day`], by hand.
@@ -552,6 +673,10 @@ pub const DAY_TWO: &[(&str, f64)] = &[
     ("csat_average", 5.0),
     ("csat_response_rate", 0.5),
     ("online_s", 3600.0),
+    ("orders", 3.0),
+    ("bot_orders", 1.0),
+    ("revenue", 728.0),
+    ("paid_amount", 640.0),
 ];
 
 /// The second day by agent: `a` handled A (810 s) and D until the transfer (260 s), `b` the
@@ -563,8 +688,15 @@ pub const DAY_TWO_A: &[(&str, f64)] = &[
     ("frt_mean_s", 30.0),
     ("csat_average", 5.0),
     ("online_s", 3600.0),
+    ("orders", 1.0),
+    ("revenue", 520.0),
 ];
-pub const DAY_TWO_B: &[(&str, f64)] = &[("handled", 1.0), ("handle_mean_s", 295.0)];
+pub const DAY_TWO_B: &[(&str, f64)] = &[
+    ("handled", 1.0),
+    ("handle_mean_s", 295.0),
+    ("orders", 1.0),
+    ("revenue", 120.0),
+];
 
 /// The analytics process alone on the broker: the tenant's documents (reporting time zone
 /// Asia/Shanghai, queue `q1` answered within 40 s) through `analytics.config`, then the scripted

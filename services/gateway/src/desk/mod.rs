@@ -10,6 +10,7 @@
 //!   that pushes the session's desk events to the sockets in their audience;
 //! - [`analytics`]: reports (JSON, CSV), hot topics, the real-time view and the check, from
 //!   the analytics service;
+//! - [`orders`]: the order system reports orders (`order.placed`, for analytics' attribution);
 //! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
 
 pub mod accounts;
@@ -19,6 +20,7 @@ pub mod events;
 pub mod json;
 pub mod lockout;
 pub mod openapi;
+pub mod orders;
 pub mod queues;
 pub mod socket;
 pub mod work;
@@ -303,6 +305,7 @@ pub fn routes() -> DeskRoutes {
             "/v1/tenants/{tenant_id}/analytics/check",
             analytics::check,
         )
+        .add(M::POST, "/v1/tenants/{tenant_id}/orders", orders::report)
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
 }
 

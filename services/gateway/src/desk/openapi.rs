@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the desk API, derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, analytics, auth, queues, socket, work};
+use super::{accounts, analytics, auth, orders, queues, socket, work};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -53,6 +53,7 @@ errors are `{\"error\", \"message\", \"field\"}`."
         analytics::hot_topics,
         analytics::realtime,
         analytics::check,
+        orders::report,
         socket::connect,
     ),
     modifiers(&BearerAuth)

@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/kefu-target
 .PHONY: run test lint unit e2e bench build fmt services crds chart-lint simulate browser-test \
 	dockerfile-lint image chaos api-fuzz
 
-## run: build and start Kefu (gateway, session, bot) in one process on SQLite — http://127.0.0.1:8080
+## run: build and start Kefu (gateway, session, bot, analytics) in one process on SQLite — http://127.0.0.1:8080
 run:
 	$(CARGO) run -p kefu -- dev
 

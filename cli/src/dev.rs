@@ -5,6 +5,7 @@
 
 use crate::inbox::Inbox;
 use anyhow::Context;
+use kefu_analytics::{AnalyticsApp, AnalyticsConfig};
 use kefu_bot::{BotApp, Knowledge};
 use kefu_bus::{Bus, InProcessBus, Topology};
 use kefu_gateway::store::ChannelSpec;
@@ -151,6 +152,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let workers_ready = readiness.component("gateway.consumers");
     let session_ready = readiness.component("session.consumers");
     let ticketing_ready = readiness.component("ticketing.consumers");
+    let analytics_ready = readiness.component("analytics.consumers");
     // The in-process bus keeps its messages in bus.db until they are settled, so a kill of
     // this process loses no accepted event: the restart delivers them again.
     let journal = kefu_worker::journal::SqliteJournal::open(sqlite(&args.data_dir, "bus").await?)
@@ -168,7 +170,12 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         token: DEMO_ORDERS_TOKEN.into(),
         timeout_ms: 2_000,
     };
-    let order_system = kefu_orders::demo::DemoOrderSystem::demo(DEMO_ORDERS_TOKEN);
+    // Orders placed in it (`POST /demo/order-system/orders`) are reported to the demo tenant,
+    // as a real order system's connector would report them, for analytics to attribute.
+    let order_system = kefu_orders::demo::DemoOrderSystem::demo(DEMO_ORDERS_TOKEN).reporting_to(
+        &format!("http://{http_addr}/v1/tenants/{DEMO_TENANT}/orders"),
+        &args.admin_token,
+    );
 
     // Bot: the demo tenant's knowledge base, gRPC on a loopback port of its own.
     let knowledge = Knowledge::default();
@@ -202,6 +209,16 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     )
     .await?;
 
+    // Analytics: every domain event into its own SQLite file, gRPC on a loopback port of its
+    // own (the gateway's analytics REST API calls it exactly as in distributed mode).
+    let (analytics_listener, analytics_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let analytics = AnalyticsApp::build(
+        AnalyticsConfig::default(),
+        sqlite(&args.data_dir, "analytics").await?,
+        bus.clone(),
+    )
+    .await?;
+
     // Gateway.
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
@@ -209,6 +226,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         agent_token_secret: kefu_config::Secret::new(args.agent_token_secret.clone()),
         session_url: format!("http://{session_addr}"),
         ticketing_url: format!("http://{ticketing_addr}"),
+        analytics_url: format!("http://{analytics_addr}"),
         ..GatewayConfig::default()
     };
     let gateway = GatewayApp::build(
@@ -252,6 +270,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         shutdown.clone(),
     ));
     tasks.spawn(serve(
+        analytics_listener,
+        tonic::service::Routes::new(analytics.grpc()),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve(
         gateway_grpc_listener,
         tonic::service::Routes::new(gateway.grpc()),
         shutdown.clone(),
@@ -277,6 +300,10 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         let (stop, ticketing) = (shutdown.clone(), ticketing.clone());
         tasks.spawn(async move { anyhow::Ok(ticketing.run_workers(stop, ticketing_ready).await?) });
     }
+    {
+        let stop = shutdown.clone();
+        tasks.spawn(async move { anyhow::Ok(analytics.run_workers(stop, analytics_ready).await?) });
+    }
     let gateway = Arc::new(gateway);
     {
         let (stop, gateway) = (shutdown.clone(), gateway.clone());
@@ -290,10 +317,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             ("grpc_session", session_addr),
             ("grpc_bot", bot_addr),
             ("grpc_ticketing", ticketing_addr),
+            ("grpc_analytics", analytics_addr),
         ],
     );
     eprintln!(
-        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  events:      GET http://{http_addr}/dev/events (what each change published)\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
+        "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  analytics:   http://{http_addr}/v1/tenants/{DEMO_TENANT}/analytics/report (supervisor zhao's token; docs/metrics.md)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  events:      GET http://{http_addr}/dev/events (what each change published)\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
         // The demo's own token is shown; one the operator chose is never printed.
         if args.admin_token == DEMO_ADMIN_TOKEN {
             DEMO_ADMIN_TOKEN

@@ -1,5 +1,5 @@
 //! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
-//! in-process bus); `kefu gateway|session|bot|ticketing` run one service in distributed mode, exactly like
+//! in-process bus); `kefu gateway|session|bot|ticketing|analytics` run one service in distributed mode, exactly like
 //! the `kefu-<service>` binaries; `kefu validate|apply -f FILE` check and apply the operator's
 //! YAML outside Kubernetes.
 
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run gateway, session, bot and ticketing in one process with SQLite and an in-process bus.
+    /// Run gateway, session, bot, ticketing and analytics in one process with SQLite and an in-process bus.
     Dev(dev::DevArgs),
     /// Run the gateway service (DATABASE_URL, AMQP_URL, KEFU_* variables).
     Gateway,
@@ -33,6 +33,8 @@ enum Command {
     Ticketing,
     /// Run the bot service, or `kefu bot ask|eval` to try or score a knowledge base on JSON lines.
     Bot(BotArgs),
+    /// Run the analytics service.
+    Analytics,
     /// QA: `kefu qa check --policy FILE` inspects transcripts (JSON lines on stdin).
     Qa(qa::QaArgs),
     /// Check Tenant/Channel/Queue/RoutingPolicy/QaPolicy YAML; every error is printed with its field path.
@@ -75,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Bot(BotArgs {
             command: Some(BotCommand::Eval(args)),
         }) => bot_ask::eval(args),
+        Command::Analytics => kefu_lifecycle::service_main("kefu-analytics", kefu_analytics::run),
         Command::Qa(args) => qa::main(args),
         Command::Validate(args) => apply::validate(args),
         Command::Apply(args) => apply::apply(args),

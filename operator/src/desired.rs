@@ -1,5 +1,5 @@
 //! Desired state of a dedicated tenant, as pure functions of the Tenant and the platform
-//! settings: the Deployments and Services of its gateway, session, bot and ticketing, the Secret they read
+//! settings: the Deployments and Services of its gateway, session, bot, ticketing and analytics, the Secret they read
 //! their URLs from, and the autoscaler of each queue-consuming Deployment (a KEDA `ScaledObject`
 //! on RabbitMQ queue depth, or an `autoscaling/v2` HPA on CPU where KEDA is not installed).
 //! The controller applies them with server-side apply; these functions never talk to anything.
@@ -48,6 +48,12 @@ pub const COMPONENTS: [Component; 4] = [
         http_port: 8083,
         grpc_port: 50054,
         queue: Some("kefu.ticketing.events"),
+    },
+    Component {
+        name: "analytics",
+        http_port: 8085,
+        grpc_port: 50056,
+        queue: Some("kefu.analytics.events"),
     },
 ];
 
@@ -160,6 +166,9 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
     }
     if c.name == "ticketing" {
         env.push(json!({"name": "KEFU_SESSION_URL", "value": grpc_url("session", 50052)}));
+    }
+    if c.name == "gateway" {
+        env.push(json!({"name": "KEFU_ANALYTICS_URL", "value": grpc_url("analytics", 50056)}));
     }
     if c.name == "session" {
         env.push(json!({"name": "KEFU_BOT_URL", "value": format!("http://{}.{ns}.svc:50053", object_name(&name, "bot"))}));

@@ -45,7 +45,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         "PATCH",
         "/api/v1/namespaces/shop/secrets/kefu-acme-platform?",
     )];
-    for c in ["gateway", "session", "bot", "ticketing"] {
+    for c in ["gateway", "session", "bot", "ticketing", "analytics"] {
         s.push(expect(
             "PATCH",
             format!("/apis/apps/v1/namespaces/shop/deployments/kefu-acme-{c}?"),
@@ -65,7 +65,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
             "PATCH",
             "/apis/keda.sh/v1alpha1/namespaces/shop/triggerauthentications/kefu-acme-rabbitmq?",
         ));
-        for c in ["gateway", "session", "ticketing"] {
+        for c in ["gateway", "session", "ticketing", "analytics"] {
             s.push(expect(
                 "PATCH",
                 format!("/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects/kefu-acme-{c}?"),
@@ -73,7 +73,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         }
     } else {
         s.push(crd.reply(404, not_found()));
-        for c in ["gateway", "session", "ticketing"] {
+        for c in ["gateway", "session", "ticketing", "analytics"] {
             s.push(expect(
                 "PATCH",
                 format!(

@@ -1,4 +1,4 @@
-//! Gateway, session, bot and ticketing as four processes on the shared PostgreSQL and RabbitMQ, isolated
+//! Gateway, session, bot, ticketing and analytics as five processes on the shared PostgreSQL and RabbitMQ, isolated
 //! by the test's schemas and broker prefix.
 
 use crate::env::{amqp_url, database_url};
@@ -18,6 +18,7 @@ pub struct Distributed {
     pub session: Service,
     pub ticketing: Service,
     pub gateway: Service,
+    pub analytics: Service,
 }
 
 /// The environment of one service process of this test: listeners on free ports, the
@@ -82,6 +83,11 @@ pub async fn start_ticketing(
     .await
 }
 
+/// Starts the analytics service (it needs no other service: it reads the bus).
+pub async fn start_analytics(iso: &Isolation, extra: &[(&str, String)]) -> Service {
+    Service::start("kefu-analytics", &[], &env(iso, "analytics", extra, &[])).await
+}
+
 /// Starts the gateway with an admin token.
 pub async fn start_gateway(
     iso: &Isolation,
@@ -107,12 +113,13 @@ pub async fn start_gateway(
     .await
 }
 
-/// Starts bot, session, ticketing and gateway (in that order: each needs the ones before), all
-/// listening on free loopback ports. `extra` is added to every process's environment.
+/// Starts bot, session, ticketing, analytics and gateway (in that order: each needs the ones
+/// before), all listening on free loopback ports. `extra` is added to every process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
     let ticketing = start_ticketing(iso, &session, extra).await;
+    let analytics = start_analytics(iso, extra).await;
     let mut with_services = extra.to_vec();
     with_services.push((
         "KEFU_SESSION_URL",
@@ -122,11 +129,16 @@ pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)])
         "KEFU_TICKETING_URL",
         format!("http://{}", ticketing.addr("grpc")),
     ));
+    with_services.push((
+        "KEFU_ANALYTICS_URL",
+        format!("http://{}", analytics.addr("grpc")),
+    ));
     let gateway = start_gateway(iso, admin_token, &with_services).await;
     Distributed {
         bot,
         session,
         ticketing,
         gateway,
+        analytics,
     }
 }

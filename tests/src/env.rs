@@ -59,11 +59,12 @@ impl Isolation {
     }
 
     /// Drops this test's schemas and broker topology.
-    /// Drops what a distributed platform made: the gateway's and session's schemas and every
-    /// queue of the system (`kefu_proto::queues::ALL`), with their dead-letter queues.
+    /// Drops what a distributed platform made: the gateway's, session's and analytics'
+    /// schemas and every queue of the system (`kefu_proto::queues::ALL`), with their
+    /// dead-letter queues.
     pub async fn cleanup_platform(&self) {
         let queues: Vec<&str> = kefu_proto::queues::ALL.iter().map(|q| q.name).collect();
-        self.cleanup(&["gateway", "session", "ticketing"], &queues)
+        self.cleanup(&["gateway", "session", "ticketing", "analytics"], &queues)
             .await;
     }
 

@@ -105,7 +105,11 @@ fn recorded_migration_names_never_change() {
     );
     assert_eq!(
         names::<kefu_analytics::store::migration::AnalyticsMigrator>(),
-        ["analytics_0001_initial", "analytics_0002_counters"]
+        [
+            "analytics_0001_initial",
+            "analytics_0002_counters",
+            "analytics_0003_orders"
+        ]
     );
     assert_eq!(
         names::<kefu_ticketing::store::migration::TicketingMigrator>(),

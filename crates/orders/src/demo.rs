@@ -1,6 +1,9 @@
 //! The demo order system: the connector's HTTP contract over a few customers and their orders
 //! (`demo/orders.json`), kept in memory. `kefu dev` serves it so the bot's look-ups and card
 //! buttons work on a fresh machine; tests serve it as the order system at Kefu's edge.
+//! `POST /orders` places an order; with [`DemoOrderSystem::reporting_to`] each new order is
+//! reported to Kefu (`POST /v1/tenants/{tenant}/orders`), as a real order system's connector
+//! would, so analytics can attribute it.
 
 use crate::{Operation, OperationRequest, OperationResult, Order, OrderList, Product};
 use axum::extract::{Path, Query, State};
@@ -32,6 +35,42 @@ pub struct DemoCustomer {
 pub struct DemoOrderSystem {
     data: Arc<Mutex<DemoData>>,
     token: Arc<str>,
+    reporter: Option<Arc<Reporter>>,
+}
+
+/// Where new orders are reported: Kefu's order endpoint and the bearer token it takes.
+struct Reporter {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+/// `POST /orders`: a known customer buys `quantity` of a product.
+#[derive(Deserialize)]
+struct PlaceOrder {
+    phone: Option<String>,
+    member_id: Option<String>,
+    product_id: String,
+    #[serde(default = "one_unit")]
+    quantity: u32,
+    /// Paid at once (default) or left unpaid.
+    #[serde(default = "yes")]
+    paid: bool,
+}
+
+fn one_unit() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The placed order, and whether Kefu took the report (202).
+#[derive(serde::Serialize)]
+struct Placed {
+    order: Order,
+    reported: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +89,24 @@ impl DemoOrderSystem {
         Self {
             data: Arc::new(Mutex::new(data)),
             token: token.into(),
+            reporter: None,
         }
+    }
+
+    /// Reports each order placed from now on to `url` (Kefu's `/v1/tenants/{tenant}/orders`)
+    /// with `token` (the tenant's admin token).
+    pub fn reporting_to(mut self, url: &str, token: &str) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("http client");
+        self.reporter = Some(Arc::new(Reporter {
+            url: url.to_owned(),
+            token: token.to_owned(),
+            http,
+        }));
+        self
     }
 
     /// The shipped demo data; `token` is the bearer token callers must send (empty: none).
@@ -67,7 +123,7 @@ impl DemoOrderSystem {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/orders", get(list))
+            .route("/orders", get(list).post(place))
             .route("/orders/{order_id}", get(one))
             .route("/orders/{order_id}/operations", post(operate))
             .route("/products/{product_id}", get(product))
@@ -109,6 +165,98 @@ async fn list(
     orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
     orders.truncate(who.limit.unwrap_or(5).min(20));
     Json(OrderList { orders }).into_response()
+}
+
+async fn place(
+    State(sys): State<DemoOrderSystem>,
+    headers: HeaderMap,
+    Json(req): Json<PlaceOrder>,
+) -> Response {
+    if !sys.authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    if !(1..=99).contains(&req.quantity) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "quantity must be 1-99");
+    }
+    let (order, phone, member_id) = {
+        let mut data = sys.data.lock().expect("demo data");
+        let Some(product) = data
+            .products
+            .iter()
+            .find(|p| p.product_id == req.product_id)
+            .cloned()
+        else {
+            return error(StatusCode::NOT_FOUND, "product not found");
+        };
+        let Some(customer) = owner(&mut data, req.phone.as_deref(), req.member_id.as_deref())
+        else {
+            return error(StatusCode::NOT_FOUND, "customer not found");
+        };
+        let now = chrono::Utc::now();
+        let order = Order {
+            order_id: format!(
+                "W{}{:03}",
+                now.format("%Y%m%d%H%M%S"),
+                customer.orders.len() + 1
+            ),
+            status: if req.paid { "paid" } else { "unpaid" }.into(),
+            created_at: now,
+            amount_cents: product.price_cents * i64::from(req.quantity),
+            items: vec![crate::OrderItem {
+                product_id: product.product_id.clone(),
+                name: product.name.clone(),
+                quantity: req.quantity,
+                price_cents: product.price_cents,
+                image_url: product.image_url.clone(),
+            }],
+            merchant_id: product.merchant_id.clone(),
+            logistics: None,
+            invoice: "none".into(),
+            urged: false,
+        };
+        customer.orders.push(order.clone());
+        (order, customer.phone.clone(), customer.member_id.clone())
+    };
+    let reported = match &sys.reporter {
+        Some(r) => report(r, &order, &phone, &member_id).await,
+        None => false,
+    };
+    (StatusCode::CREATED, Json(Placed { order, reported })).into_response()
+}
+
+/// Reports a new order to Kefu; whether it was taken.
+async fn report(r: &Reporter, o: &Order, phone: &str, member_id: &str) -> bool {
+    let paid = if o.status == "unpaid" {
+        0
+    } else {
+        o.amount_cents
+    };
+    let body = serde_json::json!({
+        "order_id": o.order_id,
+        "placed_at": o.created_at.to_rfc3339(),
+        "amount_cents": o.amount_cents,
+        "paid_cents": paid,
+        "merchant_id": o.merchant_id,
+        "customer": {"phone": phone, "member_id": member_id},
+    });
+    match r
+        .http
+        .post(&r.url)
+        .bearer_auth(&r.token)
+        .json(&body)
+        .send()
+        .await
+    {
+        Ok(resp) if resp.status().is_success() => true,
+        Ok(resp) => {
+            tracing::warn!(status = %resp.status(), order_id = %o.order_id, "Kefu refused the order report");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, order_id = %o.order_id, "reporting the order to Kefu failed");
+            false
+        }
+    }
 }
 
 async fn one(

@@ -6,7 +6,7 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    MessageUndeliverable, OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
+    MessageUndeliverable, OrderActionTaken, OrderPlaced, QueueAbandoned, QueueEntered, QueueLeft,
     TicketAssigned, TicketCommented, TicketCreated, TicketRef, TicketSla, TicketStatusChanged,
     TicketUpdated,
 };
@@ -44,6 +44,15 @@ fn ticket(t: Option<&TicketRef>) -> Value {
     })
 }
 
+/// The instant the payload says the change happened (RFC 3339, milliseconds): what analytics
+/// counts durations between.
+fn at(t: Option<&prost_types::Timestamp>) -> Value {
+    t.and_then(crate::time::from_timestamp)
+        .map_or(Value::Null, |t| {
+            json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        })
+}
+
 fn decode<M: Message + Default>(payload: &[u8]) -> Option<M> {
     M::decode(payload).ok()
 }
@@ -59,20 +68,20 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
         }
         t::HANDOFF_REQUESTED => {
             let e: HandoffRequested = decode(payload)?;
-            json!({"conversation_id": e.conversation_id, "reason": e.reason, "intents": e.intents, "merchant_id": e.merchant_id})
+            json!({"conversation_id": e.conversation_id, "reason": e.reason, "intents": e.intents, "merchant_id": e.merchant_id, "at": at(e.requested_at.as_ref())})
         }
         t::CONVERSATION_ASSIGNED => {
             let e: ConversationAssigned = decode(payload)?;
-            json!({"conversation_id": e.conversation_id, "agent_id": e.agent_id, "queue_id": e.queue_id, "waited_ms": e.waited_ms, "conversation": conv(e.conversation.as_ref())})
+            json!({"conversation_id": e.conversation_id, "agent_id": e.agent_id, "queue_id": e.queue_id, "waited_ms": e.waited_ms, "at": at(e.at.as_ref()), "conversation": conv(e.conversation.as_ref())})
         }
         t::CONVERSATION_TRANSFERRED => {
             let e: ConversationTransferred = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "from_agent_id": e.from_agent_id, "to_agent_id": e.to_agent_id, "from_queue_id": e.from_queue_id, "to_queue_id": e.to_queue_id, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "from_agent_id": e.from_agent_id, "to_agent_id": e.to_agent_id, "from_queue_id": e.from_queue_id, "to_queue_id": e.to_queue_id, "at": at(e.at.as_ref()), "conversation": c})
         }
         t::CONVERSATION_CLOSED => {
             let e: ConversationClosed = decode(payload)?;
-            json!({"conversation_id": e.conversation_id, "reason": e.reason, "agent_id": e.agent_id, "closed_by": e.closed_by, "summary": e.summary, "tags": e.tags, "conversation": conv(e.conversation.as_ref())})
+            json!({"conversation_id": e.conversation_id, "reason": e.reason, "agent_id": e.agent_id, "closed_by": e.closed_by, "summary": e.summary, "tags": e.tags, "at": at(e.at.as_ref()), "conversation": conv(e.conversation.as_ref())})
         }
         t::MESSAGE_CREATED => {
             let e: MessageCreated = decode(payload)?;
@@ -81,36 +90,40 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
                 Value::Null,
                 |b| json!({"intent": b.intent, "faq_id": b.faq_id, "miss": b.miss}),
             );
-            json!({"conversation_id": c["conversation_id"], "message_id": e.message_id, "sender_kind": e.sender_kind, "agent_id": e.agent_id, "internal": e.internal, "sequence": e.sequence, "message_type": e.message_type, "question": e.question, "bot": bot, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "message_id": e.message_id, "sender_kind": e.sender_kind, "agent_id": e.agent_id, "internal": e.internal, "sequence": e.sequence, "message_type": e.message_type, "question": e.question, "bot": bot, "at": at(e.created_at.as_ref()), "conversation": c})
         }
         t::QUEUE_ENTERED => {
             let e: QueueEntered = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "reason": e.reason, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "reason": e.reason, "at": at(e.at.as_ref()), "conversation": c})
         }
         t::QUEUE_LEFT => {
             let e: QueueLeft = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "reason": e.reason, "agent_id": e.agent_id, "waited_ms": e.waited_ms, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "reason": e.reason, "agent_id": e.agent_id, "waited_ms": e.waited_ms, "at": at(e.at.as_ref()), "conversation": c})
         }
         t::QUEUE_ABANDONED => {
             let e: QueueAbandoned = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "waited_ms": e.waited_ms, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "waited_ms": e.waited_ms, "at": at(e.at.as_ref()), "conversation": c})
         }
         t::CSAT_RATED => {
             let e: CsatRated = decode(payload)?;
             let c = conv(e.conversation.as_ref());
-            json!({"conversation_id": c["conversation_id"], "agent_id": e.agent_id, "rating": e.rating, "conversation": c})
+            json!({"conversation_id": c["conversation_id"], "agent_id": e.agent_id, "rating": e.rating, "at": at(e.at.as_ref()), "conversation": c})
         }
         t::AGENT_STATUS_CHANGED => {
             let e: AgentStatusChanged = decode(payload)?;
-            json!({"agent_id": e.agent_id, "merchant_id": e.merchant_id, "from_status": e.from_status, "to_status": e.to_status})
+            json!({"agent_id": e.agent_id, "merchant_id": e.merchant_id, "from_status": e.from_status, "to_status": e.to_status, "at": at(e.at.as_ref())})
         }
         t::ORDER_ACTION_TAKEN => {
             let e: OrderActionTaken = decode(payload)?;
             let c = conv(e.conversation.as_ref());
             json!({"conversation_id": c["conversation_id"], "action": e.action, "order_id": e.order_id, "message_id": e.message_id, "conversation": c})
+        }
+        t::ORDER_PLACED => {
+            let e: OrderPlaced = decode(payload)?;
+            json!({"order_id": e.order_id, "customer_id": e.customer_id, "merchant_id": e.merchant_id, "amount_cents": e.amount_cents, "paid_cents": e.paid_cents, "at": at(e.placed_at.as_ref())})
         }
         t::MESSAGE_UNDELIVERABLE => {
             let e: MessageUndeliverable = decode(payload)?;

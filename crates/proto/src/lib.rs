@@ -62,6 +62,9 @@ pub mod event_types {
     pub const AGENT_STATUS_CHANGED: &str = "agent.status_changed";
     /// [`crate::events::OrderActionTaken`]
     pub const ORDER_ACTION_TAKEN: &str = "order.action_taken";
+    /// [`crate::events::OrderPlaced`]: the order system reported an order (analytics attributes
+    /// it).
+    pub const ORDER_PLACED: &str = "order.placed";
 
     /// [`crate::events::TicketCreated`]
     pub const TICKET_CREATED: &str = "ticket.created";
@@ -103,6 +106,7 @@ pub mod event_types {
         CSAT_RATED,
         AGENT_STATUS_CHANGED,
         ORDER_ACTION_TAKEN,
+        ORDER_PLACED,
         MESSAGE_UNDELIVERABLE,
     ];
     /// [`crate::events::MessageUndeliverable`]: the gateway could not deliver a reply under the

@@ -128,6 +128,8 @@ pub async fn recompute_day<C: ConnectionTrait>(
         };
         delta.applied(tenant, &applied, 1, now);
     }
+    // Orders placed that day, attributed afresh.
+    crate::orders::recompute(db, tenant, settings, d0, d1, now, &mut delta).await?;
     // Attendance: the agents with a status or a segment that day, recomputed.
     let agents: BTreeSet<String> = agent_day::Entity::of_tenant(tenant)
         .filter(agent_day::Column::Day.eq(d0))

@@ -1,6 +1,6 @@
 //! Domain events as facts: what analytics keeps of each event, one kind of fact per table
 //! (`facts_message`, `facts_conversation`, `facts_agent_status`, `facts_order`). A fact is
-//! written once per event id and never changed.
+//! written once per event id (an order once per order id) and never changed.
 
 use chrono::{DateTime, Utc};
 use kefu_bus::Envelope;
@@ -177,6 +177,7 @@ pub enum Fact {
     Message(MessageFact),
     Lifecycle(LifecycleFact),
     Status(StatusFact),
+    Order(crate::orders::OrderFact),
 }
 
 impl Fact {
@@ -184,7 +185,7 @@ impl Fact {
         match self {
             Fact::Message(m) => Some(&m.conv.conversation_id),
             Fact::Lifecycle(l) => Some(&l.conv.conversation_id),
-            Fact::Status(_) => None,
+            Fact::Status(_) | Fact::Order(_) => None,
         }
     }
 }
@@ -364,6 +365,20 @@ pub fn from_envelope(e: &Envelope) -> Result<Option<Fact>, DecodeError> {
                 from: m.from_status,
                 to: m.to_status,
                 at: ts(m.at.as_ref(), fallback),
+            })
+        }
+        t::ORDER_PLACED => {
+            let m: ev::OrderPlaced = decode(e)?;
+            if m.order_id.is_empty() {
+                return Err(DecodeError::Missing(e.event_type.clone(), "order_id"));
+            }
+            Fact::Order(crate::orders::OrderFact {
+                order_id: m.order_id,
+                customer_id: m.customer_id,
+                merchant_id: m.merchant_id,
+                placed_at: ts(m.placed_at.as_ref(), fallback).timestamp_millis(),
+                amount_cents: m.amount_cents,
+                paid_cents: m.paid_cents,
             })
         }
         _ => return Ok(None),

@@ -89,6 +89,7 @@ impl Analytics for AnalyticsGrpc {
             )
             .into());
         }
+        let metrics = spec.metrics.iter().map(|m| m.name.to_owned()).collect();
         let rows = crate::query::report(&self.state.db, &spec, zone)
             .await
             .map_err(internal)?;
@@ -97,6 +98,7 @@ impl Analytics for AnalyticsGrpc {
             definitions_version: crate::metrics::DEFINITIONS_VERSION.to_owned(),
             from: ts(range.from),
             to: ts(range.to),
+            metrics,
             rows: rows
                 .into_iter()
                 .map(|r| pb::ReportRow {

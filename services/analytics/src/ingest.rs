@@ -84,6 +84,14 @@ async fn apply(
         txn.commit().await?;
         return Ok(BTreeSet::new());
     }
+    // One writer per tenant from here to the commit: the states, segments and days this batch
+    // reads are the ones it writes back, so a concurrent batch of the same tenant (another
+    // replica, or this one's next) waits instead of deriving from what this one is changing —
+    // a row lock cannot cover a conversation whose state does not exist yet.
+    let mut tenants: Vec<&str> = fresh.iter().map(|(_, e, _)| e.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    store::rollups::lock_tenants(&txn, &tenants).await?;
     let rows: Vec<(uuid::Uuid, &str, &Fact)> = fresh
         .iter()
         .map(|(_, e, f)| (e.event_id, e.tenant_id.as_str(), f))
@@ -108,8 +116,6 @@ async fn apply(
         .await?;
     }
     delta.compact();
-    let tenants: Vec<&str> = by_tenant.keys().copied().collect();
-    store::rollups::lock_tenants(&txn, &tenants).await?;
     store::rollups::apply(&txn, &delta).await?;
     txn.commit().await?;
     Ok(tenants.into_iter().map(str::to_owned).collect())
@@ -172,10 +178,19 @@ async fn tenant_facts<C: ConnectionTrait>(
     let mut statuses: HashMap<String, (String, String, i64)> = HashMap::new();
     let mut agent_days: BTreeSet<(String, i64)> = BTreeSet::new();
     let mut contacts: Vec<(String, i64)> = Vec::new();
+    // Orders to attribute: the batch's, and those a message of their customer may change.
+    let mut orders: BTreeSet<String> = BTreeSet::new();
+    let mut touches: Vec<(String, i64)> = Vec::new();
     for f in facts {
         match f {
+            Fact::Order(o) => {
+                orders.insert(o.order_id.clone());
+            }
             Fact::Message(m) => {
                 message_counts(tenant, settings, m, now, delta);
+                if crate::orders::Touch::of(m).is_some() && !m.conv.customer_id.is_empty() {
+                    touches.push((m.conv.customer_id.clone(), m.at.timestamp_millis()));
+                }
                 if m.is_customer_contact() && !m.conv.customer_id.is_empty() {
                     contacts.push((m.conv.customer_id.clone(), m.at.timestamp_millis()));
                 }
@@ -254,6 +269,7 @@ async fn tenant_facts<C: ConnectionTrait>(
             .collect();
         store::put_statuses(db, tenant, &latest).await?;
     }
+    crate::orders::rederive(db, tenant, settings, &orders, &touches, now, delta).await?;
     attendance::recompute(db, tenant, zone, &agent_days, now, delta).await
 }
 
@@ -370,7 +386,7 @@ fn fold(st: &mut ConvState, facts: &[&Fact]) -> bool {
         match f {
             Fact::Lifecycle(l) => st.apply_life(l),
             Fact::Message(m) => messages.push(m),
-            Fact::Status(_) => {}
+            Fact::Status(_) | Fact::Order(_) => {}
         }
     }
     messages.sort_by_key(|m| m.seq);

@@ -9,6 +9,7 @@
 //! - [`ingest`]: the `analytics.events` consumer; [`config_events`]: `analytics.config`;
 //!   [`sweep`]: what time alone changes (24 h settling, today's attendance, pruning, the
 //!   nightly check).
+//! - [`orders`]: reported orders and the agent (or the bot) each is attributed to.
 //! - [`query`], [`metrics`], [`topics`], [`realtime`], [`check`]: what the API answers.
 
 pub mod attendance;
@@ -21,6 +22,7 @@ pub mod facts;
 pub mod grpc;
 pub mod ingest;
 pub mod metrics;
+pub mod orders;
 pub mod query;
 pub mod realtime;
 pub mod rollup;

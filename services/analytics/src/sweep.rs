@@ -70,6 +70,9 @@ pub async fn settle(state: &AnalyticsState, now: i64) -> Result<usize, DbErr> {
             by_tenant.entry(tenant).or_default().push(id);
         }
         let txn = state.db.begin().await?;
+        // Before reading the states: the ingest of these tenants waits meanwhile.
+        let tenants: Vec<&str> = by_tenant.keys().map(String::as_str).collect();
+        rollups::lock_tenants(&txn, &tenants).await?;
         let mut delta = Delta::default();
         for (tenant, ids) in &by_tenant {
             let settings = state.settings.get(&txn, tenant).await?;
@@ -89,8 +92,6 @@ pub async fn settle(state: &AnalyticsState, now: i64) -> Result<usize, DbErr> {
                 .await?;
         }
         delta.compact();
-        let tenants: Vec<&str> = by_tenant.keys().map(String::as_str).collect();
-        rollups::lock_tenants(&txn, &tenants).await?;
         rollups::apply(&txn, &delta).await?;
         txn.commit().await?;
         if total > 100_000 {
@@ -112,6 +113,7 @@ pub async fn attendance_today(state: &AnalyticsState, now: i64) -> Result<(), Db
     }
     for (tenant, agents) in by_tenant {
         let txn = state.db.begin().await?;
+        rollups::lock_tenants(&txn, &[tenant.as_str()]).await?;
         let settings = state.settings.get(&txn, &tenant).await?;
         let today = day_start(now, settings.zone);
         let yesterday = day_start(today - 1, settings.zone);
@@ -123,7 +125,6 @@ pub async fn attendance_today(state: &AnalyticsState, now: i64) -> Result<(), Db
         let mut delta = Delta::default();
         attendance::recompute(&txn, &tenant, settings.zone, &wanted, now, &mut delta).await?;
         delta.compact();
-        rollups::lock_tenants(&txn, &[tenant.as_str()]).await?;
         rollups::apply(&txn, &delta).await?;
         txn.commit().await?;
     }

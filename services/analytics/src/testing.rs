@@ -8,7 +8,7 @@ use kefu_proto::event_types as t;
 use kefu_proto::events::{
     AgentStatusChanged, BotAnnotation, ConversationAssigned, ConversationClosed,
     ConversationOpened, ConversationRef, ConversationTransferred, CsatRated, CustomerProfile,
-    HandoffRequested, MessageCreated, QueueAbandoned, QueueEntered, QueueLeft,
+    HandoffRequested, MessageCreated, OrderPlaced, QueueAbandoned, QueueEntered, QueueLeft,
 };
 use kefu_proto::time::to_timestamp;
 use prost::Message;
@@ -305,6 +305,29 @@ impl Script {
                 from_status: from.to_owned(),
                 to_status: to.to_owned(),
                 at: Some(to_timestamp(time(at))),
+            },
+        );
+    }
+
+    /// The order system reports an order of `customer` placed at `at`.
+    pub fn order(
+        &mut self,
+        at: i64,
+        order_id: &str,
+        customer: &str,
+        amount_cents: i64,
+        paid_cents: i64,
+    ) {
+        self.push(
+            t::ORDER_PLACED,
+            at,
+            OrderPlaced {
+                order_id: order_id.to_owned(),
+                customer_id: customer.to_owned(),
+                merchant_id: String::new(),
+                placed_at: Some(to_timestamp(time(at))),
+                amount_cents,
+                paid_cents,
             },
         );
     }

@@ -15,4 +15,5 @@ kefu_store::contract_suite! {
     folding::the_check_agrees_and_finds_a_tampered_cell,
     folding::settings_follow_the_config_documents_by_version,
     folding::reports_are_tenant_and_merchant_scoped,
+    folding::orders_go_to_the_last_agent_the_bot_or_nobody,
 }

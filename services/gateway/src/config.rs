@@ -34,6 +34,8 @@ pub struct GatewayConfig {
     pub session_url: String,
     /// The ticketing service's gRPC endpoint (the tickets API).
     pub ticketing_url: String,
+    /// The analytics service's gRPC endpoint (the analytics REST API).
+    pub analytics_url: String,
     pub webchat: WebchatConfig,
     /// HS256 key of the desk's agent tokens (`KEFU_AGENT_TOKEN_SECRET`, at least 32 bytes);
     /// empty disables agent sign-in (the admin token still works on the desk API).
@@ -119,6 +121,7 @@ impl Default for GatewayConfig {
             delivery_concurrency: 2,
             session_url: "http://127.0.0.1:50052".into(),
             ticketing_url: "http://127.0.0.1:50054".into(),
+            analytics_url: "http://127.0.0.1:50056".into(),
             webchat: WebchatConfig::default(),
             agent_token_secret: Secret::default(),
             desk: DeskConfig::default(),
@@ -169,6 +172,11 @@ impl Validate for GatewayConfig {
             || self.ticketing_url.starts_with("https://"))
         {
             return invalid("ticketing_url", "must be an http(s) URL");
+        }
+        if !(self.analytics_url.starts_with("http://")
+            || self.analytics_url.starts_with("https://"))
+        {
+            return invalid("analytics_url", "must be an http(s) URL");
         }
         if self.webchat.messages_per_second == 0 || self.webchat.ping_interval_s == 0 {
             return invalid(

@@ -157,6 +157,7 @@ pub(crate) async fn find(
             tenant_id: tenant_id.clone(),
             channel_id,
             external_user_id: user.clone(),
+            ..FindCustomerRequest::default()
         })
         .await
         .map_err(|s| from_status(s, "customer", &user))?

@@ -97,6 +97,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// The session's desk service (agents, routing work, supervision).
     pub desk: Desk,
+    /// The analytics service (the analytics REST API).
+    pub analytics: Analytics,
     /// Open desk sockets (agents, supervisors) of this replica.
     pub desk_sockets: desk::socket::DeskSockets,
     /// Sign-in failures per login (`desk::lockout`).
@@ -124,6 +126,13 @@ pub type Desk = kefu_proto::session::desk_client::DeskClient<
 >;
 
 pub type Ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Analytics = kefu_proto::analytics::analytics_client::AnalyticsClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -181,6 +190,20 @@ impl GatewayApp {
             ticketing,
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        // Lazy too: analytics may start after us (or not at all; its routes then answer 503).
+        let analytics = kefu_proto::analytics::analytics_client::AnalyticsClient::with_interceptor(
+            tonic::transport::Endpoint::from_shared(config.analytics_url.clone())
+                .map_err(|_| {
+                    kefu_store::StoreError::Config(format!(
+                        "analytics_url {:?} is not a valid endpoint",
+                        config.analytics_url
+                    ))
+                })?
+                .connect_timeout(Duration::from_secs(2))
+                .tcp_nodelay(true)
+                .connect_lazy(),
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let lockout = Arc::new(desk::lockout::Lockout::new(
             config.desk.login_max_failures,
             Duration::from_secs(config.desk.login_lockout_s),
@@ -198,6 +221,7 @@ impl GatewayApp {
             sockets: channels::web::Sockets::default(),
             bus: bus.clone(),
             desk,
+            analytics,
             desk_sockets: desk::socket::DeskSockets::default(),
             tokens: channels::token::Tokens::default(),
             replica_id: uuid::Uuid::now_v7().simple().to_string(),

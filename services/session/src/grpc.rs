@@ -247,15 +247,26 @@ impl Session for SessionGrpc {
     ) -> Result<Response<Customer>, Status> {
         let req = req.into_inner();
         require_tenant(&req.tenant_id)?;
-        let c = repo::find_channel_customer(
-            &self.state.db,
-            &req.tenant_id,
-            &req.channel_id,
-            &req.external_user_id,
-        )
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| Status::not_found("customer not found"))?;
+        let found = if req.channel_id.is_empty() && !req.identity_kind.is_empty() {
+            customers::find_by_identity(
+                &self.state.db,
+                &req.tenant_id,
+                &req.identity_kind,
+                &req.identity_value,
+            )
+            .await
+        } else {
+            repo::find_channel_customer(
+                &self.state.db,
+                &req.tenant_id,
+                &req.channel_id,
+                &req.external_user_id,
+            )
+            .await
+        };
+        let c = found
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("customer not found"))?;
         Ok(Response::new(Customer {
             tenant_id: c.tenant_id,
             customer_id: c.id.to_string(),

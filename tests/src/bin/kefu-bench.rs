@@ -165,6 +165,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
         session,
         ticketing,
         gateway,
+        analytics,
     } = kefu_tests::distributed::start(iso, ADMIN, &[("RUST_LOG", "warn".into())]).await;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -234,7 +235,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
     for t in tasks {
         all.extend(t.await??);
     }
-    drop((bot, session, ticketing, gateway));
+    drop((bot, session, ticketing, gateway, analytics));
     anyhow::ensure!(
         !all.is_empty(),
         "no message completed in the measured window"

@@ -28,6 +28,7 @@ async fn start(data: &std::path::Path) -> Platform {
         gateway: GatewayClient::new(format!("http://{}", dev.addr("http")), ADMIN_TOKEN),
         events: kefu_tests::events::EventTap::dev(format!("http://{}", dev.addr("http"))),
         session_grpc: format!("http://{}", dev.addr("grpc_session")),
+        analytics_grpc: format!("http://{}", dev.addr("grpc_analytics")),
         otlp,
         expected_spans: vec![
             ("kefu-dev", "POST /v1/channels"),
@@ -45,6 +46,14 @@ async fn dev_first_message_crosses_every_hop() {
     let data = tempfile::tempdir().unwrap();
     let p = start(data.path()).await;
     scenario::first_message(&p).await;
+}
+
+/// The analytics service inside `kefu dev` counts what the desk and the bot did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_analytics_counts_a_live_conversation() {
+    let data = tempfile::tempdir().unwrap();
+    let p = start(data.path()).await;
+    crate::analytics::a_live_conversation_in_the_numbers(&p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

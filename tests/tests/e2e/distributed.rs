@@ -1,4 +1,4 @@
-//! Distributed mode: gateway, session and bot as separate OS processes on real PostgreSQL and
+//! Distributed mode: gateway, session, bot and analytics as separate OS processes on real PostgreSQL and
 //! RabbitMQ, each test isolated by its own schemas and broker prefix.
 
 use crate::platform::{ADMIN_TOKEN, OrderSystem, Platform};
@@ -41,11 +41,13 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
         session,
         ticketing,
         gateway,
+        analytics,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
         events,
         gateway: GatewayClient::new(format!("http://{}", gateway.addr("http")), ADMIN_TOKEN),
         session_grpc: format!("http://{}", session.addr("grpc")),
+        analytics_grpc: format!("http://{}", analytics.addr("grpc")),
         otlp,
         expected_spans: vec![
             ("kefu-gateway", "POST /v1/channels"),
@@ -53,7 +55,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             ("kefu-bot", "Bot/Answer"),
             ("kefu-gateway", "gateway.outbound process"),
         ],
-        services: vec![bot, session, ticketing, gateway],
+        services: vec![bot, session, ticketing, analytics, gateway],
         _orders: Some(orders),
     }
 }
@@ -264,6 +266,27 @@ distributed_scenarios!(
     web_chat_socket,
     tenant_rules_from_config,
 );
+
+distributed_scenarios!(
+    analytics:
+    a_live_conversation_in_the_numbers,
+);
+
+/// A scripted day with known answers across midnight in the tenant's time zone, published on
+/// the broker to the analytics process, then replayed: the figures do not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_analytics_scripted_day_and_its_replay() {
+    let iso = Isolation::new();
+    crate::analytics::scripted_day_replayed(&iso).await;
+    iso.cleanup(
+        &["analytics"],
+        &kefu_proto::queues::ALL
+            .iter()
+            .map(|q| q.name)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+}
 
 distributed_scenarios!(
     monitoring:

@@ -2,6 +2,7 @@
 //! RabbitMQ (distributed mode) or on their own (`kefu dev`), driven through the public API the
 //! way a channel drives it. The same scenarios run against both modes.
 
+mod analytics;
 mod channels;
 mod chaos;
 mod customer;

@@ -9,6 +9,8 @@ pub struct Platform {
     pub gateway: GatewayClient,
     /// The session service's gRPC endpoint (`http://host:port`).
     pub session_grpc: String,
+    /// The analytics service's gRPC endpoint.
+    pub analytics_grpc: String,
     pub otlp: OtlpReceiver,
     /// `service.name` of the spans expected in one message's trace, with a span name each
     /// must contain.

@@ -29,6 +29,7 @@ pub async fn insert<C: ConnectionTrait>(
     let mut messages = Vec::new();
     let mut lifecycle = Vec::new();
     let mut statuses = Vec::new();
+    let mut orders: Vec<(Uuid, String, &crate::orders::OrderFact)> = Vec::new();
     for (event_id, tenant, fact) in facts {
         let tenant = (*tenant).to_owned();
         match fact {
@@ -69,6 +70,7 @@ pub async fn insert<C: ConnectionTrait>(
                 value: Set(l.value),
                 labels: Set(serde_json::to_string(&l.labels).unwrap_or_else(|_| "[]".into())),
             }),
+            Fact::Order(o) => orders.push((*event_id, tenant, o)),
             Fact::Status(s) => statuses.push(fact_agent_status::ActiveModel {
                 event_id: Set(*event_id),
                 tenant_id: Set(tenant),
@@ -110,7 +112,7 @@ pub async fn insert<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    crate::orders::insert(db, &orders).await
 }
 
 fn conv_ref(

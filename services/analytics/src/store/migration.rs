@@ -4,7 +4,7 @@
 use crate::counters::{Counter, Hist};
 use crate::store::entities::{
     agent_day, agent_segment, agent_status, check_run, conversation_state, fact_agent_status,
-    fact_conversation, fact_message, queue_target, report_settings,
+    fact_conversation, fact_message, fact_order, queue_target, report_settings,
 };
 use kefu_store::migration::{
     add_missing_columns, create_entity_table, create_indexes, create_shared_tables, index,
@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "facts_agent_status",
     "facts_conversation",
     "facts_message",
+    "facts_order",
     "queue_targets",
     "report_settings",
     "rollup_labels",
@@ -46,7 +47,11 @@ pub struct AnalyticsMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for AnalyticsMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial), Box::new(M0002Counters)]
+        vec![
+            Box::new(M0001Initial),
+            Box::new(M0002Counters),
+            Box::new(M0003Orders),
+        ]
     }
 }
 
@@ -133,5 +138,20 @@ kefu_store::migration! {
             )
         }));
         add_missing_columns(manager, columns).await
+    }
+}
+
+kefu_store::migration! {
+    /// The orders the order system reported, with what their attribution contributed.
+    M0003Orders = "analytics_0003_orders", |manager| {
+        create_entity_table(manager, fact_order::Entity).await?;
+        create_indexes(
+            manager,
+            &[
+                index("facts_order", "ix_fo_customer", &["tenant_id", "customer_id", "placed_at"]),
+                index("facts_order", "ix_fo_time", &["tenant_id", "placed_at"]),
+            ],
+        )
+        .await
     }
 }

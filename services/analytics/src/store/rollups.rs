@@ -36,8 +36,9 @@ fn key_tuple() -> Expr {
     Expr::tuple(ROLLUP_KEY.iter().map(|c| Expr::col(Alias::new(*c))))
 }
 
-/// Serialises the rollup writers of these tenants until the transaction ends (PostgreSQL; SQLite
-/// has one writer anyway). Taken in a fixed order so two batches cannot deadlock.
+/// Serialises the writers of these tenants (ingest, settling, attendance) until the transaction
+/// ends (PostgreSQL; SQLite has one writer anyway). Taken before reading what the transaction
+/// derives from, and in a fixed order so two batches cannot deadlock.
 pub async fn lock_tenants<C: ConnectionTrait>(db: &C, tenants: &[&str]) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());

@@ -288,3 +288,73 @@ pub async fn reports_are_tenant_and_merchant_scoped(db: &DatabaseConnection) {
             .is_empty()
     );
 }
+
+/// The scripted day's customers order: `ua` (served by agent `a`) an hour later, `ub` (the bot
+/// only) two hours later, `uz` (no conversation) and `uc` (an hour before talking) — the last
+/// two are nobody's; `ua` again 30 hours later, outside the 24 h window. `ua`'s order is reported
+/// twice.
+fn orders(tenant: &str) -> Vec<Envelope> {
+    let mut s = Script::new(tenant);
+    s.order(T + H, "o1", "ua", 10_000, 10_000);
+    s.order(T + 2 * H, "o2", "ub", 5_000, 0);
+    s.order(T + 3 * H, "o3", "uz", 7_000, 7_000);
+    s.order(T - H, "o4", "uc", 3_000, 3_000);
+    s.order(T + 30 * H, "o5", "ua", 2_000, 2_000);
+    // A second report of o1 (another event) with another amount: the first counts.
+    s.order(T + H, "o1", "ua", 99_900, 0);
+    s.events
+}
+
+pub async fn orders_go_to_the_last_agent_the_bot_or_nobody(db: &DatabaseConnection) {
+    let state = app(db).await;
+    for t in ["in-order", "orders-first"] {
+        with_target(&state, t).await;
+    }
+    let mut events = day("in-order");
+    events.extend(orders("in-order"));
+    feed(&state, &events, 6).await;
+    // Orders before the conversations they are attributed to: re-attributed as messages arrive.
+    let mut late = orders("orders-first");
+    late.extend(day("orders-first"));
+    feed(&state, &late, 5).await;
+    // And everything again.
+    feed(&state, &late, 7).await;
+    for t in ["in-order", "orders-first"] {
+        let r = report(&state, t, "", DAY, DAY, &[]).await;
+        let v = &r[&Vec::<String>::new()];
+        assert_eq!(v["orders"], 2.0, "{t}: {v:#?}");
+        assert_eq!(v["bot_orders"], 1.0, "{t}");
+        assert_eq!(v["revenue"], 150.0, "{t}");
+        assert_eq!(v["paid_amount"], 100.0, "{t}");
+        assert_eq!(v["conversion_rate"], 2.0 / 3.0, "{t}");
+        let by_agent = report(&state, t, "", DAY, DAY, &["agent"]).await;
+        let a = &by_agent[&vec!["a".to_owned()]];
+        assert_eq!(
+            (a["orders"], a["revenue"], a["bot_orders"]),
+            (1.0, 100.0, 0.0),
+            "{t}"
+        );
+        assert_eq!(a["served_conversion_rate"], 1.0, "{t}");
+        let bot = &by_agent[&vec![String::new()]];
+        assert_eq!(
+            (bot["orders"], bot["revenue"], bot["bot_orders"]),
+            (1.0, 50.0, 1.0),
+            "{t}"
+        );
+        // The order outside the window is nobody's.
+        let next = report(&state, t, "", "2025-03-11", "2025-03-11", &[]).await;
+        assert_eq!(next[&Vec::<String>::new()]["orders"], 0.0, "{t}");
+        // The check recomputes the same day from the facts.
+        let settings = state.settings.get(db, t).await.unwrap();
+        let day0 = kefu_analytics::rollup::day_start(T, settings.zone);
+        let now = chrono::Utc::now().timestamp_millis();
+        let check = kefu_analytics::check::check_day(db, t, &settings, day0, now)
+            .await
+            .unwrap();
+        assert_eq!(check.differences, vec![], "{t}");
+    }
+    assert_eq!(
+        report(&state, "in-order", "", DAY, DAY, &["agent", "channel"]).await,
+        report(&state, "orders-first", "", DAY, DAY, &["agent", "channel"]).await
+    );
+}

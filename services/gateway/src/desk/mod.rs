@@ -10,15 +10,20 @@
 //!   (received by every replica through `crate::fanout`) to this replica's sockets in its
 //!   audience;
 //! - [`tickets`]: tickets, forwarded to the ticketing service;
+//! - [`analytics`]: reports (JSON, CSV), hot topics, the real-time view and the check, from
+//!   the analytics service;
+//! - [`orders`]: the order system reports orders (`order.placed`, for analytics' attribution);
 //! - [`openapi`]: the desk's part of `GET /openapi.json`, derived from the same types and
 //!   handlers.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod events;
 pub mod json;
 pub mod lockout;
 pub mod openapi;
+pub mod orders;
 pub mod queues;
 pub mod socket;
 pub mod tickets;
@@ -273,6 +278,27 @@ pub fn routes() -> DeskRoutes {
             "/v1/tenants/{tenant_id}/customers/{customer_id}/history",
             work::customer_history,
         )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/report",
+            analytics::report,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/hot-topics",
+            analytics::hot_topics,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/analytics/realtime",
+            analytics::realtime,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/analytics/check",
+            analytics::check,
+        )
+        .add(M::POST, "/v1/tenants/{tenant_id}/orders", orders::report)
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
         .merge(tickets::routes())
 }
@@ -303,6 +329,9 @@ pub enum DeskErrors {
     TooLarge(json::Error),
     #[response(status = 422, description = "A field is invalid; `field` names it")]
     Invalid(json::Error),
-    #[response(status = 503, description = "The session service is unavailable")]
+    #[response(
+        status = 503,
+        description = "The session service (or, for analytics routes, the analytics service) is unavailable"
+    )]
     Unavailable(json::Error),
 }

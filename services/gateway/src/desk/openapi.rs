@@ -1,7 +1,7 @@
 //! The desk API's part of the OpenAPI 3.1 document (`crate::openapi` serves the whole one), derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, auth, queues, socket, tickets, work};
+use super::{accounts, analytics, auth, orders, queues, socket, tickets, work};
 use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -11,7 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(
         title = "Kefu desk API",
         description = "Agents, supervisors and admins of a tenant: sign-in, agent accounts, \
-canned responses, the work on handed-off conversations, supervision, and the desk WebSocket. \
+canned responses, the work on handed-off conversations, supervision, analytics (reports, CSV \
+export, hot topics, the real-time view; metrics defined in docs/metrics.md), and the desk WebSocket. \
 Every route but sign-in takes `Authorization: Bearer` with an agent token or the admin token; \
 errors are `{\"error\", \"message\", \"field\"}`."
     ),
@@ -46,6 +47,11 @@ errors are `{\"error\", \"message\", \"field\"}`."
         queues::delete_queue,
         work::customer,
         work::customer_history,
+        analytics::report,
+        analytics::hot_topics,
+        analytics::realtime,
+        analytics::check,
+        orders::report,
         socket::connect,
         tickets::create,
         tickets::list,
@@ -148,6 +154,9 @@ mod tests {
             "TransferBody",
             "QueueStats",
             "LoginResponse",
+            "Report",
+            "HotTopics",
+            "RealtimeView",
             "Error",
         ] {
             assert!(schemas.get(name).is_some(), "schema {name} missing");

@@ -11,6 +11,7 @@ pub mod conversation_state;
 pub mod fact_agent_status;
 pub mod fact_conversation;
 pub mod fact_message;
+pub mod fact_order;
 pub mod queue_target;
 pub mod report_settings;
 
@@ -25,6 +26,7 @@ kefu_store::tenant_scoped!(
     fact_agent_status,
     fact_conversation,
     fact_message,
+    fact_order,
     queue_target,
     report_settings,
 );

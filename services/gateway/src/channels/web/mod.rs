@@ -355,6 +355,7 @@ async fn history_frame(
                 tenant_id: channel.tenant_id.clone(),
                 channel_id: channel.id.clone(),
                 external_user_id: user.to_owned(),
+                ..FindCustomerRequest::default()
             })
             .await
             .ok()?

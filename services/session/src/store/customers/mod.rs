@@ -473,3 +473,24 @@ pub async fn hand_off<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// The customer who holds a vouched identity (`phone`, `member_id`, …) — the oldest holder if
+/// several do — following merges.
+pub async fn find_by_identity<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: &str,
+    kind: &str,
+    value: &str,
+) -> Result<Option<customer::Model>, StoreError> {
+    let held = customer_identity::Entity::of_tenant(tenant_id)
+        .filter(customer_identity::Column::Kind.eq(kind))
+        .filter(customer_identity::Column::Scope.eq(""))
+        .filter(customer_identity::Column::Value.eq(value))
+        .order_by_asc(customer_identity::Column::CreatedAt)
+        .one(db)
+        .await?;
+    match held {
+        Some(i) => get_customer(db, tenant_id, i.customer_id).await,
+        None => Ok(None),
+    }
+}

@@ -6,7 +6,7 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    MessageUndeliverable, OrderActionTaken, QueueAbandoned, QueueEntered, QueueLeft,
+    MessageUndeliverable, OrderActionTaken, QaAlertRaised, QueueAbandoned, QueueEntered, QueueLeft,
 };
 use prost::Message;
 use serde_json::{Value, json};
@@ -95,6 +95,11 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
         t::MESSAGE_UNDELIVERABLE => {
             let e: MessageUndeliverable = decode(payload)?;
             json!({"conversation_id": e.conversation_id, "message_id": e.message_id, "channel_id": e.channel_id, "channel_type": e.channel_type, "reason": e.reason, "sender_kind": e.sender_kind})
+        }
+        t::QA_ALERT_RAISED => {
+            let e: QaAlertRaised = decode(payload)?;
+            let c = conv(e.conversation.as_ref());
+            json!({"conversation_id": c["conversation_id"], "alert_id": e.alert_id, "agent_id": e.agent_id, "rule": e.rule, "kind": e.kind, "severity": e.severity, "message_id": e.message_id, "message_index": e.message_index, "conversation": c})
         }
         _ => return None,
     };

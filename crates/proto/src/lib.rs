@@ -2,7 +2,7 @@
 //!
 //! - [`bus`]: the event envelope.
 //! - [`events`]: the payloads of bus events, one message per event type.
-//! - [`gateway`], [`session`], [`bot`], [`analytics`]: each service's gRPC API (client and server).
+//! - [`gateway`], [`session`], [`bot`], [`analytics`], [`qa`]: each service's gRPC API (client and server).
 //!
 //! [`event_types`] names the routing keys so producers and consumers cannot drift apart.
 
@@ -25,6 +25,9 @@ pub mod bot {
 }
 pub mod analytics {
     tonic::include_proto!("kefu.analytics.v1");
+}
+pub mod qa {
+    tonic::include_proto!("kefu.qa.v1");
 }
 pub mod desk;
 pub mod domain;
@@ -75,6 +78,7 @@ pub mod event_types {
         AGENT_STATUS_CHANGED,
         ORDER_ACTION_TAKEN,
         MESSAGE_UNDELIVERABLE,
+        QA_ALERT_RAISED,
     ];
     /// [`crate::events::MessageUndeliverable`]: the gateway could not deliver a reply under the
     /// channel's rules (window, quota).
@@ -83,6 +87,9 @@ pub mod event_types {
     pub const TENANT_CONFIG_CHANGED: &str = "tenant.config_changed";
     /// [`crate::session::DeskEvent`]: pushed to agents' and supervisors' sockets.
     pub const DESK_EVENT: &str = "desk.event";
+    /// [`crate::events::QaAlertRaised`]: the QA service found a real-time violation worth a
+    /// supervisor's attention.
+    pub const QA_ALERT_RAISED: &str = "qa.alert_raised";
 }
 
 /// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
@@ -239,6 +246,27 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The QA service's domain events: messages as they are stored (real-time rules) and the
+    /// conversation's life (handoff, agent, close, CSAT) for the conversation rules.
+    pub const QA_EVENTS: Queue = Queue {
+        name: "qa.events",
+        bindings: &[
+            event_types::MESSAGE_CREATED,
+            event_types::HANDOFF_REQUESTED,
+            event_types::CONVERSATION_ASSIGNED,
+            event_types::CONVERSATION_CLOSED,
+            event_types::CSAT_RATED,
+        ],
+        delivery_limit: 5,
+    };
+
+    /// The QA service's copy of the tenants' QA policies.
+    pub const QA_CONFIG: Queue = Queue {
+        name: "qa.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
     pub const ALL: &[Queue] = &[
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
@@ -247,5 +275,7 @@ pub mod queues {
         SESSION_DELIVERIES,
         ANALYTICS_EVENTS,
         ANALYTICS_CONFIG,
+        QA_EVENTS,
+        QA_CONFIG,
     ];
 }

@@ -149,6 +149,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let readiness = Readiness::new();
     let workers_ready = readiness.component("gateway.consumers");
     let session_ready = readiness.component("session.consumers");
+    let qa_ready = readiness.component("qa.consumers");
     // The in-process bus keeps its messages in bus.db until they are settled, so a kill of
     // this process loses no accepted event: the restart delivers them again.
     let journal = kefu_worker::journal::SqliteJournal::open(sqlite(&args.data_dir, "bus").await?)
@@ -188,12 +189,22 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     )
     .await?;
 
+    // QA, inspecting what the session publishes; the gateway's desk API calls it over gRPC.
+    let (qa_listener, qa_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let qa = kefu_qa::QaApp::build(
+        kefu_qa::QaConfig::default(),
+        sqlite(&args.data_dir, "qa").await?,
+        bus.clone(),
+    )
+    .await?;
+
     // Gateway.
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
         admin_token: kefu_config::Secret::new(args.admin_token.clone()),
         agent_token_secret: kefu_config::Secret::new(args.agent_token_secret.clone()),
         session_url: format!("http://{session_addr}"),
+        qa_url: format!("http://{qa_addr}"),
         ..GatewayConfig::default()
     };
     let gateway = GatewayApp::build(
@@ -232,6 +243,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         shutdown.clone(),
     ));
     tasks.spawn(serve(
+        qa_listener,
+        tonic::service::Routes::new(qa.grpc()),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve(
         gateway_grpc_listener,
         tonic::service::Routes::new(gateway.grpc()),
         shutdown.clone(),
@@ -252,6 +268,10 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             anyhow::Ok(result?)
         });
     }
+    {
+        let (stop, ready) = (shutdown.clone(), qa_ready);
+        tasks.spawn(async move { anyhow::Ok(qa.run_workers(stop, ready).await?) });
+    }
     let gateway = Arc::new(gateway);
     {
         let (stop, gateway) = (shutdown.clone(), gateway.clone());
@@ -264,6 +284,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             ("grpc_gateway", gateway_grpc_addr),
             ("grpc_session", session_addr),
             ("grpc_bot", bot_addr),
+            ("grpc_qa", qa_addr),
         ],
     );
     eprintln!(

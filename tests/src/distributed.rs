@@ -1,4 +1,4 @@
-//! Gateway, session and bot as three processes on the shared PostgreSQL and RabbitMQ, isolated
+//! Gateway, session, bot and QA as four processes on the shared PostgreSQL and RabbitMQ, isolated
 //! by the test's schemas and broker prefix.
 
 use crate::env::{amqp_url, database_url};
@@ -16,6 +16,7 @@ pub fn demo_kb() -> String {
 pub struct Distributed {
     pub bot: Service,
     pub session: Service,
+    pub qa: Service,
     pub gateway: Service,
 }
 
@@ -61,6 +62,11 @@ pub async fn start_session(iso: &Isolation, bot: &Service, extra: &[(&str, Strin
     .await
 }
 
+/// Starts the QA service.
+pub async fn start_qa(iso: &Isolation, extra: &[(&str, String)]) -> Service {
+    Service::start("kefu-qa", &[], &env(iso, "qa", extra, &[])).await
+}
+
 /// Starts the gateway with an admin token.
 pub async fn start_gateway(
     iso: &Isolation,
@@ -86,20 +92,24 @@ pub async fn start_gateway(
     .await
 }
 
-/// Starts bot, session and gateway (in that order: each needs the one before), all listening
-/// on free loopback ports. `extra` is added to every process's environment.
+/// Starts bot, session, QA and gateway (in that order: the gateway calls the session and QA,
+/// the session the bot), all listening on free loopback ports. `extra` is added to every
+/// process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
+    let qa = start_qa(iso, extra).await;
     let mut with_session = extra.to_vec();
     with_session.push((
         "KEFU_SESSION_URL",
         format!("http://{}", session.addr("grpc")),
     ));
+    with_session.push(("KEFU_QA_URL", format!("http://{}", qa.addr("grpc"))));
     let gateway = start_gateway(iso, admin_token, &with_session).await;
     Distributed {
         bot,
         session,
+        qa,
         gateway,
     }
 }

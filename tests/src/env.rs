@@ -63,7 +63,7 @@ impl Isolation {
     /// queue of the system (`kefu_proto::queues::ALL`), with their dead-letter queues.
     pub async fn cleanup_platform(&self) {
         let queues: Vec<&str> = kefu_proto::queues::ALL.iter().map(|q| q.name).collect();
-        self.cleanup(&["gateway", "session"], &queues).await;
+        self.cleanup(&["gateway", "session", "qa"], &queues).await;
     }
 
     pub async fn cleanup(&self, services: &[&str], queues: &[&str]) {

@@ -32,10 +32,11 @@ fn internal_dependencies(manifest: &Path) -> Vec<String> {
 
 #[test]
 fn no_service_table_belongs_to_two_services() {
-    let owners: [(&str, &[&str]); 3] = [
+    let owners: [(&str, &[&str]); 4] = [
         ("gateway", kefu_gateway::store::migration::TABLES),
         ("session", kefu_session::store::migration::TABLES),
         ("analytics", kefu_analytics::store::migration::TABLES),
+        ("qa", kefu_qa::store::migration::TABLES),
     ];
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (service, tables) in owners {
@@ -53,7 +54,7 @@ fn no_service_table_belongs_to_two_services() {
 
 #[test]
 fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
-    let services = ["gateway", "session", "bot", "analytics"];
+    let services = ["gateway", "session", "bot", "analytics", "qa"];
     for service in services {
         let deps = internal_dependencies(&root().join("services").join(service).join("Cargo.toml"));
         for other in services {
@@ -106,6 +107,10 @@ fn recorded_migration_names_never_change() {
         names::<kefu_analytics::store::migration::AnalyticsMigrator>(),
         ["analytics_0001_initial", "analytics_0002_counters"]
     );
+    assert_eq!(
+        names::<kefu_qa::store::migration::QaMigrator>(),
+        ["qa_0001_initial"]
+    );
 }
 
 /// The event catalogue names every event type Kefu publishes, so a new event cannot be added
@@ -120,6 +125,7 @@ fn the_event_catalogue_lists_every_event_type() {
         t::MESSAGE_TO_SEND,
         t::TENANT_CONFIG_CHANGED,
         t::DESK_EVENT,
+        t::QA_ALERT_RAISED,
     ]);
     for event_type in all {
         assert!(

@@ -32,6 +32,8 @@ pub struct GatewayConfig {
     pub delivery_concurrency: usize,
     /// The session service's gRPC endpoint (web chat history, the customer admin API).
     pub session_url: String,
+    /// The QA service's gRPC endpoint (the desk API's `/qa` routes).
+    pub qa_url: String,
     pub webchat: WebchatConfig,
     /// HS256 key of the desk's agent tokens (`KEFU_AGENT_TOKEN_SECRET`, at least 32 bytes);
     /// empty disables agent sign-in (the admin token still works on the desk API).
@@ -116,6 +118,7 @@ impl Default for GatewayConfig {
             webhook: WebhookConfig::default(),
             delivery_concurrency: 2,
             session_url: "http://127.0.0.1:50052".into(),
+            qa_url: "http://127.0.0.1:50055".into(),
             webchat: WebchatConfig::default(),
             agent_token_secret: Secret::default(),
             desk: DeskConfig::default(),
@@ -161,6 +164,9 @@ impl Validate for GatewayConfig {
         }
         if !(self.session_url.starts_with("http://") || self.session_url.starts_with("https://")) {
             return invalid("session_url", "must be an http(s) URL");
+        }
+        if !(self.qa_url.starts_with("http://") || self.qa_url.starts_with("https://")) {
+            return invalid("qa_url", "must be an http(s) URL");
         }
         if self.webchat.messages_per_second == 0 || self.webchat.ping_interval_s == 0 {
             return invalid(

@@ -103,6 +103,8 @@ pub struct AppState {
     pub lockout: Arc<desk::lockout::Lockout>,
     /// Providers' access tokens, shared with the other replicas through the database.
     pub tokens: channels::token::Tokens,
+    /// The QA service (results, scores, reviews, appeals).
+    pub qa: Qa,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -113,6 +115,13 @@ pub type Session = kefu_proto::session::session_client::SessionClient<
 >;
 
 pub type Desk = kefu_proto::session::desk_client::DeskClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Qa = kefu_proto::qa::qa_client::QaClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -156,6 +165,20 @@ impl GatewayApp {
             channel,
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        let qa_endpoint = tonic::transport::Endpoint::from_shared(config.qa_url.clone())
+            .map_err(|_| {
+                kefu_store::StoreError::Config(format!(
+                    "qa_url {:?} is not a valid endpoint",
+                    config.qa_url
+                ))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        // Lazy like the session's: QA may start later; its routes answer 503 until it is up.
+        let qa = kefu_proto::qa::qa_client::QaClient::with_interceptor(
+            qa_endpoint.connect_lazy(),
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let lockout = Arc::new(desk::lockout::Lockout::new(
             config.desk.login_max_failures,
             Duration::from_secs(config.desk.login_lockout_s),
@@ -175,6 +198,7 @@ impl GatewayApp {
             desk,
             desk_sockets: desk::socket::DeskSockets::default(),
             tokens: channels::token::Tokens::default(),
+            qa,
         };
         Ok(Self { state, bus })
     }

@@ -163,6 +163,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
     let Distributed {
         bot,
         session,
+        qa: _qa,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN, &[("RUST_LOG", "warn".into())]).await;
 

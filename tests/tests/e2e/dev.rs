@@ -218,3 +218,8 @@ dev_scenarios!(
     another_tenants_ids_answer_404,
     repeated_wrong_passwords_lock_the_login_out,
 );
+
+dev_scenarios!(
+    qa:
+    qa_alerts_scores_rescores_and_scopes,
+);

@@ -39,6 +39,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
     let Distributed {
         bot,
         session,
+        qa,
         gateway,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
     Platform {
@@ -52,7 +53,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             ("kefu-bot", "Bot/Answer"),
             ("kefu-gateway", "gateway.outbound process"),
         ],
-        services: vec![bot, session, gateway],
+        services: vec![bot, session, qa, gateway],
         _orders: Some(orders),
     }
 }
@@ -328,3 +329,8 @@ async fn distributed_handoff_is_published_with_its_context() {
     })
     .await;
 }
+
+distributed_scenarios!(
+    qa:
+    qa_alerts_scores_rescores_and_scopes,
+);

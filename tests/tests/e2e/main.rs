@@ -11,5 +11,6 @@ mod distributed;
 mod events;
 mod monitoring;
 mod platform;
+mod qa;
 mod scale_out;
 mod scenario;

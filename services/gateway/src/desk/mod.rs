@@ -8,6 +8,7 @@
 //!   the customer's profile and history;
 //! - [`socket`]: the desk WebSocket and its registry; [`events`]: the `gateway.desk` consumer
 //!   that pushes the session's desk events to the sockets in their audience;
+//! - [`qa`]: the QA policy, results, scores, reviews and appeals (the QA service's `Qa`);
 //! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
 
 pub mod accounts;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod json;
 pub mod lockout;
 pub mod openapi;
+pub mod qa;
 pub mod queues;
 pub mod socket;
 pub mod work;
@@ -281,6 +283,40 @@ pub fn routes() -> DeskRoutes {
             work::customer_history,
         )
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
+        .add(M::GET, "/v1/tenants/{tenant_id}/qa/policy", qa::get_policy)
+        .add(M::PUT, "/v1/tenants/{tenant_id}/qa/policy", qa::put_policy)
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}",
+            qa::conversation,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}/appeal",
+            qa::appeal,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}/appeal/settle",
+            qa::settle,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/agents/{agent_id}/scores",
+            qa::agent_scores,
+        )
+        .add(M::POST, "/v1/tenants/{tenant_id}/qa/rescore", qa::rescore)
+        .add(M::GET, "/v1/tenants/{tenant_id}/qa/reviews", qa::reviews)
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/reviews/{review_id}",
+            qa::submit_review,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/rules/accuracy",
+            qa::accuracy,
+        )
 }
 
 /// The errors desk routes answer, for the OpenAPI document (bodies as in `crate::error`).

@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the desk API, derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, auth, queues, socket, work};
+use super::{accounts, auth, qa, queues, socket, work};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -49,6 +49,16 @@ errors are `{\"error\", \"message\", \"field\"}`."
         work::customer,
         work::customer_history,
         socket::connect,
+        qa::get_policy,
+        qa::put_policy,
+        qa::conversation,
+        qa::appeal,
+        qa::settle,
+        qa::agent_scores,
+        qa::rescore,
+        qa::reviews,
+        qa::submit_review,
+        qa::accuracy,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,5 +1,5 @@
 //! Desired state of a dedicated tenant, as pure functions of the Tenant and the platform
-//! settings: the Deployments and Services of its gateway, session and bot, the Secret they read
+//! settings: the Deployments and Services of its gateway, session, bot and QA, the Secret they read
 //! their URLs from, and the autoscaler of each queue-consuming Deployment (a KEDA `ScaledObject`
 //! on RabbitMQ queue depth, or an `autoscaling/v2` HPA on CPU where KEDA is not installed).
 //! The controller applies them with server-side apply; these functions never talk to anything.
@@ -24,7 +24,7 @@ pub struct Component {
     pub queue: Option<&'static str>,
 }
 
-pub const COMPONENTS: [Component; 3] = [
+pub const COMPONENTS: [Component; 4] = [
     Component {
         name: "gateway",
         http_port: 8080,
@@ -42,6 +42,12 @@ pub const COMPONENTS: [Component; 3] = [
         http_port: 8082,
         grpc_port: 50053,
         queue: None,
+    },
+    Component {
+        name: "qa",
+        http_port: 8084,
+        grpc_port: 50055,
+        queue: Some("kefu.qa.events"),
     },
 ];
 
@@ -146,6 +152,7 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
             &name,
             "agent-token-secret",
         ));
+        env.push(json!({"name": "KEFU_QA_URL", "value": format!("http://{}.{ns}.svc:50055", object_name(&name, "qa"))}));
     }
     if c.name == "session" {
         env.push(json!({"name": "KEFU_BOT_URL", "value": format!("http://{}.{ns}.svc:50053", object_name(&name, "bot"))}));

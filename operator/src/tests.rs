@@ -45,7 +45,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         "PATCH",
         "/api/v1/namespaces/shop/secrets/kefu-acme-platform?",
     )];
-    for c in ["gateway", "session", "bot"] {
+    for c in ["gateway", "session", "bot", "qa"] {
         s.push(expect(
             "PATCH",
             format!("/apis/apps/v1/namespaces/shop/deployments/kefu-acme-{c}?"),
@@ -65,7 +65,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
             "PATCH",
             "/apis/keda.sh/v1alpha1/namespaces/shop/triggerauthentications/kefu-acme-rabbitmq?",
         ));
-        for c in ["gateway", "session"] {
+        for c in ["gateway", "session", "qa"] {
             s.push(expect(
                 "PATCH",
                 format!("/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects/kefu-acme-{c}?"),
@@ -73,7 +73,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         }
     } else {
         s.push(crd.reply(404, not_found()));
-        for c in ["gateway", "session"] {
+        for c in ["gateway", "session", "qa"] {
             s.push(expect(
                 "PATCH",
                 format!(
@@ -234,7 +234,7 @@ async fn a_dedicated_tenant_gets_its_resources_and_an_hpa_without_keda() {
             );
         }
     }
-    let hpa = &seen[9].body;
+    let hpa = &seen[10].body;
     assert_eq!(
         (
             hpa["spec"]["minReplicas"].as_u64(),
@@ -302,7 +302,7 @@ async fn peak_event_pre_scales_at_the_right_instants() {
             .iter()
             .filter(|s| s.uri.contains("/scaledobjects/"))
             .collect();
-        assert_eq!(scaled.len(), 2);
+        assert_eq!(scaled.len(), 3);
         for so in scaled {
             assert_eq!(so.body["spec"]["minReplicaCount"], min, "{}", so.uri);
             assert_eq!(so.body["spec"]["triggers"][0]["type"], "rabbitmq");

@@ -243,24 +243,51 @@ async fn realtime<C: ConnectionTrait>(
         return Ok(());
     };
     let inspection = policy.policy.inspect(&view.transcript, i);
+    let angry = inspection
+        .angry_customer
+        .filter(|&k| policy.policy.rules[k].alert)
+        .map(|k| (k, Some(i)));
+    record(
+        state,
+        db,
+        conv,
+        policy,
+        &view,
+        &inspection.violations,
+        angry,
+        out,
+    )
+    .await
+}
+
+/// Stores real-time violations as findings and raises an alert (once per rule and message) for
+/// each whose rule alerts, plus `extra` (an angry customer); the alerts' events go to `out`.
+#[allow(clippy::too_many_arguments)]
+pub async fn record<C: ConnectionTrait>(
+    state: &QaState,
+    db: &C,
+    conv: &conversation::Model,
+    policy: &CompiledPolicy,
+    view: &View,
+    violations: &[crate::engine::Violation],
+    extra: Option<(usize, Option<usize>)>,
+    out: &mut Vec<Envelope>,
+) -> Result<(), DbErr> {
+    let tenant = conv.tenant_id.as_str();
     let now = scoring::now_ms();
     let mut found = Vec::new();
     let mut alerts: Vec<(usize, Option<usize>)> = Vec::new();
-    for v in &inspection.violations {
+    for v in violations {
         let rule = &policy.policy.rules[v.rule];
         found.push(scoring::auto_finding(
-            conv, rule, &view, v.message, true, now,
+            conv, rule, view, v.message, true, now,
         ));
         state.metrics.violation(rule, true);
         if rule.alert {
             alerts.push((v.rule, v.message));
         }
     }
-    if let Some(k) = inspection.angry_customer
-        && policy.policy.rules[k].alert
-    {
-        alerts.push((k, Some(i)));
-    }
+    alerts.extend(extra);
     store::add_findings(db, found).await?;
     for (k, message) in alerts {
         let rule = &policy.policy.rules[k];

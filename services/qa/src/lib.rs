@@ -6,7 +6,8 @@
 //! - [`events`]: the domain events QA reads; [`inspect`]: the `qa.events` consumer (items,
 //!   real-time findings, alerts as `qa.alert_raised` and a supervisors' `desk.event`);
 //!   [`scoring`]: a conversation's result at close, scored again on request or after review;
-//!   [`view`]: the stored items as the engine's transcript.
+//!   [`view`]: the stored items as the engine's transcript; [`silence`]: the sweep that alerts
+//!   on a customer left waiting.
 //! - [`policies`]: the `qa.config` consumer and the compiled policies per tenant.
 //! - [`grpc`]: `kefu.qa.v1.Qa` (results, agents' days, re-scoring, reviews, appeals), which the
 //!   gateway's desk REST API serves.
@@ -21,6 +22,7 @@ pub mod inspect;
 pub mod policies;
 mod run;
 pub mod scoring;
+pub mod silence;
 pub mod store;
 pub mod view;
 
@@ -128,8 +130,8 @@ impl QaApp {
         })
     }
 
-    /// Runs the policy consumer and the events consumer (with the outbox relay) until
-    /// `shutdown`, then drains them.
+    /// Runs the policy consumer, the silence sweep and the events consumer (with the outbox
+    /// relay) until `shutdown`, then drains them.
     pub async fn run_workers(
         &self,
         shutdown: CancellationToken,
@@ -144,6 +146,7 @@ impl QaApp {
                 policies::handle(state.clone(), env)
             }))
         };
+        let silence = tokio::spawn(silence::run(self.state.clone(), shutdown.clone()));
         let consumption = kefu_worker::Consumption {
             max_batch: inspect::MAX_BATCH,
             batches_in_flight: self.state.config.concurrency,
@@ -162,6 +165,7 @@ impl QaApp {
         )
         .await;
         let _ = config.await;
+        let _ = silence.await;
         result
     }
 }

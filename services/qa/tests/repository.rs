@@ -13,4 +13,5 @@ kefu_store::contract_suite! {
     inspection::a_rude_reply_alerts_once_and_the_close_scores,
     inspection::review_appeal_and_settlement,
     inspection::a_policy_change_applies_and_rescores,
+    inspection::a_customer_left_waiting_alerts_once,
 }

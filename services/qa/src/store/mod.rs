@@ -379,6 +379,22 @@ pub async fn agent_days<C: ConnectionTrait>(
         .await
 }
 
+/// Open conversations an agent serves, of every tenant (the silence sweep's candidates; each is
+/// then read within its tenant).
+pub async fn open_assigned<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+) -> Result<Vec<conversation::Model>, DbErr> {
+    conversation::Entity::find()
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open))
+        .filter(conversation::Column::AgentId.ne(""))
+        .order_by_asc(conversation::Column::TenantId)
+        .order_by_asc(conversation::Column::ConversationId)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// Closed conversations whose close falls on the days `[from, to]`.
 pub async fn closed_between<C: ConnectionTrait>(
     db: &C,

@@ -451,3 +451,57 @@ pub async fn a_policy_change_applies_and_rescores(db: &DatabaseConnection) {
         .unwrap_err();
     assert_eq!(kefu_proto::desk::field_error(&e).unwrap().field, "from");
 }
+
+/// A customer the agent leaves waiting past the `agent_silence` limit is alerted on by the
+/// sweep, with no message to trigger it, once.
+pub async fn a_customer_left_waiting_alerts_once(db: &DatabaseConnection) {
+    let qa = state(db).await;
+    let s = Script::new("acme", "c4");
+    let mut policy = demo_policy("acme", json!({"critical": true}));
+    policy["rules"].as_array_mut().unwrap().push(
+        json!({"id": "silence", "kind": "agent_silence", "severity": "major", "max_seconds": 60}),
+    );
+    apply_policy(&qa, "acme", 1, &policy).await;
+    deliver(
+        &qa,
+        &[
+            s.message(1, "customer", "", "在吗", 0),
+            s.handoff(1),
+            s.assigned("a1", 2),
+            s.message(2, "agent", "a1", "您好，请问有什么可以帮您？", 5),
+            s.message(3, "customer", "", "我的退款什么时候到账", 10),
+        ],
+    )
+    .await;
+    let silence_alerts = |out: Vec<(String, Vec<u8>)>| -> Vec<kefu_proto::events::QaAlertRaised> {
+        out.iter()
+            .filter(|(t, _)| t == "qa.alert_raised")
+            .map(|(_, p)| prost::Message::decode(p.as_slice()).unwrap())
+            .filter(|a: &kefu_proto::events::QaAlertRaised| a.rule == "silence")
+            .collect()
+    };
+    // 30 s after the question: not due yet.
+    let early = s.base + chrono::Duration::seconds(40);
+    assert_eq!(kefu_qa::silence::sweep_once(&qa, early).await.unwrap(), 0);
+    assert!(silence_alerts(outbox_types(db).await).is_empty());
+    let late = s.base + chrono::Duration::seconds(200);
+    assert_eq!(kefu_qa::silence::sweep_once(&qa, late).await.unwrap(), 1);
+    let alerts = silence_alerts(outbox_types(db).await);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].message_id, "c4-m3");
+    assert_eq!(alerts[0].agent_id, "a1");
+    // Swept again: the same wait raises nothing new.
+    kefu_qa::silence::sweep_once(&qa, late).await.unwrap();
+    assert_eq!(silence_alerts(outbox_types(db).await).len(), 1);
+    // Another tenant without a silence rule is not touched.
+    let other = Script::new("globex", "g1");
+    deliver(
+        &qa,
+        &[
+            other.assigned("b1", 0),
+            other.message(1, "customer", "", "hello?", 1),
+        ],
+    )
+    .await;
+    assert_eq!(kefu_qa::silence::sweep_once(&qa, late).await.unwrap(), 1);
+}

@@ -37,13 +37,15 @@ build:
 
 ## bench: end-to-end throughput and latency on RabbitMQ + PostgreSQL, next to the raw broker rate,
 ## then memory per web chat socket, the bot alone on a 10,000-entry knowledge base, and routing
-## decisions with 10,000 agents and 100,000 waiting conversations
+## decisions with 10,000 agents and 100,000 waiting conversations, and real-time QA inspection
+## (the demo policy plus 200 forbidden phrases) on one core
 bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p kefu-tests --bin kefu-bench -- $(BENCH_ARGS)
 	$(CARGO) run --release -p kefu-tests --bin kefu-ws-bench -- $(WS_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-routing --bin kefu-routing-bench -- $(ROUTING_BENCH_ARGS)
+	$(CARGO) run --release -p kefu-qa --bin kefu-qa-bench -- $(QA_BENCH_ARGS)
 
 ## chaos: the full chaos run — 10,000 messages while replicas, the broker (a node of its own) and
 ## PostgreSQL backends are killed; ends with `chaos_messages=… lost=… customer_duplicates=… kills=…`

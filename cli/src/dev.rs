@@ -153,6 +153,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     let session_ready = readiness.component("session.consumers");
     let ticketing_ready = readiness.component("ticketing.consumers");
     let analytics_ready = readiness.component("analytics.consumers");
+    let qa_ready = readiness.component("qa.consumers");
     // The in-process bus keeps its messages in bus.db until they are settled, so a kill of
     // this process loses no accepted event: the restart delivers them again.
     let journal = kefu_worker::journal::SqliteJournal::open(sqlite(&args.data_dir, "bus").await?)
@@ -219,6 +220,15 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     )
     .await?;
 
+    // QA, inspecting what the session publishes; the gateway's desk API calls it over gRPC.
+    let (qa_listener, qa_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
+    let qa = kefu_qa::QaApp::build(
+        kefu_qa::QaConfig::default(),
+        sqlite(&args.data_dir, "qa").await?,
+        bus.clone(),
+    )
+    .await?;
+
     // Gateway.
     let (gateway_grpc_listener, gateway_grpc_addr) = kefu_lifecycle::bind("127.0.0.1:0").await?;
     let gateway_cfg = GatewayConfig {
@@ -227,6 +237,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         session_url: format!("http://{session_addr}"),
         ticketing_url: format!("http://{ticketing_addr}"),
         analytics_url: format!("http://{analytics_addr}"),
+        qa_url: format!("http://{qa_addr}"),
         ..GatewayConfig::default()
     };
     let gateway = GatewayApp::build(
@@ -275,6 +286,11 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         shutdown.clone(),
     ));
     tasks.spawn(serve(
+        qa_listener,
+        tonic::service::Routes::new(qa.grpc()),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve(
         gateway_grpc_listener,
         tonic::service::Routes::new(gateway.grpc()),
         shutdown.clone(),
@@ -304,6 +320,10 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
         let stop = shutdown.clone();
         tasks.spawn(async move { anyhow::Ok(analytics.run_workers(stop, analytics_ready).await?) });
     }
+    {
+        let (stop, ready) = (shutdown.clone(), qa_ready);
+        tasks.spawn(async move { anyhow::Ok(qa.run_workers(stop, ready).await?) });
+    }
     let gateway = Arc::new(gateway);
     {
         let (stop, gateway) = (shutdown.clone(), gateway.clone());
@@ -318,6 +338,7 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
             ("grpc_bot", bot_addr),
             ("grpc_ticketing", ticketing_addr),
             ("grpc_analytics", analytics_addr),
+            ("grpc_qa", qa_addr),
         ],
     );
     eprintln!(

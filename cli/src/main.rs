@@ -1,5 +1,5 @@
 //! `kefu`: the command line. `kefu dev` runs the whole platform in one process (SQLite and the
-//! in-process bus); `kefu gateway|session|bot|ticketing|analytics` run one service in distributed mode, exactly like
+//! in-process bus); `kefu gateway|session|bot|ticketing|analytics|qa` run one service in distributed mode, exactly like
 //! the `kefu-<service>` binaries; `kefu validate|apply -f FILE` check and apply the operator's
 //! YAML outside Kubernetes.
 
@@ -35,7 +35,8 @@ enum Command {
     Bot(BotArgs),
     /// Run the analytics service.
     Analytics,
-    /// QA: `kefu qa check --policy FILE` inspects transcripts (JSON lines on stdin).
+    /// Run the QA service, or `kefu qa check --policy FILE` to inspect transcripts (JSON lines
+    /// on stdin).
     Qa(qa::QaArgs),
     /// Check Tenant/Channel/Queue/RoutingPolicy/QaPolicy YAML; every error is printed with its field path.
     Validate(apply::ValidateArgs),

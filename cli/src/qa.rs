@@ -1,5 +1,6 @@
-//! `kefu qa …`: the QA service's commands.
+//! `kefu qa …`: the QA service and its commands.
 //!
+//! - `kefu qa`: the QA service in distributed mode, exactly like the `kefu-qa` binary.
 //! - `kefu qa check --policy FILE`: transcripts as JSON lines on stdin, one result line each
 //!   on stdout (see [`kefu_qa::cli::check`]).
 //! - `kefu qa eval --data DIR`: the classifiers' precision and recall on labelled lines.
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct QaArgs {
     #[command(subcommand)]
-    command: QaCommand,
+    command: Option<QaCommand>,
 }
 
 #[derive(clap::Subcommand)]
@@ -31,7 +32,8 @@ enum QaCommand {
 
 pub fn main(args: QaArgs) -> anyhow::Result<()> {
     match args.command {
-        QaCommand::Check { policy } => kefu_qa::cli::check_stdio(&policy),
-        QaCommand::Eval { data } => kefu_qa::cli::eval(&data, std::io::stdout().lock()),
+        None => kefu_lifecycle::service_main("kefu-qa", kefu_qa::run),
+        Some(QaCommand::Check { policy }) => kefu_qa::cli::check_stdio(&policy),
+        Some(QaCommand::Eval { data }) => kefu_qa::cli::eval(&data, std::io::stdout().lock()),
     }
 }

@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "kefu/bot/v1/bot.proto",
         "kefu/analytics/v1/analytics.proto",
         "kefu/ticketing/v1/ticketing.proto",
+        "kefu/qa/v1/qa.proto",
     ];
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
     for p in &paths {

@@ -1,5 +1,5 @@
 //! Desired state of a dedicated tenant, as pure functions of the Tenant and the platform
-//! settings: the Deployments and Services of its gateway, session, bot, ticketing and analytics, the Secret they read
+//! settings: the Deployments and Services of its gateway, session, bot, ticketing, analytics and QA, the Secret they read
 //! their URLs from, and the autoscaler of each queue-consuming Deployment (a KEDA `ScaledObject`
 //! on RabbitMQ queue depth, or an `autoscaling/v2` HPA on CPU where KEDA is not installed).
 //! The controller applies them with server-side apply; these functions never talk to anything.
@@ -54,6 +54,12 @@ pub const COMPONENTS: [Component; 4] = [
         http_port: 8085,
         grpc_port: 50056,
         queue: Some("kefu.analytics.events"),
+    },
+    Component {
+        name: "qa",
+        http_port: 8084,
+        grpc_port: 50055,
+        queue: Some("kefu.qa.events"),
     },
 ];
 
@@ -169,6 +175,7 @@ pub fn deployment(tenant: &Tenant, c: Component, settings: &Settings) -> Deploym
     }
     if c.name == "gateway" {
         env.push(json!({"name": "KEFU_ANALYTICS_URL", "value": grpc_url("analytics", 50056)}));
+        env.push(json!({"name": "KEFU_QA_URL", "value": grpc_url("qa", 50055)}));
     }
     if c.name == "session" {
         env.push(json!({"name": "KEFU_BOT_URL", "value": format!("http://{}.{ns}.svc:50053", object_name(&name, "bot"))}));

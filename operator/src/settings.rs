@@ -120,7 +120,7 @@ fn parse_platform(s: &str) -> Result<PlatformScaling, String> {
             .any(|c| c.name == d.component && c.queue.is_some());
         if !consumes {
             return Err(format!(
-                "deployments[{i}].component: {:?} consumes no queue (gateway, session, ticketing or analytics)",
+                "deployments[{i}].component: {:?} consumes no queue (gateway, session, ticketing, analytics or qa)",
                 d.component
             ));
         }

@@ -45,7 +45,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         "PATCH",
         "/api/v1/namespaces/shop/secrets/kefu-acme-platform?",
     )];
-    for c in ["gateway", "session", "bot", "ticketing", "analytics"] {
+    for c in ["gateway", "session", "bot", "ticketing", "analytics", "qa"] {
         s.push(expect(
             "PATCH",
             format!("/apis/apps/v1/namespaces/shop/deployments/kefu-acme-{c}?"),
@@ -65,7 +65,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
             "PATCH",
             "/apis/keda.sh/v1alpha1/namespaces/shop/triggerauthentications/kefu-acme-rabbitmq?",
         ));
-        for c in ["gateway", "session", "ticketing", "analytics"] {
+        for c in ["gateway", "session", "ticketing", "analytics", "qa"] {
             s.push(expect(
                 "PATCH",
                 format!("/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects/kefu-acme-{c}?"),
@@ -73,7 +73,7 @@ fn dedicated_script(t: &Tenant, keda: bool, events: usize) -> Vec<Expect> {
         }
     } else {
         s.push(crd.reply(404, not_found()));
-        for c in ["gateway", "session", "ticketing", "analytics"] {
+        for c in ["gateway", "session", "ticketing", "analytics", "qa"] {
             s.push(expect(
                 "PATCH",
                 format!(
@@ -234,7 +234,12 @@ async fn a_dedicated_tenant_gets_its_resources_and_an_hpa_without_keda() {
             );
         }
     }
-    let hpa = &seen[11].body;
+    // The first HorizontalPodAutoscaler applied (the gateway's, with KEDA off).
+    let hpa = &seen
+        .iter()
+        .find(|s| s.body["kind"] == "HorizontalPodAutoscaler")
+        .expect("an HPA was applied")
+        .body;
     assert_eq!(
         (
             hpa["spec"]["minReplicas"].as_u64(),

@@ -1,4 +1,4 @@
-//! Gateway, session, bot, ticketing and analytics as five processes on the shared PostgreSQL and RabbitMQ, isolated
+//! Gateway, session, bot, ticketing, analytics and QA as six processes on the shared PostgreSQL and RabbitMQ, isolated
 //! by the test's schemas and broker prefix.
 
 use crate::env::{amqp_url, database_url};
@@ -17,6 +17,7 @@ pub struct Distributed {
     pub bot: Service,
     pub session: Service,
     pub ticketing: Service,
+    pub qa: Service,
     pub gateway: Service,
     pub analytics: Service,
 }
@@ -88,6 +89,11 @@ pub async fn start_analytics(iso: &Isolation, extra: &[(&str, String)]) -> Servi
     Service::start("kefu-analytics", &[], &env(iso, "analytics", extra, &[])).await
 }
 
+/// Starts the QA service.
+pub async fn start_qa(iso: &Isolation, extra: &[(&str, String)]) -> Service {
+    Service::start("kefu-qa", &[], &env(iso, "qa", extra, &[])).await
+}
+
 /// Starts the gateway with an admin token.
 pub async fn start_gateway(
     iso: &Isolation,
@@ -113,13 +119,14 @@ pub async fn start_gateway(
     .await
 }
 
-/// Starts bot, session, ticketing, analytics and gateway (in that order: each needs the ones
+/// Starts bot, session, ticketing, analytics, QA and gateway (in that order: each needs the ones
 /// before), all listening on free loopback ports. `extra` is added to every process's environment.
 pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)]) -> Distributed {
     let bot = start_bot(iso, extra).await;
     let session = start_session(iso, &bot, extra).await;
     let ticketing = start_ticketing(iso, &session, extra).await;
     let analytics = start_analytics(iso, extra).await;
+    let qa = start_qa(iso, extra).await;
     let mut with_services = extra.to_vec();
     with_services.push((
         "KEFU_SESSION_URL",
@@ -133,11 +140,13 @@ pub async fn start(iso: &Isolation, admin_token: &str, extra: &[(&str, String)])
         "KEFU_ANALYTICS_URL",
         format!("http://{}", analytics.addr("grpc")),
     ));
+    with_services.push(("KEFU_QA_URL", format!("http://{}", qa.addr("grpc"))));
     let gateway = start_gateway(iso, admin_token, &with_services).await;
     Distributed {
         bot,
         session,
         ticketing,
+        qa,
         gateway,
         analytics,
     }

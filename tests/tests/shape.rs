@@ -37,6 +37,7 @@ fn no_service_table_belongs_to_two_services() {
         ("session", kefu_session::store::migration::TABLES),
         ("analytics", kefu_analytics::store::migration::TABLES),
         ("ticketing", kefu_ticketing::store::migration::TABLES),
+        ("qa", kefu_qa::store::migration::TABLES),
     ];
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (service, tables) in owners {
@@ -54,7 +55,7 @@ fn no_service_table_belongs_to_two_services() {
 
 #[test]
 fn services_do_not_depend_on_each_other_and_store_not_on_the_bus() {
-    let services = ["gateway", "session", "bot", "analytics", "ticketing"];
+    let services = ["gateway", "session", "bot", "analytics", "ticketing", "qa"];
     for service in services {
         let deps = internal_dependencies(&root().join("services").join(service).join("Cargo.toml"));
         for other in services {
@@ -115,6 +116,10 @@ fn recorded_migration_names_never_change() {
         names::<kefu_ticketing::store::migration::TicketingMigrator>(),
         ["ticketing_0001_initial"]
     );
+    assert_eq!(
+        names::<kefu_qa::store::migration::QaMigrator>(),
+        ["qa_0001_initial"]
+    );
 }
 
 /// The event catalogue names every event type Kefu publishes, so a new event cannot be added
@@ -130,6 +135,7 @@ fn the_event_catalogue_lists_every_event_type() {
         t::MESSAGE_TO_SEND,
         t::TENANT_CONFIG_CHANGED,
         t::DESK_EVENT,
+        t::QA_ALERT_RAISED,
     ]);
     for event_type in all {
         assert!(

@@ -6,7 +6,7 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    MessageUndeliverable, OrderActionTaken, OrderPlaced, QueueAbandoned, QueueEntered, QueueLeft,
+    MessageUndeliverable, OrderActionTaken, OrderPlaced, QaAlertRaised, QueueAbandoned, QueueEntered, QueueLeft,
     TicketAssigned, TicketCommented, TicketCreated, TicketRef, TicketSla, TicketStatusChanged,
     TicketUpdated,
 };
@@ -160,6 +160,11 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Option<Value> {
             let e: TicketSla = decode(payload)?;
             let x = ticket(e.ticket.as_ref());
             json!({"ticket_id": x["ticket_id"], "conversation_id": x["conversation_id"], "metric": e.metric, "ticket": x})
+        }
+        t::QA_ALERT_RAISED => {
+            let e: QaAlertRaised = decode(payload)?;
+            let c = conv(e.conversation.as_ref());
+            json!({"conversation_id": c["conversation_id"], "alert_id": e.alert_id, "agent_id": e.agent_id, "rule": e.rule, "kind": e.kind, "severity": e.severity, "message_id": e.message_id, "message_index": e.message_index, "conversation": c})
         }
         _ => return None,
     };

@@ -2,7 +2,7 @@
 //!
 //! - [`bus`]: the event envelope.
 //! - [`events`]: the payloads of bus events, one message per event type.
-//! - [`gateway`], [`session`], [`bot`], [`analytics`], [`ticketing`]: each service's gRPC API (client and server).
+//! - [`gateway`], [`session`], [`bot`], [`analytics`], [`ticketing`], [`qa`]: each service's gRPC API (client and server).
 //!
 //! [`event_types`] names the routing keys so producers and consumers cannot drift apart.
 
@@ -28,6 +28,10 @@ pub mod analytics {
 }
 pub mod ticketing {
     tonic::include_proto!("kefu.ticketing.v1");
+}
+
+pub mod qa {
+    tonic::include_proto!("kefu.qa.v1");
 }
 pub mod desk;
 pub mod domain;
@@ -108,6 +112,7 @@ pub mod event_types {
         ORDER_ACTION_TAKEN,
         ORDER_PLACED,
         MESSAGE_UNDELIVERABLE,
+        QA_ALERT_RAISED,
     ];
     /// [`crate::events::MessageUndeliverable`]: the gateway could not deliver a reply under the
     /// channel's rules (window, quota).
@@ -119,6 +124,9 @@ pub mod event_types {
     /// [`crate::events::SocketPush`]: a frame for a customer's chat sockets on any gateway
     /// replica.
     pub const SOCKET_PUSH: &str = "socket.push";
+    /// [`crate::events::QaAlertRaised`]: the QA service found a real-time violation worth a
+    /// supervisor's attention.
+    pub const QA_ALERT_RAISED: &str = "qa.alert_raised";
 }
 
 /// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
@@ -287,9 +295,30 @@ pub mod queues {
         delivery_limit: 5,
     };
 
+    /// The QA service's domain events: messages as they are stored (real-time rules) and the
+    /// conversation's life (handoff, agent, close, CSAT) for the conversation rules.
+    pub const QA_EVENTS: Queue = Queue {
+        name: "qa.events",
+        bindings: &[
+            event_types::MESSAGE_CREATED,
+            event_types::HANDOFF_REQUESTED,
+            event_types::CONVERSATION_ASSIGNED,
+            event_types::CONVERSATION_CLOSED,
+            event_types::CSAT_RATED,
+        ],
+        delivery_limit: 5,
+    };
+
     /// The ticketing service's copy of tenant settings (sub-statuses, SLA policies, calendar).
     pub const TICKETING_CONFIG: Queue = Queue {
         name: "ticketing.config",
+        bindings: &[event_types::TENANT_CONFIG_CHANGED],
+        delivery_limit: 5,
+    };
+
+    /// The QA service's copy of the tenants' QA policies.
+    pub const QA_CONFIG: Queue = Queue {
+        name: "qa.config",
         bindings: &[event_types::TENANT_CONFIG_CHANGED],
         delivery_limit: 5,
     };
@@ -304,5 +333,7 @@ pub mod queues {
         TICKETING_EVENTS,
         TICKETING_CONFIG,
         SESSION_TICKETS,
+        QA_EVENTS,
+        QA_CONFIG,
     ];
 }

@@ -36,6 +36,8 @@ pub struct GatewayConfig {
     pub ticketing_url: String,
     /// The analytics service's gRPC endpoint (the analytics REST API).
     pub analytics_url: String,
+    /// The QA service's gRPC endpoint (the desk API's `/qa` routes).
+    pub qa_url: String,
     pub webchat: WebchatConfig,
     /// HS256 key of the desk's agent tokens (`KEFU_AGENT_TOKEN_SECRET`, at least 32 bytes);
     /// empty disables agent sign-in (the admin token still works on the desk API).
@@ -122,6 +124,7 @@ impl Default for GatewayConfig {
             session_url: "http://127.0.0.1:50052".into(),
             ticketing_url: "http://127.0.0.1:50054".into(),
             analytics_url: "http://127.0.0.1:50056".into(),
+            qa_url: "http://127.0.0.1:50055".into(),
             webchat: WebchatConfig::default(),
             agent_token_secret: Secret::default(),
             desk: DeskConfig::default(),
@@ -177,6 +180,9 @@ impl Validate for GatewayConfig {
             || self.analytics_url.starts_with("https://"))
         {
             return invalid("analytics_url", "must be an http(s) URL");
+        }
+        if !(self.qa_url.starts_with("http://") || self.qa_url.starts_with("https://")) {
+            return invalid("qa_url", "must be an http(s) URL");
         }
         if self.webchat.messages_per_second == 0 || self.webchat.ping_interval_s == 0 {
             return invalid(

@@ -109,6 +109,8 @@ pub struct AppState {
     pub replica_id: String,
     /// The ticketing service (the tickets API).
     pub ticketing: Ticketing,
+    /// The QA service (results, scores, reviews, appeals).
+    pub qa: Qa,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -133,6 +135,13 @@ pub type Ticketing = kefu_proto::ticketing::ticketing_client::TicketingClient<
 >;
 
 pub type Analytics = kefu_proto::analytics::analytics_client::AnalyticsClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        kefu_telemetry::grpc::TraceInterceptor,
+    >,
+>;
+
+pub type Qa = kefu_proto::qa::qa_client::QaClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         kefu_telemetry::grpc::TraceInterceptor,
@@ -204,6 +213,20 @@ impl GatewayApp {
                 .connect_lazy(),
             kefu_telemetry::grpc::TraceInterceptor,
         );
+        let qa_endpoint = tonic::transport::Endpoint::from_shared(config.qa_url.clone())
+            .map_err(|_| {
+                kefu_store::StoreError::Config(format!(
+                    "qa_url {:?} is not a valid endpoint",
+                    config.qa_url
+                ))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        // Lazy like the session's: QA may start later; its routes answer 503 until it is up.
+        let qa = kefu_proto::qa::qa_client::QaClient::with_interceptor(
+            qa_endpoint.connect_lazy(),
+            kefu_telemetry::grpc::TraceInterceptor,
+        );
         let lockout = Arc::new(desk::lockout::Lockout::new(
             config.desk.login_max_failures,
             Duration::from_secs(config.desk.login_lockout_s),
@@ -226,6 +249,7 @@ impl GatewayApp {
             tokens: channels::token::Tokens::default(),
             replica_id: uuid::Uuid::now_v7().simple().to_string(),
             ticketing,
+            qa,
         };
         Ok(Self { state, bus })
     }

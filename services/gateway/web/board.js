@@ -1,13 +1,16 @@
 // The supervisors' board: queues (waiting, longest wait, service level against target), agents
 // (status, load) and active conversations with monitor, whisper and join. Refreshed on every desk
-// event (debounced) and every few seconds, for a wall screen during a peak.
+// event (debounced) and every few seconds, for a wall screen during a peak. QA alerts (`qa.alert`
+// desk events) are listed as they arrive, newest first, with monitor and join.
 import {
   $, Api, deskSocket, duration, el, langSwitch, loadSession, modal, saveSession, setLang,
   signInForm, t, toast, lang,
 } from './common.js';
 
 const REFRESH_MS = 3000;
-const S = { api: null, me: null, agents: [], queues: [], convs: [], whisperFor: null };
+const S = { api: null, me: null, agents: [], queues: [], convs: [], whisperFor: null, alerts: [] };
+/** Alerts kept on the board. */
+const MAX_ALERTS = 50;
 
 setLang(lang);
 for (const s of document.querySelectorAll('.lang-select')) langSwitch(s, render);
@@ -20,7 +23,7 @@ function start(session) {
   $('#signin').hidden = true;
   $('#app').hidden = false;
   $('#me-name').textContent = S.me.display_name || S.me.login;
-  deskSocket(session, soon, (up) => {
+  deskSocket(session, onEvent, (up) => {
     $('#conn').textContent = up ? t('connected') : t('reconnecting');
     $('#conn').classList.toggle('bad', !up);
   });
@@ -29,6 +32,37 @@ function start(session) {
 }
 
 $('#signout').addEventListener('click', () => { saveSession(null); location.reload(); });
+
+function onEvent(ev) {
+  if (ev.type === 'qa.alert') {
+    S.alerts = [ev, ...S.alerts.filter((a) => a.alert_id !== ev.alert_id)].slice(0, MAX_ALERTS);
+    toast(`${t('qa_alert')}: ${ev.rule} · ${ev.excerpt || ''}`, ev.severity === 'critical' ? 'error' : '');
+    renderAlerts();
+    return;
+  }
+  soon();
+}
+
+function renderAlerts() {
+  const items = S.alerts.map((a) => {
+    const act = async (what) => {
+      try {
+        await S.api.post(`/conversations/${encodeURIComponent(a.conversation_id)}/${what}`);
+        toast(t(what === 'monitor' ? 'monitoring' : 'joined'));
+        soon();
+      } catch (x) { toast(`${t('err')}: ${x.message}`, 'error'); }
+    };
+    const agent = S.agents.find((g) => g.agent_id === a.agent_id);
+    return el('li', { class: `qa-alert sev-${a.severity}` },
+      el('span', { class: `pill sev-${a.severity}`, text: t(`severity_${a.severity}`) }),
+      el('strong', { text: ` ${a.rule} ` }),
+      el('span', { class: 'muted', text: `${agent ? agent.display_name : a.agent_id} · ${new Date(a.raised_at).toLocaleTimeString(lang)} ` }),
+      el('q', { text: a.excerpt || '' }),
+      el('button', { type: 'button', class: 'small', text: t('monitor'), onclick: () => act('monitor') }),
+      el('button', { type: 'button', class: 'small', text: t('join'), onclick: () => act('join') }));
+  });
+  $('#qa-alerts').replaceChildren(...(items.length ? items : [el('li', { class: 'muted', text: t('qa_none') })]));
+}
 
 let timer = 0;
 function soon() {
@@ -59,6 +93,7 @@ async function refresh() {
 const sinceSeconds = (iso) => (iso ? (Date.now() - new Date(iso)) / 1000 : 0);
 
 function render() {
+  renderAlerts();
   $('#queues').replaceChildren(...S.queues.map(queueTile));
   $('#agents tbody').replaceChildren(...S.agents.filter((a) => a.role !== 'admin').map(agentRow));
   $('#convs tbody').replaceChildren(...(S.convs.length ? S.convs.map(convRow) : [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: t('empty') }))]));

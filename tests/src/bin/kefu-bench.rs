@@ -164,6 +164,7 @@ async fn e2e(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64, f64, usi
         bot,
         session,
         ticketing,
+        qa: _qa,
         gateway,
         analytics,
     } = kefu_tests::distributed::start(iso, ADMIN, &[("RUST_LOG", "warn".into())]).await;

@@ -232,3 +232,8 @@ dev_scenarios!(
     tickets:
     a_chat_becomes_a_ticket_and_the_customer_reopens_it,
 );
+
+dev_scenarios!(
+    qa:
+    qa_alerts_scores_rescores_and_scopes,
+);

@@ -40,6 +40,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
         bot,
         session,
         ticketing,
+        qa,
         gateway,
         analytics,
     } = kefu_tests::distributed::start(iso, ADMIN_TOKEN, &extra).await;
@@ -55,7 +56,7 @@ async fn start_logging(iso: &Isolation, log: &str) -> Platform {
             ("kefu-bot", "Bot/Answer"),
             ("kefu-gateway", "gateway.outbound process"),
         ],
-        services: vec![bot, session, ticketing, analytics, gateway],
+        services: vec![bot, session, ticketing, analytics, qa, gateway],
         _orders: Some(orders),
     }
 }
@@ -356,6 +357,11 @@ async fn distributed_handoff_is_published_with_its_context() {
 distributed_scenarios!(
     tickets:
     a_chat_becomes_a_ticket_and_the_customer_reopens_it,
+);
+
+distributed_scenarios!(
+    qa:
+    qa_alerts_scores_rescores_and_scopes,
 );
 
 /// SLA timers across replicas and a kill: two ticketing replicas share the timers; the one

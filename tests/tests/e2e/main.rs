@@ -13,6 +13,7 @@ mod events;
 mod monitoring;
 mod platform;
 mod replicas;
+mod qa;
 mod scale_out;
 mod scenario;
 mod tickets;

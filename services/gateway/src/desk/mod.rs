@@ -13,6 +13,7 @@
 //! - [`analytics`]: reports (JSON, CSV), hot topics, the real-time view and the check, from
 //!   the analytics service;
 //! - [`orders`]: the order system reports orders (`order.placed`, for analytics' attribution);
+//! - [`qa`]: the QA policy, results, scores, reviews and appeals (the QA service's `Qa`);
 //! - [`openapi`]: the desk's part of `GET /openapi.json`, derived from the same types and
 //!   handlers.
 
@@ -24,6 +25,7 @@ pub mod json;
 pub mod lockout;
 pub mod openapi;
 pub mod orders;
+pub mod qa;
 pub mod queues;
 pub mod socket;
 pub mod tickets;
@@ -301,6 +303,40 @@ pub fn routes() -> DeskRoutes {
         .add(M::POST, "/v1/tenants/{tenant_id}/orders", orders::report)
         .add(M::GET, "/v1/tenants/{tenant_id}/desk/ws", socket::connect)
         .merge(tickets::routes())
+        .add(M::GET, "/v1/tenants/{tenant_id}/qa/policy", qa::get_policy)
+        .add(M::PUT, "/v1/tenants/{tenant_id}/qa/policy", qa::put_policy)
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}",
+            qa::conversation,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}/appeal",
+            qa::appeal,
+        )
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/conversations/{conversation_id}/appeal/settle",
+            qa::settle,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/agents/{agent_id}/scores",
+            qa::agent_scores,
+        )
+        .add(M::POST, "/v1/tenants/{tenant_id}/qa/rescore", qa::rescore)
+        .add(M::GET, "/v1/tenants/{tenant_id}/qa/reviews", qa::reviews)
+        .add(
+            M::POST,
+            "/v1/tenants/{tenant_id}/qa/reviews/{review_id}",
+            qa::submit_review,
+        )
+        .add(
+            M::GET,
+            "/v1/tenants/{tenant_id}/qa/rules/accuracy",
+            qa::accuracy,
+        )
 }
 
 /// The errors desk routes answer, for the OpenAPI document (bodies as in `crate::error`).

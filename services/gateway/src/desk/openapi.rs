@@ -1,7 +1,7 @@
 //! The desk API's part of the OpenAPI 3.1 document (`crate::openapi` serves the whole one), derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
-use super::{accounts, analytics, auth, orders, queues, socket, tickets, work};
+use super::{accounts, analytics, auth, orders, qa, queues, socket, tickets, work};
 use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -58,6 +58,16 @@ errors are `{\"error\", \"message\", \"field\"}`."
         tickets::fetch,
         tickets::update,
         tickets::comment,
+        qa::get_policy,
+        qa::put_policy,
+        qa::conversation,
+        qa::appeal,
+        qa::settle,
+        qa::agent_scores,
+        qa::rescore,
+        qa::reviews,
+        qa::submit_review,
+        qa::accuracy,
     ),
     modifiers(&BearerAuth)
 )]

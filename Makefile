@@ -46,6 +46,7 @@ bench:
 	$(CARGO) run --release -p kefu-bot --bin kefu-bot-bench -- $(BOT_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-routing --bin kefu-routing-bench -- $(ROUTING_BENCH_ARGS)
 	$(CARGO) run --release -p kefu-qa --bin kefu-qa-bench -- $(QA_BENCH_ARGS)
+	$(CARGO) run --release -p kefu-analytics --bin kefu-analytics-bench -- $(ANALYTICS_BENCH_ARGS)
 
 ## chaos: the full chaos run — 10,000 messages while replicas, the broker (a node of its own) and
 ## PostgreSQL backends are killed; ends with `chaos_messages=… lost=… customer_duplicates=… kills=…`

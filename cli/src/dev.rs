@@ -289,7 +289,12 @@ pub async fn run(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<(
     );
     eprintln!(
         "\nKefu dev is up on http://{http_addr}\n  demo tenant: {DEMO_TENANT}\n  API channel: {DEMO_CHANNEL} (secret {DEMO_SECRET})\n  web chat:    ws://{http_addr}/v1/channels/{DEMO_WEB_CHANNEL}/ws\n  shop page:   http://{http_addr}{SHOP}/product/ring-7 (the chat widget, signed in as 李雷)\n  chat (H5):   http://{http_addr}/chat?channel={DEMO_WEB_CHANNEL}\n  workbench:   http://{http_addr}/desk (agents lin, chen, wang)\n  board:       http://{http_addr}/board (supervisor zhao)\n  orders:      http://{http_addr}{DEMO_ORDERS_PATH} (demo order system)\n  replies:     GET http://{http_addr}/dev/inbox/{DEMO_CHANNEL}\n  events:      GET http://{http_addr}/dev/events (what each change published)\n  admin token: {}\n  agents:      lin, chen (platform), wang (merchant jinyuan), zhao (supervisor), jinyuan-admin — password {DEMO_AGENT_PASSWORD}\n",
-        args.admin_token,
+        // The demo's own token is shown; one the operator chose is never printed.
+        if args.admin_token == DEMO_ADMIN_TOKEN {
+            DEMO_ADMIN_TOKEN
+        } else {
+            "(the one you set in KEFU_ADMIN_TOKEN / --admin-token)"
+        },
         SHOP = crate::shop::SHOP_PATH,
     );
     let mut first_error = None;

@@ -42,6 +42,8 @@ struct State {
 struct Queue {
     bindings: Vec<String>,
     delivery_limit: u32,
+    /// Not journaled: a transient queue keeps nothing across a crash (as on RabbitMQ).
+    transient: bool,
     ready: VecDeque<Stored>,
     dead: VecDeque<Dead>,
     /// Unsettled deliveries per subscription id.
@@ -156,7 +158,11 @@ impl Inner {
     }
 
     fn record(&self, settlement: Settlement) {
-        if let Some(journal) = &self.journal {
+        let (Settlement::Delivered { id, .. }
+        | Settlement::Removed { id }
+        | Settlement::Dead { id }) = settlement;
+        // Id 0: a copy the journal never held (no journal, or a transient queue).
+        if let (Some(journal), true) = (&self.journal, id != 0) {
             journal.settle(settlement);
         }
     }
@@ -180,13 +186,20 @@ impl Bus for InProcessBus {
             return Ok(());
         };
         // Routed under the lock, made durable without it, then queued: a crash before the
-        // journal holds them fails the publish (the producer keeps its outbox row).
+        // journal holds them fails the publish (the producer keeps its outbox row). Copies for
+        // transient queues are queued at once and never journaled.
         let entries: Vec<JournalEntry> = {
-            let state = self.inner.lock();
+            let mut state = self.inner.lock();
             if state.closed {
                 return Err(BusError::Closed);
             }
-            route(&state, envelopes)
+            let (transient, durable): (Vec<_>, Vec<_>) = route(&state, envelopes)
+                .into_iter()
+                .partition(|(queue, _)| state.queues.get(queue).is_some_and(|q| q.transient));
+            for (queue, envelope) in transient {
+                enqueue(&mut state, &queue, 0, envelope);
+            }
+            durable
                 .into_iter()
                 .map(|(queue, envelope)| JournalEntry {
                     id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
@@ -438,6 +451,7 @@ fn ensure_queue<'a>(state: &'a mut State, spec: &QueueSpec) -> &'a mut Queue {
         let mut queue = Queue {
             bindings: Vec::new(),
             delivery_limit: spec.effective_delivery_limit(),
+            transient: spec.transient,
             ready: VecDeque::new(),
             dead: VecDeque::new(),
             in_flight: HashMap::new(),

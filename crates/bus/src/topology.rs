@@ -49,6 +49,10 @@ pub struct QueueSpec {
     pub prefetch: u16,
     /// After this many deliveries a message is dead-lettered instead of redelivered.
     pub delivery_limit: u32,
+    /// A queue of one process alone, for fan-out to every replica: it lives while its
+    /// subscriber's connection does (RabbitMQ: exclusive, auto-delete, not durable, no
+    /// dead-lettering), and what is published while no such process runs is not kept.
+    pub transient: bool,
 }
 
 impl QueueSpec {
@@ -63,7 +67,15 @@ impl QueueSpec {
             bindings: bindings.into_iter().map(Into::into).collect(),
             prefetch: 16,
             delivery_limit: 5,
+            transient: false,
         }
+    }
+
+    /// Makes it a [transient](QueueSpec::transient) queue.
+    #[must_use]
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
     }
 
     /// Sets the prefetch.

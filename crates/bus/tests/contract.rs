@@ -107,4 +107,5 @@ contract_tests!(
     shutdown_drains_in_flight_handlers,
     batch_consumer_settles_each_item,
     declared_queue_keeps_messages_until_subscribed,
+    transient_queues_each_get_a_copy,
 );

@@ -90,6 +90,9 @@ pub mod event_types {
     /// [`crate::events::QaAlertRaised`]: the QA service found a real-time violation worth a
     /// supervisor's attention.
     pub const QA_ALERT_RAISED: &str = "qa.alert_raised";
+    /// [`crate::events::SocketPush`]: a frame for a customer's chat sockets on any gateway
+    /// replica.
+    pub const SOCKET_PUSH: &str = "socket.push";
 }
 
 /// The bot's actions: what a knowledge-base entry may ask for besides its answer, and what a
@@ -217,13 +220,6 @@ pub mod queues {
         delivery_limit: 5,
     };
 
-    /// The gateway's desk events, pushed to agents' and supervisors' sockets.
-    pub const GATEWAY_DESK: Queue = Queue {
-        name: "gateway.desk",
-        bindings: &[event_types::DESK_EVENT],
-        delivery_limit: 5,
-    };
-
     /// The session's copy of delivery failures, shown to the conversation's agent.
     pub const SESSION_DELIVERIES: Queue = Queue {
         name: "session.deliveries",
@@ -271,7 +267,6 @@ pub mod queues {
         SESSION_INBOUND,
         GATEWAY_OUTBOUND,
         SESSION_CONFIG,
-        GATEWAY_DESK,
         SESSION_DELIVERIES,
         ANALYTICS_EVENTS,
         ANALYTICS_CONFIG,

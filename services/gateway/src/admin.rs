@@ -27,12 +27,12 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TenantBody {
     pub display_name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
     pub tenant_id: String,
     pub display_name: String,
@@ -61,13 +61,14 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub channel_id: String,
     pub tenant_id: String,
     pub channel_type: String,
     pub webhook_url: String,
     pub enabled: bool,
+    #[schema(value_type = Object)]
     pub settings: kefu_crd::channel::ChannelSettings,
     /// The names of the further secrets that are set (never their values).
     pub credentials: Vec<String>,
@@ -218,6 +219,10 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
     crate::strict_json::typed(body)
 }
 
+#[utoipa::path(put, path = "/v1/admin/tenants/{tenant_id}", tag = "admin",
+    params(("tenant_id" = String, Path, description = "The tenant")), request_body = TenantBody,
+    responses((status = 200, description = "The tenant as stored", body = TenantView), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn put_tenant(
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,
@@ -234,6 +239,11 @@ pub async fn put_tenant(
     }))
 }
 
+#[utoipa::path(put, path = "/v1/admin/channels/{channel_id}", tag = "admin",
+    params(("channel_id" = String, Path, description = "The channel")),
+    request_body(content = Object, description = "`{tenant_id, channel_type, secret, webhook_url, enabled, settings, credentials}` (the Channel resource's spec)"),
+    responses((status = 200, description = "The channel as stored (secrets never shown)", body = ChannelView), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn put_channel(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
@@ -267,6 +277,10 @@ pub async fn upsert_channel(
     Ok(saved)
 }
 
+#[utoipa::path(get, path = "/v1/admin/channels/{channel_id}", tag = "admin",
+    params(("channel_id" = String, Path, description = "The channel")),
+    responses((status = 200, description = "The channel (secrets never shown)", body = ChannelView), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn get_channel(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
@@ -282,8 +296,9 @@ pub async fn get_channel(
     Ok(Json(ChannelView::from(&c)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
+    #[schema(value_type = String)]
     pub message_id: Uuid,
     pub channel_id: String,
     pub status: String,
@@ -292,6 +307,10 @@ pub struct DeliveryView {
 }
 
 /// A delivery that needed retries (a first-attempt success leaves no row).
+#[utoipa::path(get, path = "/v1/admin/deliveries/{message_id}", tag = "admin",
+    params(("message_id" = String, Path, description = "The outbound message's id")),
+    responses((status = 200, description = "A delivery that needed retries", body = DeliveryView), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn get_delivery(
     State(state): State<AppState>,
     Path(message_id): Path<String>,

@@ -16,9 +16,8 @@ use crate::admin::{AdminSession, parse_json};
 use crate::cards::history_message_json;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use kefu_proto::events::{CustomerProfile, HandoffRequested};
 use kefu_proto::session::{
     CustomerHistoryRequest, FindCustomerRequest, GetConversationRequest, GetCustomerRequest,
@@ -28,29 +27,49 @@ use kefu_proto::session::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/v1/admin/tenants/{tenant_id}/customers", get(find))
-        .route(
+pub fn routes() -> crate::routes::Routes {
+    use axum::http::Method as M;
+    crate::routes::Routes::new()
+        .add(M::GET, "/v1/admin/tenants/{tenant_id}/customers", find)
+        .add(
+            M::GET,
             "/v1/admin/tenants/{tenant_id}/customers/{customer_id}",
-            get(get_profile).patch(patch_profile),
+            get_profile,
         )
-        .route(
+        .add(
+            M::PATCH,
+            "/v1/admin/tenants/{tenant_id}/customers/{customer_id}",
+            patch_profile,
+        )
+        .add(
+            M::GET,
             "/v1/admin/tenants/{tenant_id}/customers/{customer_id}/messages",
-            get(history),
+            history,
         )
-        .route("/v1/admin/tenants/{tenant_id}/customer-merges", post(merge))
-        .route(
+        .add(
+            M::POST,
+            "/v1/admin/tenants/{tenant_id}/customer-merges",
+            merge,
+        )
+        .add(
+            M::POST,
             "/v1/admin/tenants/{tenant_id}/customer-merges/{merge_id}/undo",
-            post(unmerge),
+            unmerge,
         )
-        .route(
+        .add(
+            M::GET,
             "/v1/admin/tenants/{tenant_id}/conversations/{conversation_id}",
-            get(conversation),
+            conversation,
         )
-        .route(
+        .add(
+            M::GET,
             "/v1/admin/tenants/{tenant_id}/settings",
-            get(get_settings).put(put_settings),
+            get_settings,
+        )
+        .add(
+            M::PUT,
+            "/v1/admin/tenants/{tenant_id}/settings",
+            put_settings,
         )
 }
 
@@ -109,16 +128,21 @@ fn merge_json(m: &Merge) -> Value {
     })
 }
 
-#[derive(Deserialize)]
-struct FindQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindQuery {
     channel_id: Option<String>,
     external_user_id: Option<String>,
 }
 
-async fn find(
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/customers", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), FindQuery),
+    responses((status = 200, description = "The customer known by that channel user", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn find(
     AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
-    Query(q): Query<FindQuery>,
+    crate::desk::QueryParams(q): crate::desk::QueryParams<FindQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let channel_id = q
         .channel_id
@@ -149,7 +173,11 @@ async fn find(
     Ok(Json(profile_json(&p)))
 }
 
-async fn get_profile(
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/customers/{customer_id}", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("customer_id" = String, Path, description = "The unified customer")),
+    responses((status = 200, description = "Profile, identities, recent orders", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn get_profile(
     AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -165,9 +193,9 @@ async fn get_profile(
     Ok(Json(profile_json(&p)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProfilePatch {
+pub struct ProfilePatch {
     display_name: Option<String>,
     tier: Option<String>,
     region: Option<String>,
@@ -175,7 +203,11 @@ struct ProfilePatch {
     tags: Option<Vec<String>>,
 }
 
-async fn patch_profile(
+#[utoipa::path(patch, path = "/v1/admin/tenants/{tenant_id}/customers/{customer_id}", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("customer_id" = String, Path, description = "The unified customer")), request_body = ProfilePatch,
+    responses((status = 200, description = "The profile as stored", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn patch_profile(
     AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
     body: bytes::Bytes,
@@ -198,15 +230,20 @@ async fn patch_profile(
     Ok(Json(profile_json(&p)))
 }
 
-#[derive(Deserialize)]
-struct Limit {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Limit {
     limit: Option<u32>,
 }
 
-async fn history(
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/customers/{customer_id}/messages", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("customer_id" = String, Path, description = "The unified customer"), Limit),
+    responses((status = 200, description = "The customer's messages on every channel", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn history(
     AdminSession(mut session): AdminSession,
     Path((tenant_id, customer_id)): Path<(String, String)>,
-    Query(q): Query<Limit>,
+    crate::desk::QueryParams(q): crate::desk::QueryParams<Limit>,
 ) -> Result<Json<Value>, ApiError> {
     let h = session
         .customer_history(CustomerHistoryRequest {
@@ -223,14 +260,18 @@ async fn history(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MergeBody {
+pub struct MergeBody {
     survivor_id: String,
     absorbed_id: String,
 }
 
-async fn merge(
+#[utoipa::path(post, path = "/v1/admin/tenants/{tenant_id}/customer-merges", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant")), request_body = MergeBody,
+    responses((status = 201, description = "The merge", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn merge(
     AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
     body: bytes::Bytes,
@@ -248,7 +289,11 @@ async fn merge(
     Ok((StatusCode::CREATED, Json(merge_json(&m))))
 }
 
-async fn unmerge(
+#[utoipa::path(post, path = "/v1/admin/tenants/{tenant_id}/customer-merges/{merge_id}/undo", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("merge_id" = String, Path, description = "The merge to undo")),
+    responses((status = 200, description = "The undone merge", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn unmerge(
     AdminSession(mut session): AdminSession,
     Path((tenant_id, merge_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -263,7 +308,11 @@ async fn unmerge(
     Ok(Json(merge_json(&m)))
 }
 
-async fn conversation(
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/conversations/{conversation_id}", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("conversation_id" = String, Path, description = "The conversation")),
+    responses((status = 200, description = "Status, mode, page, handoff", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn conversation(
     AdminSession(mut session): AdminSession,
     Path((tenant_id, conversation_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -297,7 +346,11 @@ fn settings_json(s: &TenantSettings) -> Value {
     })
 }
 
-async fn get_settings(
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/settings", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant")),
+    responses((status = 200, description = "The tenant's customer rules", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn get_settings(
     AdminSession(mut session): AdminSession,
     Path(tenant_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -311,14 +364,18 @@ async fn get_settings(
     Ok(Json(settings_json(&s)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SettingsBody {
+pub struct SettingsBody {
     merge_identity_kinds: Vec<String>,
     handoff_after_misses: u32,
 }
 
-async fn put_settings(
+#[utoipa::path(put, path = "/v1/admin/tenants/{tenant_id}/settings", tag = "customers",
+    params(("tenant_id" = String, Path, description = "The tenant")), request_body = SettingsBody,
+    responses((status = 200, description = "The rules as stored", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
+pub(crate) async fn put_settings(
     AdminSession(mut session): AdminSession,
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,

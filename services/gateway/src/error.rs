@@ -88,6 +88,37 @@ pub async fn no_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiE
     }
 }
 
+/// Every error answer in the error table's JSON: a rejection axum (or a layer) wrote as plain
+/// text — a path segment that is not UTF-8, a WebSocket handshake header — becomes
+/// `{"error", "message", "field": null}` with its status kept, so no client ever has to parse
+/// two error formats. Answers that are already JSON, and every success, pass untouched.
+pub async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    let status = resp.status();
+    let is_text = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_text {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&text).trim().to_owned();
+    let code = status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_");
+    let body = serde_json::json!({"error": code, "message": message, "field": null}).to_string();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 impl ApiError {
     /// The field a field error names (tests: panics on any other error).
     #[cfg(test)]

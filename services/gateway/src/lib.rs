@@ -22,10 +22,13 @@ pub mod customers;
 pub mod delivery;
 pub mod desk;
 pub mod error;
+pub mod fanout;
 pub mod grpc;
 pub mod heartbeat;
 pub mod identity_token;
 pub mod inbound;
+pub mod openapi;
+pub mod routes;
 mod run;
 pub mod signature;
 pub mod sockets;
@@ -39,11 +42,8 @@ pub mod writer;
 pub use config::GatewayConfig;
 pub use run::run;
 
-use kefu_worker::queues::spec as queue;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, put};
 use kefu_bus::Bus;
 use kefu_store::sea_orm::DatabaseConnection;
 use kefu_worker::Outbox;
@@ -105,6 +105,8 @@ pub struct AppState {
     pub tokens: channels::token::Tokens,
     /// The QA service (results, scores, reviews, appeals).
     pub qa: Qa,
+    /// This replica's id: names its transient queue ([`fanout`]).
+    pub replica_id: String,
 }
 
 pub type Session = kefu_proto::session::session_client::SessionClient<
@@ -199,6 +201,7 @@ impl GatewayApp {
             desk_sockets: desk::socket::DeskSockets::default(),
             tokens: channels::token::Tokens::default(),
             qa,
+            replica_id: uuid::Uuid::now_v7().simple().to_string(),
         };
         Ok(Self { state, bus })
     }
@@ -207,40 +210,12 @@ impl GatewayApp {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(desk::routes().router)
-            .route("/openapi.json", get(desk::openapi::serve))
-            .route(
-                "/v1/channels/{channel_id}/messages",
-                get(channels::receive).post(channels::receive),
-            )
-            .route("/v1/channels/{channel_id}/ws", get(channels::web::connect))
-            .route(
-                "/v1/channels/{channel_id}/media/{media_id}",
-                get(channels::media::serve),
-            )
-            .route("/v1/admin/tenants/{tenant_id}", put(admin::put_tenant))
-            .route(
-                "/v1/admin/channels/{channel_id}",
-                put(admin::put_channel).get(admin::get_channel),
-            )
-            .route(
-                "/v1/admin/tenants/{tenant_id}/config",
-                get(tenant_config::list_config),
-            )
-            .route(
-                "/v1/admin/tenants/{tenant_id}/config/{kind}/{name}",
-                put(tenant_config::put_config)
-                    .get(tenant_config::get_config)
-                    .delete(tenant_config::delete_config),
-            )
-            .route(
-                "/v1/admin/deliveries/{message_id}",
-                get(admin::get_delivery),
-            )
-            .merge(customers::routes())
+            .merge(routes::platform().router)
             .merge(web::routes())
             .fallback(error::no_route)
             .method_not_allowed_fallback(error::no_method)
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
+            .layer(axum::middleware::map_response(error::json_errors))
             // A server span on every route, named `"{method} {route}"` after the matched route
             // (never the raw path, so ids do not multiply span names), continuing the caller's
             // W3C trace context, with the response status recorded.
@@ -299,17 +274,14 @@ impl GatewayApp {
         // The retry worker stops with the consumer, also when the consumer fails to start.
         let stop = shutdown.child_token();
         let retries = tokio::spawn(delivery::run_retries(self.state.clone(), stop.clone()));
-        let desk_events = {
-            let (bus, sockets, stop) = (
-                self.bus.clone(),
-                self.state.desk_sockets.clone(),
-                stop.clone(),
-            );
-            tokio::spawn(async move {
-                let result = desk::events::consume(bus, sockets, stop.clone()).await;
+        // The sockets' queue is subscribed before the replica reports ready.
+        let fanout = match fanout::subscribe(&self.state).await {
+            Ok(start) => start(stop.clone()),
+            Err(e) => {
                 stop.cancel();
-                result
-            })
+                let _ = retries.await;
+                return Err(e);
+            }
         };
         let state = self.state.clone();
         let result = kefu_worker::ServiceLoop::over(
@@ -326,11 +298,11 @@ impl GatewayApp {
         .await;
         stop.cancel();
         let _ = retries.await;
-        let desk_result = match desk_events.await {
-            Ok(r) => r,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Ok(()),
-        };
-        result.and(desk_result)
+        if let Err(e) = fanout.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        result
     }
 }

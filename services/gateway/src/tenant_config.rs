@@ -160,6 +160,10 @@ pub async fn remove_document(
     }
 }
 
+#[utoipa::path(put, path = "/v1/admin/tenants/{tenant_id}/config/{kind}/{name}", tag = "admin",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("kind" = String, Path, description = "queue, routing-policy, …"), ("name" = String, Path, description = "The document's name")), request_body(content = Object, description = "The resource's spec"),
+    responses((status = 201, description = "Created", body = Object), (status = 200, description = "Updated or unchanged", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn put_config(
     State(state): State<AppState>,
     Path((tenant_id, kind, name)): Path<(String, String, String)>,
@@ -179,6 +183,10 @@ pub async fn put_config(
     Ok((status, Json(row.try_into()?)))
 }
 
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/config/{kind}/{name}", tag = "admin",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("kind" = String, Path, description = "queue, routing-policy, …"), ("name" = String, Path, description = "The document's name")),
+    responses((status = 200, description = "The document", body = Object), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn get_config(
     State(state): State<AppState>,
     Path((tenant_id, kind, name)): Path<(String, String, String)>,
@@ -194,6 +202,10 @@ pub async fn get_config(
     Ok(Json(row.try_into()?))
 }
 
+#[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/config", tag = "admin",
+    params(("tenant_id" = String, Path, description = "The tenant")),
+    responses((status = 200, description = "Every document of the tenant", body = [Object]), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn list_config(
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,
@@ -208,6 +220,10 @@ pub async fn list_config(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/admin/tenants/{tenant_id}/config/{kind}/{name}", tag = "admin",
+    params(("tenant_id" = String, Path, description = "The tenant"), ("kind" = String, Path, description = "queue, routing-policy, …"), ("name" = String, Path, description = "The document's name")),
+    responses((status = 204, description = "Deleted"), crate::openapi::AdminErrors),
+    security(("bearer" = [])))]
 pub async fn delete_config(
     State(state): State<AppState>,
     Path((tenant_id, kind, name)): Path<(String, String, String)>,

@@ -180,7 +180,7 @@ async fn the_gateway_turns_away_what_is_plainly_wrong() {
     .await;
     assert_eq!(
         (s, b["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("query"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
     );
     let big = json!({"text": "x".repeat(70 * 1024)});
     let (s, _) = call(
@@ -252,15 +252,10 @@ async fn desk_events_reach_the_sockets_in_their_audience() {
         .register(viewer("a-1", Role::Agent, "m-1"), 10)
         .unwrap();
 
-    bus.declare(&kefu_gateway::desk::events::queue_spec())
-        .await
-        .unwrap();
+    // The replica's own fan-out queue, subscribed as `run_workers` does.
+    let start = kefu_gateway::fanout::subscribe(&app.state).await.unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let consumer = tokio::spawn(kefu_gateway::desk::events::consume(
-        bus.clone(),
-        sockets.clone(),
-        stop.clone(),
-    ));
+    let consumer = start(stop.clone());
     let event = kefu_proto::session::DeskEvent {
         tenant_id: "acme".into(),
         kind: "assignment.offered".into(),
@@ -293,7 +288,7 @@ async fn desk_events_reach_the_sockets_in_their_audience() {
         "another merchant's supervisor"
     );
     stop.cancel();
-    consumer.await.unwrap().unwrap();
+    consumer.await.unwrap();
 }
 
 /// A path no route serves and a route asked with the wrong method answer in the error table's
@@ -331,4 +326,41 @@ async fn unknown_routes_and_methods_answer_json() {
         body["message"].as_str().unwrap().contains("DELETE"),
         "{body}"
     );
+}
+
+/// What axum would reject as plain text answers in the error table's JSON: a query parameter
+/// of the wrong type names the parameter (422), a path segment that is not UTF-8 is a 400, and
+/// a WebSocket route asked without the upgrade is a 426 — each with `error` and `message`.
+#[tokio::test]
+async fn rejections_answer_json_naming_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    let r = app.router();
+    let (status, body) = call(
+        &r,
+        "GET",
+        "/v1/admin/tenants/acme/customers/c-1/messages?limit=-1",
+        Some("admin-t0ken"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "limit", "{body}");
+    let (status, body) = call(
+        &r,
+        "GET",
+        "/v1/admin/channels/%FF%FE",
+        Some("admin-t0ken"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "bad_request", "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let (status, body) = call(&r, "GET", "/v1/channels/web-1/ws", None, None).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body["error"].is_string(), "{status} {body}");
 }

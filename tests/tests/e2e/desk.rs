@@ -794,7 +794,8 @@ pub async fn merchant_staff_see_only_their_merchant(p: &Platform) {
     );
 }
 
-/// Every desk resource of one tenant answers 404 to another tenant's staff and tokens.
+/// Every desk resource of one tenant answers 404 to another tenant's staff and tokens: a walk
+/// over every operation the served OpenAPI document has under `/v1/tenants/{tenant_id}`.
 pub async fn another_tenants_ids_answer_404(p: &Platform) {
     let a = Desk::new(p, Rules::default()).await;
     let b = Desk::new(p, Rules::default()).await;
@@ -826,64 +827,99 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
         .unwrap()
         .to_owned();
     use reqwest::Method;
-    let c = &conversation;
-    let probes: Vec<(Method, String, Option<Value>)> = vec![
-        (Method::GET, format!("/conversations/{c}"), None),
-        (Method::GET, format!("/conversations/{c}/messages"), None),
-        (
-            Method::POST,
-            format!("/conversations/{c}/accept"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/conversations/{c}/close"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/conversations/{c}/whisper"),
-            Some(json!({"text": "x"})),
-        ),
-        (
-            Method::POST,
-            format!("/conversations/{c}/monitor"),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/conversations/{c}/transfer"),
-            Some(json!({"to_queue": "platform"})),
-        ),
-        (Method::GET, "/agents/same-name".to_owned(), None),
-        (
-            Method::DELETE,
-            format!("/canned-responses/{canned_id}"),
-            None,
-        ),
-        (
-            Method::PUT,
-            format!("/canned-responses/{canned_id}"),
-            Some(json!({"shortcut": "/x", "title": "x", "text": "x"})),
-        ),
-        (Method::GET, format!("/customers/{customer}"), None),
-        (Method::GET, format!("/customers/{customer}/history"), None),
-    ];
-    for (method, path, body) in probes {
-        let r = b_admin.call(method.clone(), &path, body).await;
-        assert_eq!(
-            r.status, 404,
-            "{method} {path} from another tenant: {:?}",
-            r.body
-        );
+    // Every operation of the served OpenAPI document under `/v1/tenants/{tenant_id}`, walked
+    // twice: tenant b's admin with a's ids (every operation that names a resource), and a's
+    // agent token on b's paths (every operation that takes a token).
+    let doc: Value = reqwest::get(format!("{}/openapi.json", a.base))
+        .await
+        .expect("gateway reachable")
+        .json()
+        .await
+        .expect("the document is JSON");
+    let ids: std::collections::HashMap<&str, String> = [
+        ("conversation_id", conversation.clone()),
+        ("agent_id", "same-name".to_owned()),
+        ("canned_id", canned_id.clone()),
+        ("customer_id", customer.clone()),
+        ("name", "general".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    // Valid bodies, so that an answer other than 404 cannot be a body check's.
+    let body_for = |method: &Method, template: &str| -> Value {
+        let last = template.rsplit('/').next().unwrap_or_default();
+        match (method.as_str(), last) {
+            ("POST", "whisper" | "notes" | "messages") => json!({"text": "x"}),
+            ("POST", "transfer") => json!({"to_queue": "platform", "note": "x"}),
+            ("POST", "close") => json!({"summary": "x", "tags": []}),
+            ("PUT", "{canned_id}") | ("POST", "canned-responses") => {
+                json!({"shortcut": "/x", "title": "x", "text": "x"})
+            }
+            ("PUT", "{agent_id}") | ("POST", "agents") => json!({
+                "display_name": "x", "role": "agent", "skills": ["general"],
+                "capacity": {"web": 1}, "password": "a-long-enough-password"
+            }),
+            ("PUT", "status") => json!({"status": "online"}),
+            ("PUT", "{name}") => json!({"skills": ["general"]}),
+            _ => json!({}),
+        }
+    };
+    let prefix = "/v1/tenants/{tenant_id}";
+    let crossed = DeskClient::with_token(&b.base, &b.tenant, &agent_a.token);
+    let mut walked = 0;
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        let Some(rest) = template.strip_prefix(prefix) else {
+            continue;
+        };
+        for (method, op) in item.as_object().expect("a path item") {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            if !op.is_object() || rest == "/auth/login" {
+                continue;
+            }
+            let params: Vec<&str> = rest
+                .split('/')
+                .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let mut path = rest.to_owned();
+            for param in &params {
+                let value = ids.get(param).unwrap_or_else(|| {
+                    panic!("{method} {template}: give the walk an id of tenant a for {{{param}}}")
+                });
+                path = path.replace(&format!("{{{param}}}"), value);
+            }
+            let body = (method != Method::GET && method != Method::DELETE)
+                .then(|| body_for(&method, rest));
+            // Agents and queues are named within a tenant: b's admin writing `agents/same-name`
+            // or `queues/general` names b's own (a's stay untouched, checked below).
+            let names_own =
+                params.contains(&"name") || (params.contains(&"agent_id") && method == Method::PUT);
+            if !params.is_empty() && !names_own {
+                let r = b_admin.call(method.clone(), &path, body.clone()).await;
+                assert_eq!(
+                    r.status, 404,
+                    "{method} {template} with tenant a's ids from tenant b's admin: {:?}",
+                    r.body
+                );
+            }
+            let r = crossed.call(method.clone(), &path, body).await;
+            assert!(
+                [401, 404].contains(&r.status),
+                "{method} {template} on tenant b with tenant a's token: {} {:?}",
+                r.status,
+                r.body
+            );
+            walked += 1;
+        }
     }
+    assert!(
+        walked >= 25,
+        "only {walked} tenant operations in the document"
+    );
     // Tenant b's admin's canned put on a's id did not overwrite a's.
     let listed = a.admin.call(Method::GET, "/canned-responses", None).await;
     assert_eq!(listed.body["canned"][0]["text"], "a", "{:?}", listed.body);
-    // A token of tenant a on tenant b's paths.
-    let crossed = DeskClient::with_token(&b.base, &b.tenant, &agent_a.token);
-    assert_eq!(crossed.me().await.status, 404);
-    assert_eq!(crossed.list_conversations("mine").await.status, 404);
     // Still a's, untouched.
     assert_eq!(work(&a, &conversation).await["state"], "offered");
 }

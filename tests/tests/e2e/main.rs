@@ -12,5 +12,6 @@ mod events;
 mod monitoring;
 mod platform;
 mod qa;
+mod replicas;
 mod scale_out;
 mod scenario;

@@ -198,3 +198,23 @@ pub async fn declared_queue_keeps_messages_until_subscribed(bus: &dyn Bus) {
     assert_eq!(delivery.envelope, sent);
     delivery.ack().await.expect("ack failed");
 }
+
+/// Transient queues fan out: each subscriber's own transient queue gets its copy of an event
+/// next to the durable queue bound to it (one per replica, as the gateway's sockets use).
+pub async fn transient_queues_each_get_a_copy(bus: &dyn Bus) {
+    let mut durable = subscribe(bus, spec("fan-durable", &["fan.out"])).await;
+    let mut replicas = Vec::new();
+    for name in ["fan-replica-a", "fan-replica-b"] {
+        replicas.push(subscribe(bus, spec(name, &["fan.out"]).transient()).await);
+    }
+    let sent = envelope("fan.out", "to every replica");
+    publish(bus, &sent).await;
+    for (i, sub) in replicas.iter_mut().enumerate() {
+        let got = next_delivery(sub, &format!("replica {i}'s copy")).await;
+        assert_eq!(got.envelope, sent);
+        got.ack().await.expect("ack failed");
+    }
+    let got = next_delivery(&mut durable, "the durable queue's copy").await;
+    assert_eq!(got.envelope, sent);
+    got.ack().await.expect("ack failed");
+}

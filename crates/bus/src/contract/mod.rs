@@ -31,7 +31,7 @@ pub use delivery::{
     close_ends_subscriptions, declared_queue_keeps_messages_until_subscribed,
     each_bound_queue_gets_a_copy, message_published_before_subscribe_is_delivered,
     publish_batch_delivers_all, queue_depth_counts_waiting, round_trip_preserves_envelope,
-    topic_wildcards_route_by_pattern,
+    topic_wildcards_route_by_pattern, transient_queues_each_get_a_copy,
 };
 pub use redelivery::{
     delivery_limit_of_one_dead_letters_on_first_requeue, dropped_delivery_is_redelivered,
@@ -56,6 +56,9 @@ pub const QUEUES: &[&str] = &[
     "copy-a",
     "copy-b",
     "early",
+    "fan-durable",
+    "fan-replica-a",
+    "fan-replica-b",
     "batch",
     "depth",
     "closing",

@@ -69,12 +69,26 @@ pub(crate) fn queue_arguments(topology: &Topology, spec: &QueueSpec) -> FieldTab
     arguments
 }
 
-/// Declares the queue, its bindings, its dead-letter queue and that queue's binding.
+/// Declares the queue, its bindings, its dead-letter queue and that queue's binding; a
+/// transient queue is exclusive to this connection, deleted with it, and has no dead letters.
 pub(crate) async fn queue(
     channel: &Channel,
     topology: &Topology,
     spec: &QueueSpec,
 ) -> Result<(), BusError> {
+    if spec.transient {
+        let name = topology.queue(&spec.name);
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(name.as_str().into(), options, FieldTable::default())
+            .await
+            .map_err(BusError::protocol("queue.declare"))?;
+        return bind(channel, topology, &name, spec).await;
+    }
     let durable = QueueDeclareOptions {
         durable: true,
         ..QueueDeclareOptions::default()
@@ -103,10 +117,20 @@ pub(crate) async fn queue(
         )
         .await
         .map_err(BusError::protocol("queue.declare"))?;
+    bind(channel, topology, &full_name, spec).await
+}
+
+/// Binds the queue to each of the spec's patterns on the events exchange.
+async fn bind(
+    channel: &Channel,
+    topology: &Topology,
+    full_name: &str,
+    spec: &QueueSpec,
+) -> Result<(), BusError> {
     for pattern in &spec.bindings {
         channel
             .queue_bind(
-                full_name.as_str().into(),
+                full_name.into(),
                 topology.exchange().into(),
                 pattern.as_str().into(),
                 QueueBindOptions::default(),

@@ -12,12 +12,7 @@ pub async fn migrate_shared(db: &DatabaseConnection) {
 pub use kefu_bus::testing::envelope;
 
 pub fn all_queue() -> QueueSpec {
-    QueueSpec {
-        name: "q".into(),
-        bindings: vec!["#".into()],
-        prefetch: 100,
-        delivery_limit: 5,
-    }
+    QueueSpec::new("q", ["#"]).with_prefetch(100)
 }
 
 /// The next envelope on `sub`, acknowledged; panics after 5 s.

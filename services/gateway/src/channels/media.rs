@@ -7,7 +7,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::store::entities::channel;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -33,10 +33,16 @@ pub struct MediaQuery {
 }
 
 /// `GET /v1/channels/{channel_id}/media/{media_id}?sig=…`.
+#[utoipa::path(get, path = "/v1/channels/{channel_id}/media/{media_id}", tag = "channels",
+    params(("channel_id" = String, Path, description = "The channel"), ("media_id" = String, Path, description = "The provider's media id"), ("sig" = Option<String>, Query, description = "The link's signature")),
+    responses(
+        (status = 200, description = "The media, as the provider serves it", content_type = "application/octet-stream", body = Vec<u8>),
+        crate::openapi::ChannelErrors,
+    ))]
 pub async fn serve(
     State(state): State<AppState>,
     Path((channel_id, media_id)): Path<(String, String)>,
-    Query(q): Query<MediaQuery>,
+    crate::desk::QueryParams(q): crate::desk::QueryParams<MediaQuery>,
 ) -> Response {
     let not_found = || ApiError::NotFound {
         what: "media",

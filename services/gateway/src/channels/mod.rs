@@ -155,6 +155,14 @@ impl Answer {
 
 /// `/v1/channels/{channel_id}/messages`, any method: the body read within the limit, the
 /// channel found and enabled, then its adapter answers.
+#[utoipa::path(method(get, post), path = "/v1/channels/{channel_id}/messages", tag = "channels",
+    params(("channel_id" = String, Path, description = "The channel")),
+    request_body(content = String, description = "As the channel's type has it: the API channel's signed JSON (`X-Kefu-Signature`), a WeChat push (XML or JSON, signed in the query), …", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted: stored before this answer", body = Object),
+        (status = 200, description = "The provider's expected answer (`success`, a URL check's `echostr`, a passive reply)", content_type = "text/plain", body = String),
+        crate::openapi::ChannelErrors,
+    ))]
 pub async fn receive(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,

@@ -215,7 +215,9 @@ impl FromRequestParts<AppState> for Actor {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "The body is not JSON (or not UTF-8)", body = json::Error),
         (status = 401, description = "Unknown login or wrong password", body = json::Error),
+        (status = 413, description = "The body is over the size limit", body = json::Error),
         (status = 422, description = "A field is missing or too long", body = json::Error),
         (status = 429, description = "Too many wrong passwords for this login: locked out for \
             the seconds in `Retry-After`", body = json::Error),

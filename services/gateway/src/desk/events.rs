@@ -1,36 +1,12 @@
-//! The `gateway.desk` consumer: each `desk.event` the session publishes is pushed, as its
-//! `payload_json`, to the desk sockets of this replica in the event's audience, then acked. An
-//! event nobody is connected for is simply acked: the desk re-reads its lists on connect.
+//! Desk events on the sockets: each `desk.event` the session publishes reaches every gateway
+//! replica (`crate::fanout`) and is pushed, as its `payload_json`, to the desk sockets of this
+//! replica in the event's audience, then acked. An event nobody is connected for is simply
+//! acked: the desk re-reads its lists on connect.
 
 use super::socket::DeskSockets;
-use kefu_bus::{Bus, BusError, Envelope, HandlerError, QueueSpec};
+use kefu_bus::{Envelope, HandlerError};
 use kefu_proto::session::DeskEvent;
 use prost::Message as _;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
-
-/// Deliveries in flight: pushing is only a few channel sends, so one handler at a time keeps
-/// each socket's events in the order the session published them.
-const PREFETCH: u16 = 256;
-
-pub fn queue_spec() -> QueueSpec {
-    crate::queue(kefu_proto::queues::GATEWAY_DESK).with_prefetch(PREFETCH)
-}
-
-/// Consumes desk events until `shutdown`.
-pub async fn consume(
-    bus: Arc<dyn Bus>,
-    sockets: DeskSockets,
-    shutdown: CancellationToken,
-) -> Result<(), BusError> {
-    let sub = bus.subscribe(queue_spec()).await?;
-    kefu_bus::run_consumer(sub, 1, shutdown, move |envelope| {
-        let sockets = sockets.clone();
-        async move { handle(&sockets, &envelope) }
-    })
-    .await;
-    Ok(())
-}
 
 /// Decodes one event and pushes it; a malformed event is dead-lettered (retrying cannot help).
 pub fn handle(sockets: &DeskSockets, envelope: &Envelope) -> Result<(), HandlerError> {

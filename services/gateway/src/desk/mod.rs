@@ -6,10 +6,12 @@
 //! - [`accounts`]: the actor itself, agents, statuses and canned responses;
 //! - [`work`]: conversations (accept, reply, note, transfer, close), supervision, queues and
 //!   the customer's profile and history;
-//! - [`socket`]: the desk WebSocket and its registry; [`events`]: the `gateway.desk` consumer
-//!   that pushes the session's desk events to the sockets in their audience;
+//! - [`socket`]: the desk WebSocket and its registry; [`events`]: pushes each desk event
+//!   (received by every replica through `crate::fanout`) to this replica's sockets in its
+//!   audience;
 //! - [`qa`]: the QA policy, results, scores, reviews and appeals (the QA service's `Qa`);
-//! - [`openapi`]: `GET /openapi.json`, derived from the same types and handlers.
+//! - [`openapi`]: the desk's part of `GET /openapi.json`, derived from the same types and
+//!   handlers.
 
 pub mod accounts;
 pub mod auth;
@@ -26,10 +28,8 @@ use crate::AppState;
 use crate::admin::parse_json;
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::handler::Handler;
 use axum::http::Method;
 use axum::http::request::Parts;
-use axum::routing::{MethodFilter, on};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -73,7 +73,27 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| Self(q))
-            .map_err(|e| ApiError::field("query", e.body_text()))
+            .map_err(|e| query_error(&e.body_text()))
+    }
+}
+
+/// A query string's error naming the parameter at fault when serde says which (`limit: invalid
+/// digit found in string` → field `limit`), else `query`.
+pub fn query_error(text: &str) -> ApiError {
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
+    match detail.split_once(": ") {
+        Some((name, reason))
+            if !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
+        {
+            ApiError::field(name, reason)
+        }
+        _ => ApiError::field("query", detail),
     }
 }
 
@@ -112,37 +132,8 @@ pub struct CustomerPath {
     pub customer_id: String,
 }
 
-/// The desk's router, with the list of what it registered (method and path) so a test can
-/// hold the OpenAPI document to it.
-///
-/// Not utoipa-axum's `OpenApiRouter`, which would take method and path from the handlers'
-/// `#[utoipa::path]` alone: its latest release (0.2) is built on utoipa 5, and the workspace is
-/// on utoipa 6, so it would build a second major of utoipa and its derive macros. The test in
-/// `openapi.rs` keeps the two lists in step instead; revisit when utoipa-axum follows utoipa 6.
-pub struct DeskRoutes {
-    pub router: axum::Router<AppState>,
-    pub registered: Vec<(Method, &'static str)>,
-}
-
-impl DeskRoutes {
-    fn new() -> Self {
-        Self {
-            router: axum::Router::new(),
-            registered: Vec::new(),
-        }
-    }
-
-    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
-        self.router = self.router.route(path, on(filter, handler));
-        self.registered.push((method, path));
-        self
-    }
-}
+/// The desk's router and the list of what it registered (see [`crate::routes`]).
+pub use crate::routes::Routes as DeskRoutes;
 
 /// Every desk route.
 pub fn routes() -> DeskRoutes {
@@ -322,6 +313,8 @@ pub fn routes() -> DeskRoutes {
 /// The errors desk routes answer, for the OpenAPI document (bodies as in `crate::error`).
 #[derive(utoipa::IntoResponses)]
 pub enum DeskErrors {
+    #[response(status = 400, description = "The body is not JSON (or not UTF-8)")]
+    BadBody(json::Error),
     #[response(
         status = 401,
         description = "Missing, malformed or expired credential (`field`: authorization)"
@@ -339,6 +332,8 @@ pub enum DeskErrors {
     NotFound(json::Error),
     #[response(status = 409, description = "Not possible in the current state")]
     Conflict(json::Error),
+    #[response(status = 413, description = "The body is over the size limit")]
+    TooLarge(json::Error),
     #[response(status = 422, description = "A field is invalid; `field` names it")]
     Invalid(json::Error),
     #[response(status = 503, description = "The session service is unavailable")]

@@ -1,9 +1,7 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 document of the desk API, derived from the handlers'
+//! The desk API's part of the OpenAPI 3.1 document (`crate::openapi` serves the whole one), derived from the handlers'
 //! annotations and the [`super::json`] types they send and receive.
 
 use super::{accounts, auth, qa, queues, socket, work};
-use axum::http::header;
-use axum::response::IntoResponse;
 use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -92,10 +90,6 @@ pub fn document() -> &'static str {
             .to_json()
             .expect("the OpenAPI document serializes")
     })
-}
-
-pub async fn serve() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document())
 }
 
 #[cfg(test)]

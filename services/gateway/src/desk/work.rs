@@ -334,12 +334,18 @@ pub async fn typing(c: OnConversation) -> Result<axum::http::StatusCode, ApiErro
     if let Some(conversation) = &w.conversation
         && !w.external_user_id.is_empty()
     {
-        let frame: std::sync::Arc<str> = serde_json::json!({"type": "typing", "sender": "agent"})
-            .to_string()
-            .into();
-        c.state
-            .sockets
-            .push(&conversation.channel_id, &w.external_user_id, frame);
+        // To the customer's sockets on whichever replica they are connected to.
+        let push = kefu_proto::events::SocketPush {
+            channel_id: conversation.channel_id.clone(),
+            external_user_id: w.external_user_id.clone(),
+            frame: serde_json::json!({"type": "typing", "sender": "agent"}).to_string(),
+        };
+        crate::fanout::push_to_customer(&c.state.bus, &c.actor.tenant_id, push)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "typing not passed on");
+                ApiError::Unavailable("the message bus")
+            })?;
     }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

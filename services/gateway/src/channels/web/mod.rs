@@ -21,7 +21,7 @@ use crate::heartbeat::close;
 use crate::identity_token::{self, VerifiedIdentity};
 use crate::inbound::{self, Submission};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use kefu_proto::events::{Identity, MessageToSend, ProfileHints};
@@ -94,12 +94,16 @@ impl super::Adapter for Web {
         message: &MessageToSend,
         _attempt: u32,
     ) -> super::Outcome {
-        let frame: Arc<str> = message_frame(message).into();
-        let sockets = state
-            .sockets
-            .push(&channel.id, &message.external_user_id, frame);
-        tracing::debug!(sockets, "pushed to web chat");
-        super::Outcome::Delivered
+        // To the customer's sockets on whichever replica they are connected to (`fanout`).
+        let push = kefu_proto::events::SocketPush {
+            channel_id: channel.id.clone(),
+            external_user_id: message.external_user_id.clone(),
+            frame: message_frame(message),
+        };
+        match crate::fanout::push_to_customer(&state.bus, &channel.tenant_id, push).await {
+            Ok(()) => super::Outcome::Delivered,
+            Err(e) => super::Outcome::Retry(format!("publishing to the sockets: {e}")),
+        }
     }
 }
 
@@ -122,9 +126,12 @@ pub fn message_frame(m: &MessageToSend) -> String {
     .to_string()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConnectParams {
+    /// An identity token signed by the tenant's server (a signed-in customer).
     token: Option<String>,
+    /// The credential a visitor was given on a first visit.
     visitor: Option<String>,
 }
 
@@ -137,10 +144,17 @@ struct Peer {
     visitor_credential: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/channels/{channel_id}/ws", tag = "channels",
+    params(("channel_id" = String, Path, description = "The channel"), ConnectParams),
+    responses(
+        (status = 101, description = "WebSocket: `welcome`, `history`, then `ack`, `message`, `typing`, `error` frames as JSON text"),
+        (status = 426, description = "Not a WebSocket upgrade", body = crate::desk::json::Error),
+        crate::openapi::ChannelErrors,
+    ))]
 pub async fn connect(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
-    Query(params): Query<ConnectParams>,
+    crate::desk::QueryParams(params): crate::desk::QueryParams<ConnectParams>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let channel = match state.channels.get(&channel_id).await {
@@ -576,12 +590,16 @@ async fn relay_to_agent(
     if let Some(m) = event.get("message_id") {
         payload["message_id"] = m.clone();
     }
-    state.desk_sockets.push(&kefu_proto::session::DeskEvent {
+    let event = kefu_proto::session::DeskEvent {
         tenant_id: channel.tenant_id.clone(),
         kind,
         agent_ids: vec![q.agent_id],
         conversation_id: q.conversation_id,
         payload_json: payload.to_string(),
         ..Default::default()
-    });
+    };
+    // To the agent's desk sockets on whichever replica they are connected to.
+    if let Err(e) = crate::fanout::push_to_desk(&state.bus, &event).await {
+        tracing::debug!(error = %e, "a customer's signal was not passed on");
+    }
 }

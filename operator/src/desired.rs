@@ -24,7 +24,7 @@ pub struct Component {
     pub queue: Option<&'static str>,
 }
 
-pub const COMPONENTS: [Component; 4] = [
+pub const COMPONENTS: [Component; 6] = [
     Component {
         name: "gateway",
         http_port: 8080,

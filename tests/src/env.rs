@@ -64,8 +64,11 @@ impl Isolation {
     /// dead-letter queues.
     pub async fn cleanup_platform(&self) {
         let queues: Vec<&str> = kefu_proto::queues::ALL.iter().map(|q| q.name).collect();
-        self.cleanup(&["gateway", "session", "ticketing", "analytics", "qa"], &queues)
-            .await;
+        self.cleanup(
+            &["gateway", "session", "ticketing", "analytics", "qa"],
+            &queues,
+        )
+        .await;
     }
 
     pub async fn cleanup(&self, services: &[&str], queues: &[&str]) {

@@ -32,7 +32,7 @@ fn internal_dependencies(manifest: &Path) -> Vec<String> {
 
 #[test]
 fn no_service_table_belongs_to_two_services() {
-    let owners: [(&str, &[&str]); 4] = [
+    let owners: [(&str, &[&str]); 5] = [
         ("gateway", kefu_gateway::store::migration::TABLES),
         ("session", kefu_session::store::migration::TABLES),
         ("analytics", kefu_analytics::store::migration::TABLES),

@@ -6,9 +6,9 @@ use crate::event_types as t;
 use crate::events::{
     AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationOpened,
     ConversationRef, ConversationTransferred, CsatRated, HandoffRequested, MessageCreated,
-    MessageUndeliverable, OrderActionTaken, OrderPlaced, QaAlertRaised, QueueAbandoned, QueueEntered, QueueLeft,
-    TicketAssigned, TicketCommented, TicketCreated, TicketRef, TicketSla, TicketStatusChanged,
-    TicketUpdated,
+    MessageUndeliverable, OrderActionTaken, OrderPlaced, QaAlertRaised, QueueAbandoned,
+    QueueEntered, QueueLeft, TicketAssigned, TicketCommented, TicketCreated, TicketRef, TicketSla,
+    TicketStatusChanged, TicketUpdated,
 };
 use prost::Message;
 use serde_json::{Value, json};

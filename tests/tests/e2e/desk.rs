@@ -848,7 +848,10 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
     let ticket_id = ticket.body["ticket_id"].as_str().unwrap().to_owned();
     let ids: std::collections::HashMap<&str, String> = [
         ("ticket", ticket_id.clone()),
-        ("review_id", "0190f0e0-0000-7000-8000-000000000001".to_owned()),
+        (
+            "review_id",
+            "0190f0e0-0000-7000-8000-000000000001".to_owned(),
+        ),
         ("conversation_id", conversation.clone()),
         ("agent_id", "same-name".to_owned()),
         ("canned_id", canned_id.clone()),
@@ -999,7 +1002,11 @@ pub async fn another_tenants_ids_answer_404(p: &Platform) {
         .admin
         .call(Method::GET, &format!("/tickets/{ticket_id}"), None)
         .await;
-    assert_eq!(unchanged.body["priority"], ticket.body["priority"], "{:?}", unchanged.body);
+    assert_eq!(
+        unchanged.body["priority"], ticket.body["priority"],
+        "{:?}",
+        unchanged.body
+    );
     // Still a's, untouched.
     assert_eq!(work(&a, &conversation).await["state"], "offered");
 }

@@ -117,6 +117,7 @@ mod tests {
             Method::PUT => item.put.as_ref(),
             Method::POST => item.post.as_ref(),
             Method::DELETE => item.delete.as_ref(),
+            Method::PATCH => item.patch.as_ref(),
             _ => None,
         }
     }
@@ -137,7 +138,13 @@ mod tests {
             );
         }
         for (path, item) in &doc.paths.paths {
-            for method in [Method::GET, Method::PUT, Method::POST, Method::DELETE] {
+            for method in [
+                Method::GET,
+                Method::PUT,
+                Method::POST,
+                Method::DELETE,
+                Method::PATCH,
+            ] {
                 if operation(item, &method).is_some() {
                     assert!(
                         registered.iter().any(|(m, p)| *m == method && p == path),

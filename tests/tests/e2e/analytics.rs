@@ -778,44 +778,38 @@ pub async fn scripted_day_replayed(iso: &kefu_tests::Isolation) {
         assert_eq!(channels[&vec!["api".to_owned()]]["conversations"], 1.0);
         (first, second, a, channels)
     };
+    // A conversation opened on a later local day of its own (`days` after the script's start):
+    // once it is counted, everything published before it was folded (the figures not waited
+    // for one by one included).
+    let marker = |name: &'static str, days: i64, local_day: &'static str| {
+        let (bus, url) = (&bus, &url);
+        async move {
+            let mut s = kefu_analytics::testing::Script::new(tenant);
+            let c = s.conversation(name, &format!("u-{name}"), "web", "", "");
+            s.opened(&c, T + days * 86_400_000);
+            bus.publish(&s.events[0]).await.expect("publish");
+            until_equal(
+                &url,
+                tenant,
+                (local_day, local_day),
+                &[],
+                &[],
+                &[("conversations", 1.0)],
+            )
+            .await;
+        }
+    };
     for e in &day {
         bus.publish(e).await.expect("publish");
     }
-    // A marker on a day of its own: once it is counted, the day published before it was
-    // folded (the figures not waited for one by one included).
-    let mut s0 = kefu_analytics::testing::Script::new(tenant);
-    let first_marker = s0.conversation("first-marker", "um0", "web", "", "");
-    s0.opened(&first_marker, T + 4 * 86_400_000);
-    bus.publish(&s0.events[0]).await.expect("publish");
-    until_equal(
-        &url,
-        tenant,
-        ("2025-03-14", "2025-03-14"),
-        &[],
-        &[],
-        &[("conversations", 1.0)],
-    )
-    .await;
+    marker("first-marker", 4, "2025-03-14").await;
     let before = check().await;
 
-    // The same events again (the same ids), then a marker on another day: once the marker is
-    // counted, everything published before it was folded.
+    // The same events again (the same ids), then a marker on another day.
     for e in &day {
         bus.publish(e).await.expect("publish");
     }
-    let mut s = kefu_analytics::testing::Script::new(tenant);
-    let marker = s.conversation("marker", "um", "web", "", "");
-    s.opened(&marker, T + 5 * 86_400_000);
-    bus.publish(&s.events[0]).await.expect("publish");
-    until_equal(
-        &url,
-        tenant,
-        ("2025-03-15", "2025-03-16"),
-        &[],
-        &[],
-        &[("conversations", 1.0)],
-    )
-    .await;
+    marker("marker", 5, "2025-03-15").await;
     let after = check().await;
     assert_eq!(after, before, "the replay changed the numbers");
     // Whole days in another zone would cut the same events differently: the days are the

@@ -789,7 +789,7 @@ pub async fn scripted_day_replayed(iso: &kefu_tests::Isolation) {
             s.opened(&c, T + days * 86_400_000);
             bus.publish(&s.events[0]).await.expect("publish");
             until_equal(
-                &url,
+                url,
                 tenant,
                 (local_day, local_day),
                 &[],
